@@ -1,0 +1,68 @@
+//! The error every domain operation returns. It knows nothing of GraphQL; the api crate maps
+//! each variant to an `extensions.code`.
+
+use crate::permission::Permission;
+
+pub type DomainResult<T> = Result<T, DomainError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// The actor's roles do not grant the operation.
+    #[error("you are not allowed to {}", permission.name())]
+    Forbidden { permission: Permission },
+
+    /// No record of this kind with this id or number (or the actor may not see it).
+    #[error("{entity} `{id}` was not found")]
+    NotFound { entity: &'static str, id: String },
+
+    /// The input is invalid; `field` is the input path of the offending value.
+    #[error("{message}")]
+    BadInput { field: String, message: String },
+
+    /// The write lost a race (stale `version`) or collides with another record.
+    #[error("{message}")]
+    Conflict { message: String },
+
+    /// The record's state does not allow this operation.
+    #[error("{message}")]
+    InvalidTransition { message: String },
+
+    /// A failure that is not the caller's fault. The message never reaches the client.
+    #[error("database error: {0}")]
+    Database(#[from] sea_orm::DbErr),
+
+    /// Any other internal failure. The message never reaches the client.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl DomainError {
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        DomainError::BadInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn not_found(entity: &'static str, id: impl Into<String>) -> Self {
+        DomainError::NotFound {
+            entity,
+            id: id.into(),
+        }
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        DomainError::Conflict {
+            message: message.into(),
+        }
+    }
+}
+
+impl From<sea_orm::TransactionError<DomainError>> for DomainError {
+    fn from(error: sea_orm::TransactionError<DomainError>) -> Self {
+        match error {
+            sea_orm::TransactionError::Connection(db) => DomainError::Database(db),
+            sea_orm::TransactionError::Transaction(domain) => domain,
+        }
+    }
+}

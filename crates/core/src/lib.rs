@@ -1,0 +1,19 @@
+//! Shared vocabulary of every Quorum domain crate: who is acting ([`Actor`], [`Role`]), what they
+//! may do ([`Permission`]), how operations fail ([`DomainError`]), what time it is ([`Clock`]),
+//! how lists are paged ([`pagination`]), how records get human numbers ([`numbering`]) and the
+//! append-only event log that every write records itself in ([`event`]).
+//!
+//! Nothing here knows about HTTP or GraphQL objects.
+
+pub mod actor;
+pub mod clock;
+pub mod error;
+pub mod event;
+pub mod numbering;
+pub mod pagination;
+pub mod permission;
+
+pub use actor::{Actor, Role};
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use error::{DomainError, DomainResult};
+pub use permission::Permission;

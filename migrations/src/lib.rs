@@ -1,0 +1,21 @@
+//! The one history of Quorum's database schema, for SQLite and PostgreSQL alike.
+//!
+//! Migrations never import the domain crates' entities: a migration is frozen once released,
+//! while entities move on with the code.
+
+// `MigrationTrait` declares its methods with an elided `SchemaManager` lifetime; naming it in
+// the impls does not compile, so the idiom lint is relaxed for this crate alone.
+#![allow(elided_lifetimes_in_paths)]
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_event_log;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_event_log::Migration)]
+    }
+}
