@@ -1,1 +1,68 @@
-//! x
+//! The GraphQL face of Quorum: objects, inputs and resolvers mapped onto the domain crates.
+//!
+//! Resolvers translate arguments, call one domain operation with the request's [`Actor`]
+//! and map the result; they never decide who may do what (the domain does).
+
+mod audit;
+mod connection;
+pub mod context;
+pub mod error;
+pub mod limits;
+mod viewer;
+
+use async_graphql::extensions::Tracing;
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+pub use context::{AppData, RequestContext};
+pub use limits::QueryLimits;
+
+
+/// The root query: one part per domain, merged.
+#[derive(MergedObject, Default)]
+pub struct Query(viewer::ViewerQuery, audit::AuditQuery);
+
+pub type QuorumSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// The schema's types and resolvers with no data attached: enough to print the SDL.
+pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+}
+
+/// The SDL that `schema.graphql` must equal.
+pub fn sdl() -> String {
+    schema_builder()
+        .finish()
+        .sdl_with_options(async_graphql::SDLExportOptions::new().sorted_fields())
+}
+
+/// How a served schema is limited and what it may show.
+#[derive(Debug, Clone)]
+pub struct SchemaOptions {
+    pub limits: QueryLimits,
+    pub introspection: bool,
+}
+
+impl Default for SchemaOptions {
+    fn default() -> Self {
+        Self {
+            limits: QueryLimits::default(),
+            introspection: true,
+        }
+    }
+}
+
+/// The schema as served: limits, error codes, tracing and the shared application data.
+pub fn build_schema(app: AppData, options: &SchemaOptions) -> QuorumSchema {
+    let mut builder = schema_builder()
+        .data(app)
+        .limit_depth(options.limits.max_depth)
+        .limit_complexity(options.limits.max_complexity)
+        .extension(limits::AliasLimit::new(options.limits.max_aliases))
+        .extension(error::ErrorCodes)
+        .extension(Tracing);
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+

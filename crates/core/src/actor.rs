@@ -43,7 +43,7 @@ impl Role {
 
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_claim())
+        f.pad(self.as_claim())
     }
 }
 

@@ -1,1 +1,28 @@
-fn main(){}
+//! `quorum`: serve, migrate, print the schema, mint development tokens.
+
+use clap::Parser;
+use quorum_server::config::Cli;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let filter = EnvFilter::try_from_env("QUORUM_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn"));
+    let json = std::env::var("QUORUM_LOG_FORMAT").is_ok_and(|format| format == "json");
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        subscriber.json().init();
+    } else {
+        subscriber.init();
+    }
+
+    match quorum_server::run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("quorum: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The one place where failures become GraphQL errors with an `extensions.code`.
+//!
+//! Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, BAD_USER_INPUT (with `field`), CONFLICT,
+//! INVALID_TRANSITION and INTERNAL (with `traceId`, its cause only in the log), plus
+//! GRAPHQL_PARSE_FAILED and GRAPHQL_VALIDATION_FAILED for documents that never ran.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{
+    Context, ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Variables,
+};
+use quorum_core::DomainError;
+
+use crate::context::ContextExt;
+
+pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+pub const FORBIDDEN: &str = "FORBIDDEN";
+pub const NOT_FOUND: &str = "NOT_FOUND";
+pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+pub const CONFLICT: &str = "CONFLICT";
+pub const INVALID_TRANSITION: &str = "INVALID_TRANSITION";
+pub const INTERNAL: &str = "INTERNAL";
+pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+
+/// The error of a data field asked for without a valid bearer token.
+pub fn unauthenticated() -> async_graphql::Error {
+    async_graphql::Error::new("authentication required: send `Authorization: Bearer <token>`")
+        .extend_with(|_, e| e.set("code", UNAUTHENTICATED))
+}
+
+/// Maps a domain error for the client. Internal causes are logged here, once, with the trace
+/// id that the client also receives.
+pub fn domain_error(error: DomainError, trace_id: &str) -> async_graphql::Error {
+    let code = match &error {
+        DomainError::Forbidden { .. } => FORBIDDEN,
+        DomainError::NotFound { .. } => NOT_FOUND,
+        DomainError::BadInput { .. } => BAD_USER_INPUT,
+        DomainError::Conflict { .. } => CONFLICT,
+        DomainError::InvalidTransition { .. } => INVALID_TRANSITION,
+        DomainError::Database(_) | DomainError::Internal(_) => INTERNAL,
+    };
+    let message = if code == INTERNAL {
+        tracing::error!(trace_id, error = %error, "request.internal_error");
+        format!("internal error; quote trace id {trace_id} when reporting it")
+    } else {
+        error.to_string()
+    };
+    let field = match &error {
+        DomainError::BadInput { field, .. } => Some(field.clone()),
+        _ => None,
+    };
+    let trace_id = trace_id.to_owned();
+    async_graphql::Error::new(message).extend_with(move |_, e| {
+        e.set("code", code);
+        if let Some(field) = &field {
+            e.set("field", field.as_str());
+        }
+        if code == INTERNAL {
+            e.set("traceId", trace_id.as_str());
+        }
+    })
+}
+
+/// Maps `DomainError` results inside resolvers: `operation(...).await.map_err(ctx.gql())?`.
+pub(crate) trait GqlResultExt<T> {
+    fn gql(self, ctx: &Context<'_>) -> async_graphql::Result<T>;
+}
+
+impl<T> GqlResultExt<T> for Result<T, DomainError> {
+    fn gql(self, ctx: &Context<'_>) -> async_graphql::Result<T> {
+        self.map_err(|error| {
+            let trace_id = ctx
+                .request()
+                .map(|request| request.trace_id.as_str())
+                .unwrap_or("none");
+            domain_error(error, trace_id)
+        })
+    }
+}
+
+fn has_code(error: &ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .is_some_and(|extensions| extensions.get("code").is_some())
+}
+
+fn with_code(mut error: ServerError, code: &str) -> ServerError {
+    if !has_code(&error) {
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code);
+    }
+    error
+}
+
+/// Gives every error a code: parse and validation failures (including the depth, complexity
+/// and alias limits) get theirs here; input errors that async-graphql raises while coercing
+/// arguments get BAD_USER_INPUT. Resolver errors already carry one from [`domain_error`].
+pub struct ErrorCodes;
+
+impl ExtensionFactory for ErrorCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ErrorCodes)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for ErrorCodes {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        response.errors = std::mem::take(&mut response.errors)
+            .into_iter()
+            .map(|error| with_code(error, BAD_USER_INPUT))
+            .collect();
+        response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables)
+            .await
+            .map_err(|error| with_code(error, GRAPHQL_PARSE_FAILED))
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|error| with_code(error, GRAPHQL_VALIDATION_FAILED))
+                .collect()
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quorum_core::Permission;
+
+    fn code_and_field(error: DomainError) -> (String, Option<String>, String) {
+        let error = domain_error(error, "trace-1");
+        let extensions = error.extensions.expect("extensions are set");
+        let text = |name: &str| match extensions.get(name) {
+            Some(async_graphql::Value::String(s)) => Some(s.clone()),
+            _ => None,
+        };
+        (
+            text("code").expect("code is set"),
+            text("field"),
+            error.message,
+        )
+    }
+
+    #[test]
+    fn forbidden_maps_to_forbidden() {
+        let (code, _, _) = code_and_field(DomainError::Forbidden {
+            permission: Permission::ReadAuditLog,
+        });
+        assert_eq!(code, FORBIDDEN);
+    }
+
+    #[test]
+    fn not_found_maps_to_not_found() {
+        let (code, _, _) = code_and_field(DomainError::not_found("Change", "CHG0000001"));
+        assert_eq!(code, NOT_FOUND);
+    }
+
+    #[test]
+    fn bad_input_carries_its_field() {
+        let (code, field, _) = code_and_field(DomainError::bad_input("first", "too many"));
+        assert_eq!(code, BAD_USER_INPUT);
+        assert_eq!(field.as_deref(), Some("first"));
+    }
+
+    #[test]
+    fn conflict_maps_to_conflict() {
+        let (code, _, _) = code_and_field(DomainError::conflict("stale version"));
+        assert_eq!(code, CONFLICT);
+    }
+
+    #[test]
+    fn invalid_transition_maps_to_invalid_transition() {
+        let (code, _, _) = code_and_field(DomainError::InvalidTransition {
+            message: "a closed change cannot be cancelled".into(),
+        });
+        assert_eq!(code, INVALID_TRANSITION);
+    }
+
+    #[test]
+    fn an_internal_error_hides_its_cause_and_carries_the_trace_id() {
+        let error = domain_error(
+            DomainError::Internal("password=hunter2 in connection string".into()),
+            "trace-1",
+        );
+        assert!(!error.message.contains("hunter2"));
+        assert!(error.message.contains("trace-1"));
+        let extensions = error.extensions.expect("extensions are set");
+        assert_eq!(
+            extensions.get("code"),
+            Some(&async_graphql::Value::from(INTERNAL))
+        );
+        assert_eq!(
+            extensions.get("traceId"),
+            Some(&async_graphql::Value::from("trace-1"))
+        );
+    }
+
+    #[test]
+    fn a_database_error_is_internal() {
+        let (code, _, message) = code_and_field(DomainError::Database(
+            sea_orm::DbErr::Custom("relation \"event\" does not exist".into()),
+        ));
+        assert_eq!(code, INTERNAL);
+        assert!(!message.contains("relation"));
+    }
+}

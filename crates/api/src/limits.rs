@@ -1,0 +1,135 @@
+//! Limits on what one request may ask for, checked before any resolver runs.
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{ServerError, ServerResult, Variables};
+
+use crate::error::GRAPHQL_VALIDATION_FAILED;
+
+/// Defaults fit every query the schema's own clients need (GraphiQL's introspection query
+/// included) and refuse documents built to exhaust the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Deepest nesting of selection sets.
+    pub max_depth: usize,
+    /// Highest complexity score (each field counts 1; lists count by their page size).
+    pub max_complexity: usize,
+    /// Most aliased fields in one document: aliases repeat a field without deepening it.
+    pub max_aliases: usize,
+    /// Most operations in one batched HTTP request.
+    pub max_batch: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 15,
+            max_complexity: 2_000,
+            max_aliases: 30,
+            max_batch: 10,
+        }
+    }
+}
+
+/// Refuses documents with more aliases than allowed.
+pub(crate) struct AliasLimit {
+    max_aliases: usize,
+}
+
+impl AliasLimit {
+    pub(crate) fn new(max_aliases: usize) -> Self {
+        Self { max_aliases }
+    }
+}
+
+impl ExtensionFactory for AliasLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(AliasLimit {
+            max_aliases: self.max_aliases,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for AliasLimit {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next.run(ctx, query, variables).await?;
+        let aliases = count_aliases(&document);
+        if aliases > self.max_aliases {
+            let mut error = ServerError::new(
+                format!(
+                    "Query uses {aliases} aliases; at most {} are allowed.",
+                    self.max_aliases
+                ),
+                None,
+            );
+            error
+                .extensions
+                .get_or_insert_with(Default::default)
+                .set("code", GRAPHQL_VALIDATION_FAILED);
+            return Err(error);
+        }
+        Ok(document)
+    }
+}
+
+fn count_aliases(document: &ExecutableDocument) -> usize {
+    let in_operations: usize = document
+        .operations
+        .iter()
+        .map(|(_, operation)| count_in(&operation.node.selection_set.node))
+        .sum();
+    let in_fragments: usize = document
+        .fragments
+        .values()
+        .map(|fragment| count_in(&fragment.node.selection_set.node))
+        .sum();
+    in_operations + in_fragments
+}
+
+fn count_in(selection_set: &SelectionSet) -> usize {
+    selection_set
+        .items
+        .iter()
+        .map(|selection| match &selection.node {
+            Selection::Field(field) => {
+                usize::from(field.node.alias.is_some())
+                    + count_in(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(fragment) => count_in(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aliases(query: &str) -> usize {
+        let document = async_graphql::parser::parse_query(query).expect("valid document");
+        count_aliases(&document)
+    }
+
+    #[test]
+    fn aliases_are_counted_in_nested_selections_inline_fragments_and_fragments() {
+        let query = r#"
+            query { a: viewer { s: subject ... on Viewer { r: roles } } ...F }
+            fragment F on Query { b: viewer { subject } }
+        "#;
+        assert_eq!(aliases(query), 4);
+    }
+
+    #[test]
+    fn a_document_without_aliases_counts_zero() {
+        assert_eq!(aliases("{ viewer { subject roles } }"), 0);
+    }
+}

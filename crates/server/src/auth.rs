@@ -1,0 +1,287 @@
+//! Bearer tokens: verified once at the edge into an [`Actor`], which the domain then
+//! authorizes. Verification pins one algorithm (chosen by the configured key, never by the
+//! token), so `alg: none` and algorithm switching are refused.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use quorum_core::{Actor, Role};
+use serde_json::{Value, json};
+
+use crate::config::{AuthArgs, Secret};
+
+/// The secret `serve --dev` and `token --dev` sign with. It is public: never use it in
+/// production (`serve` without `--dev` refuses to start without a real setting).
+pub const DEV_SECRET: &str = "quorum-development-secret-NOT-FOR-PRODUCTION-USE";
+
+/// Shortest HS256 secret accepted: RFC 7518 §3.2 asks for a key as long as the hash.
+const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthConfigError {
+    #[error(
+        "no token verification is configured: set QUORUM_JWT_SECRET (HS256, at least 32 bytes) \
+         or QUORUM_JWT_PUBLIC_KEY_FILE (PEM public key for RS256 or ES256); \
+         for a local trial run `quorum serve --dev`"
+    )]
+    Missing,
+    #[error("set only one of QUORUM_JWT_SECRET and QUORUM_JWT_PUBLIC_KEY_FILE")]
+    Both,
+    #[error("QUORUM_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")]
+    SecretTooShort,
+    #[error("cannot read QUORUM_JWT_PUBLIC_KEY_FILE `{path}`: {source}")]
+    ReadKey {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "QUORUM_JWT_PUBLIC_KEY_FILE `{path}` holds neither an RSA nor a P-256 EC public key in PEM"
+    )]
+    BadKey { path: PathBuf },
+    #[error("QUORUM_ROLES_CLAIM must name a claim, e.g. `roles` or `realm_access.roles`")]
+    EmptyRolesClaim,
+    #[error(
+        "minting tokens needs an HS256 secret (QUORUM_JWT_SECRET or --dev); \
+         with a public key, tokens come from your identity provider"
+    )]
+    CannotSign,
+}
+
+/// Why a presented token was refused. The message is safe to show the caller.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TokenRejected {
+    #[error("the Authorization header must be `Bearer <token>`")]
+    MalformedHeader,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is not valid yet")]
+    NotYetValid,
+    #[error("the token's issuer is not accepted")]
+    WrongIssuer,
+    #[error("the token's audience is not accepted")]
+    WrongAudience,
+    #[error("the token's signature is invalid")]
+    BadSignature,
+    #[error("the token's algorithm is not accepted")]
+    WrongAlgorithm,
+    #[error("the token lacks the `{0}` claim")]
+    MissingClaim(String),
+    #[error("the token is malformed")]
+    Malformed,
+}
+
+impl From<jsonwebtoken::errors::Error> for TokenRejected {
+    fn from(error: jsonwebtoken::errors::Error) -> Self {
+        match error.kind() {
+            ErrorKind::ExpiredSignature => TokenRejected::Expired,
+            ErrorKind::ImmatureSignature => TokenRejected::NotYetValid,
+            ErrorKind::InvalidIssuer => TokenRejected::WrongIssuer,
+            ErrorKind::InvalidAudience => TokenRejected::WrongAudience,
+            ErrorKind::InvalidSignature => TokenRejected::BadSignature,
+            ErrorKind::InvalidAlgorithm | ErrorKind::MissingAlgorithm => {
+                TokenRejected::WrongAlgorithm
+            }
+            ErrorKind::MissingRequiredClaim(claim) => TokenRejected::MissingClaim(claim.clone()),
+            _ => TokenRejected::Malformed,
+        }
+    }
+}
+
+/// Checks bearer tokens and reads the actor out of them.
+pub struct TokenVerifier {
+    key: DecodingKey,
+    validation: Validation,
+    roles_claim: Vec<String>,
+}
+
+/// Mints HS256 tokens that a [`TokenVerifier`] with the same settings accepts.
+pub struct TokenSigner {
+    key: EncodingKey,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+/// The verifier for `args`, and a signer when the key is a shared secret.
+pub fn from_args(
+    args: &AuthArgs,
+    dev: bool,
+) -> Result<(TokenVerifier, Option<TokenSigner>), AuthConfigError> {
+    let roles_claim: Vec<String> = args
+        .roles_claim
+        .split('.')
+        .map(str::trim)
+        .filter(|segment| !segment.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if roles_claim.is_empty() {
+        return Err(AuthConfigError::EmptyRolesClaim);
+    }
+    let secret = if dev {
+        Some(Secret::new(DEV_SECRET))
+    } else {
+        args.jwt_secret.clone()
+    };
+    let public_key = if dev {
+        None
+    } else {
+        args.jwt_public_key_file.as_deref()
+    };
+    let (key, algorithm, signer_key) = match (secret, public_key) {
+        (Some(_), Some(_)) => return Err(AuthConfigError::Both),
+        (None, None) => return Err(AuthConfigError::Missing),
+        (Some(secret), None) => {
+            let bytes = secret.expose().as_bytes();
+            if bytes.len() < MIN_SECRET_BYTES {
+                return Err(AuthConfigError::SecretTooShort);
+            }
+            (
+                DecodingKey::from_secret(bytes),
+                Algorithm::HS256,
+                Some(EncodingKey::from_secret(bytes)),
+            )
+        }
+        (None, Some(path)) => {
+            let (key, algorithm) = read_public_key(path)?;
+            (key, algorithm, None)
+        }
+    };
+
+    let mut validation = Validation::new(algorithm);
+    validation.validate_nbf = true;
+    let mut required = vec!["exp", "sub"];
+    match &args.jwt_issuer {
+        Some(issuer) => {
+            validation.set_issuer(&[issuer]);
+            required.push("iss");
+        }
+        None => validation.iss = None,
+    }
+    match &args.jwt_audience {
+        Some(audience) => {
+            validation.set_audience(&[audience]);
+            required.push("aud");
+        }
+        None => validation.validate_aud = false,
+    }
+    validation.set_required_spec_claims(&required);
+
+    let signer = signer_key.map(|key| TokenSigner {
+        key,
+        issuer: args.jwt_issuer.clone(),
+        audience: args.jwt_audience.clone(),
+    });
+    Ok((
+        TokenVerifier {
+            key,
+            validation,
+            roles_claim,
+        },
+        signer,
+    ))
+}
+
+fn read_public_key(path: &Path) -> Result<(DecodingKey, Algorithm), AuthConfigError> {
+    let pem = std::fs::read(path).map_err(|source| AuthConfigError::ReadKey {
+        path: path.to_owned(),
+        source,
+    })?;
+    if let Ok(key) = DecodingKey::from_rsa_pem(&pem) {
+        return Ok((key, Algorithm::RS256));
+    }
+    if let Ok(key) = DecodingKey::from_ec_pem(&pem) {
+        return Ok((key, Algorithm::ES256));
+    }
+    Err(AuthConfigError::BadKey {
+        path: path.to_owned(),
+    })
+}
+
+impl TokenVerifier {
+    /// The value of an `Authorization` header, verified into an actor.
+    pub fn verify_header(&self, header: &str) -> Result<Actor, TokenRejected> {
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or(TokenRejected::MalformedHeader)?;
+        self.verify(token)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Actor, TokenRejected> {
+        let data = jsonwebtoken::decode::<Value>(token, &self.key, &self.validation)?;
+        let claims = data.claims;
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .filter(|subject| !subject.is_empty())
+            .ok_or_else(|| TokenRejected::MissingClaim("sub".into()))?;
+        let roles = self
+            .roles_claim
+            .iter()
+            .try_fold(&claims, |value, segment| value.get(segment));
+        Ok(Actor::from_claims(subject, role_values(roles)))
+    }
+}
+
+/// Role values from the claim: a list of strings, or one string of space- or comma-separated
+/// values (both shapes are issued in the wild). Anything else grants no role.
+fn role_values(claim: Option<&Value>) -> Vec<&str> {
+    match claim {
+        Some(Value::Array(values)) => values.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(values)) => values
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|value| !value.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl TokenSigner {
+    /// A token for `subject` with `roles` in a top-level `roles` claim, valid for `ttl`.
+    pub fn mint(
+        &self,
+        subject: &str,
+        roles: &[Role],
+        ttl: Duration,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let mut claims = json!({
+            "sub": subject,
+            "roles": roles.iter().map(|role| role.as_claim()).collect::<Vec<_>>(),
+            "iat": now,
+            "nbf": now,
+            "exp": now + ttl.as_secs(),
+        });
+        if let Some(issuer) = &self.issuer {
+            claims["iss"] = json!(issuer);
+        }
+        if let Some(audience) = &self.audience {
+            claims["aud"] = json!(audience);
+        }
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_may_come_as_a_list_or_as_one_separated_string() {
+        let list = json!(["ENGINEER", "CAB_MEMBER"]);
+        assert_eq!(role_values(Some(&list)), ["ENGINEER", "CAB_MEMBER"]);
+        let string = json!("ENGINEER CAB_MEMBER,SERVICE_HEAD");
+        assert_eq!(
+            role_values(Some(&string)),
+            ["ENGINEER", "CAB_MEMBER", "SERVICE_HEAD"]
+        );
+        assert!(role_values(Some(&json!(7))).is_empty());
+        assert!(role_values(None).is_empty());
+    }
+}

@@ -1,0 +1,186 @@
+//! Command line and environment, read once into typed settings.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use quorum_api::QueryLimits;
+use quorum_core::Role;
+
+#[derive(Debug, Parser)]
+#[command(name = "quorum", version, about = "Quorum IT service management: change enablement, incidents, problems and CMDB behind one GraphQL API")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations, then serve the GraphQL API until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Apply pending migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Mint a bearer token signed with the configured HS256 secret (development and tests).
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Where data lives: `sqlite://FILE?mode=rwc` (embedded) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://quorum.db?mode=rwc")]
+    pub database_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Development mode: a fixed, publicly known signing secret, demo data in an empty
+    /// database, and ready-to-paste tokens printed at start. Never use in production.
+    #[arg(long)]
+    pub dev: bool,
+
+    /// Address to listen on.
+    #[arg(long, env = "QUORUM_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+
+    /// Serve the schema to introspection queries (GraphiQL and code generators need it).
+    #[arg(long, env = "QUORUM_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AuthArgs {
+    /// HS256 signing secret, at least 32 bytes.
+    #[arg(long, env = "QUORUM_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+
+    /// PEM public key of the identity provider (RSA for RS256, P-256 EC for ES256).
+    #[arg(long, env = "QUORUM_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<PathBuf>,
+
+    /// Required `iss` claim.
+    #[arg(long, env = "QUORUM_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` claim.
+    #[arg(long, env = "QUORUM_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+
+    /// Claim holding the roles; a dotted path reaches into objects (`realm_access.roles`).
+    #[arg(long, env = "QUORUM_ROLES_CLAIM", default_value = "roles")]
+    pub roles_claim: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Deepest selection nesting a query may have.
+    #[arg(long, env = "QUORUM_MAX_QUERY_DEPTH", default_value_t = QueryLimits::default().max_depth)]
+    pub max_query_depth: usize,
+
+    /// Highest complexity a query may have (fields, multiplied by page sizes).
+    #[arg(long, env = "QUORUM_MAX_QUERY_COMPLEXITY", default_value_t = QueryLimits::default().max_complexity)]
+    pub max_query_complexity: usize,
+
+    /// Most aliases one query may use.
+    #[arg(long, env = "QUORUM_MAX_QUERY_ALIASES", default_value_t = QueryLimits::default().max_aliases)]
+    pub max_query_aliases: usize,
+
+    /// Most operations in one batched request.
+    #[arg(long, env = "QUORUM_MAX_BATCH_SIZE", default_value_t = QueryLimits::default().max_batch)]
+    pub max_batch_size: usize,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> QueryLimits {
+        QueryLimits {
+            max_depth: self.max_query_depth,
+            max_complexity: self.max_query_complexity,
+            max_aliases: self.max_query_aliases,
+            max_batch: self.max_batch_size,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// The subject (`sub` claim): who the token speaks for.
+    #[arg(long)]
+    pub sub: String,
+
+    /// A role to grant; repeat for several.
+    #[arg(long = "role", required = true, value_parser = parse_role)]
+    pub roles: Vec<Role>,
+
+    /// How long the token is valid, e.g. `8h`, `30m`, `7d`.
+    #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+
+    /// Sign with the development secret that `serve --dev` uses.
+    #[arg(long)]
+    pub dev: bool,
+
+    #[command(flatten)]
+    pub auth: AuthArgs,
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    value.parse().map_err(|error| format!("{error}"))
+}
+
+/// A secret that never prints.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Self(value.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_secret_never_shows_in_debug_output() {
+        let printed = format!("{:?}", Secret::new("hunter2-hunter2"));
+        assert!(!printed.contains("hunter2"));
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,328 @@
+//! The HTTP surface: `/graphql` (GraphQL over HTTP, GraphiQL for browsers), `/healthz`,
+//! `/readyz` and `/metrics`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_graphql::http::GraphiQLSource;
+use async_graphql::{BatchRequest, BatchResponse, ParseRequestError, Response as GqlResponse};
+use async_graphql_axum::GraphQLBatchRequest;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use futures_util::future::join_all;
+use quorum_api::error::{BAD_USER_INPUT, GRAPHQL_PARSE_FAILED, UNAUTHENTICATED};
+use quorum_api::{AppData, QueryLimits, QuorumSchema, RequestContext, SchemaOptions};
+use quorum_core::SharedClock;
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use tracing::Instrument;
+
+use crate::auth::{TokenRejected, TokenVerifier};
+use crate::metrics::{Metrics, Outcome};
+
+/// Largest request body accepted; a GraphQL document that needs more is not a query.
+const MAX_BODY_BYTES: usize = 1 << 20;
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
+
+/// Everything a request handler needs, built once at start.
+pub struct AppState {
+    schema: QuorumSchema,
+    verifier: TokenVerifier,
+    db: DatabaseConnection,
+    metrics: Metrics,
+    limits: QueryLimits,
+}
+
+impl AppState {
+    pub fn new(
+        db: DatabaseConnection,
+        clock: SharedClock,
+        verifier: TokenVerifier,
+        options: &SchemaOptions,
+    ) -> Result<Arc<Self>, prometheus::Error> {
+        let schema = quorum_api::build_schema(
+            AppData {
+                db: db.clone(),
+                clock,
+            },
+            options,
+        );
+        Ok(Arc::new(Self {
+            schema,
+            verifier,
+            db,
+            metrics: Metrics::new()?,
+            limits: options.limits,
+        }))
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    match state.db.ping().await {
+        Ok(()) => "ready".into_response(),
+        Err(error) => {
+            tracing::warn!(error = %error, "readiness.database_unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable").into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    match state.metrics.render() {
+        Ok(text) => (
+            [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            text,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "metrics.render_failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+async fn graphql_get(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let asks_for_page = accepts(request.headers(), "text/html");
+    let has_query = request
+        .uri()
+        .query()
+        .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("query=")));
+    if asks_for_page && !has_query {
+        return Html(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Quorum GraphiQL")
+                .finish(),
+        )
+        .into_response();
+    }
+    serve_graphql(state, request).await
+}
+
+async fn graphql_post(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    serve_graphql(state, request).await
+}
+
+/// The response media type the client asked for: `application/graphql-response+json` when
+/// its Accept header names it, else the legacy `application/json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Media {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl Media {
+    fn of(headers: &HeaderMap) -> Self {
+        if accepts(headers, GRAPHQL_RESPONSE_JSON) {
+            Media::GraphqlResponseJson
+        } else {
+            Media::Json
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Media::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
+            Media::Json => "application/json",
+        }
+    }
+}
+
+fn accepts(headers: &HeaderMap, media: &str) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| item.trim().starts_with(media))
+}
+
+async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
+    let trace_id = uuid::Uuid::new_v4().simple().to_string();
+    let span = tracing::info_span!("graphql.request", trace_id = %trace_id);
+    async move {
+        let media = Media::of(request.headers());
+        let actor = match request.headers().get(AUTHORIZATION) {
+            None => None,
+            Some(value) => {
+                let verified = value
+                    .to_str()
+                    .map_err(|_| TokenRejected::MalformedHeader)
+                    .and_then(|header| state.verifier.verify_header(header));
+                match verified {
+                    Ok(actor) => Some(actor),
+                    Err(rejected) => {
+                        tracing::info!(reason = %rejected, "auth.token_rejected");
+                        return unauthenticated(&rejected, media, &trace_id);
+                    }
+                }
+            }
+        };
+
+        let batch = match GraphQLBatchRequest::<BadRequest>::from_request(request, &()).await {
+            Ok(batch) => batch.into_inner(),
+            Err(rejection) => return rejection.into_response_for(media, &trace_id),
+        };
+        let context = RequestContext {
+            actor,
+            trace_id: trace_id.clone(),
+        };
+        let response = match batch {
+            BatchRequest::Single(request) => {
+                BatchResponse::Single(execute(&state, request.data(context)).await)
+            }
+            BatchRequest::Batch(requests) if requests.len() > state.limits.max_batch => {
+                let message = format!(
+                    "a batch may hold at most {} operations; this one has {}",
+                    state.limits.max_batch,
+                    requests.len()
+                );
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    &trace_id,
+                    &message,
+                    BAD_USER_INPUT,
+                );
+            }
+            BatchRequest::Batch(requests) => BatchResponse::Batch(
+                join_all(
+                    requests
+                        .into_iter()
+                        .map(|request| execute(&state, request.data(context.clone()))),
+                )
+                .await,
+            ),
+        };
+        graphql_response(&response, media, &trace_id)
+    }
+    .instrument(span)
+    .await
+}
+
+async fn execute(state: &AppState, request: async_graphql::Request) -> GqlResponse {
+    let operation_name = request.operation_name.clone();
+    let started = Instant::now();
+    let response = state.schema.execute(request).await;
+    let outcome = if response.is_ok() {
+        Outcome::Ok
+    } else {
+        Outcome::Error
+    };
+    state
+        .metrics
+        .observe(operation_name.as_deref(), outcome, started.elapsed());
+    response
+}
+
+fn graphql_response(response: &BatchResponse, media: Media, trace_id: &str) -> Response {
+    // Under application/graphql-response+json a request that never executed (it did not
+    // parse or validate) is a 400; under legacy application/json every result is a 200.
+    let never_executed = match response {
+        BatchResponse::Single(single) => single.data == async_graphql::Value::Null && single.is_err(),
+        BatchResponse::Batch(_) => false,
+    };
+    let status = if media == Media::GraphqlResponseJson && never_executed {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    match serde_json::to_vec(response) {
+        Ok(body) => with_headers(status, media, trace_id, body),
+        Err(error) => {
+            tracing::error!(error = %error, "graphql.serialize_failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn error_response(
+    status: StatusCode,
+    media: Media,
+    trace_id: &str,
+    message: &str,
+    code: &str,
+) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    with_headers(status, media, trace_id, body.to_string().into_bytes())
+}
+
+fn unauthenticated(rejected: &TokenRejected, media: Media, trace_id: &str) -> Response {
+    let mut response = error_response(
+        StatusCode::UNAUTHORIZED,
+        media,
+        trace_id,
+        &rejected.to_string(),
+        UNAUTHENTICATED,
+    );
+    response.headers_mut().insert(
+        WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer error=\"invalid_token\""),
+    );
+    response
+}
+
+fn with_headers(status: StatusCode, media: Media, trace_id: &str, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
+    if let Ok(value) = HeaderValue::from_str(trace_id) {
+        headers.insert(TRACE_ID, value);
+    }
+    response
+}
+
+/// A request body or query string that is not a GraphQL request at all.
+struct BadRequest(ParseRequestError);
+
+impl From<ParseRequestError> for BadRequest {
+    fn from(error: ParseRequestError) -> Self {
+        Self(error)
+    }
+}
+
+impl BadRequest {
+    fn into_response_for(self, media: Media, trace_id: &str) -> Response {
+        let status = match &self.0 {
+            ParseRequestError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        error_response(
+            status,
+            media,
+            trace_id,
+            &format!("not a GraphQL request: {}", self.0),
+            GRAPHQL_PARSE_FAILED,
+        )
+    }
+}
+
+impl IntoResponse for BadRequest {
+    fn into_response(self) -> Response {
+        self.into_response_for(Media::Json, "none")
+    }
+}
