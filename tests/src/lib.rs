@@ -1,1 +1,373 @@
-//! x
+//! The test harness: a fresh database per test (an SQLite file, or a PostgreSQL database that
+//! is dropped afterwards) and the real router, driven in-process over HTTP requests.
+//!
+//! The backend comes from `QUORUM_TEST_DATABASE` (`sqlite`, the default, or `postgres`);
+//! PostgreSQL from `QUORUM_TEST_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use chrono::{TimeZone, Utc};
+use http_body_util::BodyExt;
+use quorum_api::{QueryLimits, SchemaOptions};
+use quorum_core::{ManualClock, Role};
+use quorum_migrations::{Migrator, MigratorTrait};
+use quorum_server::auth::{self, TokenSigner};
+use quorum_server::config::{AuthArgs, Secret};
+use quorum_server::http::{AppState, router};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// The HS256 secret test apps verify with.
+pub const TEST_SECRET: &str = "quorum-test-secret-0123456789abcdef-0123456789";
+
+/// The database engine the suite runs against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_env() -> Self {
+        match std::env::var("QUORUM_TEST_DATABASE").as_deref() {
+            Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
+            Ok("postgres") => Backend::Postgres,
+            Ok(other) => panic!("QUORUM_TEST_DATABASE must be `sqlite` or `postgres`, not `{other}`"),
+        }
+    }
+}
+
+fn postgres_admin_url() -> String {
+    std::env::var("QUORUM_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// Path of a file under `tests/fixtures`.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// A database of its own for one test, removed when dropped.
+pub struct TestDatabase {
+    url: String,
+    postgres_name: Option<String>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDatabase {
+    /// An empty database (no migrations applied) on the backend chosen by the environment.
+    pub async fn create() -> Self {
+        match Backend::from_env() {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary directory");
+                let url = format!("sqlite://{}?mode=rwc", dir.path().join("quorum.db").display());
+                Self {
+                    url,
+                    postgres_name: None,
+                    _dir: Some(dir),
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_admin_url();
+                let admin = Database::connect(admin_url.as_str()).await.unwrap_or_else(|error| {
+                    panic!(
+                        "cannot reach PostgreSQL at {admin_url} ({error}). Start one \
+                         (e.g. `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`) \
+                         or point QUORUM_TEST_POSTGRES_URL at a server where this user may CREATE DATABASE"
+                    )
+                });
+                let name = format!("quorum_test_{}", uuid::Uuid::new_v4().simple());
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                let _ = admin.close().await;
+                let url = replace_database(&admin_url, &name);
+                Self {
+                    url,
+                    postgres_name: Some(name),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub async fn connect(&self) -> DatabaseConnection {
+        Database::connect(self.url.as_str())
+            .await
+            .expect("connect to the test database")
+    }
+}
+
+fn replace_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    // Everything up to the path that follows the authority: `postgres://user@host:port`.
+    let authority = base.find("://").map_or(0, |at| at + 3);
+    let base = match base[authority..].find('/') {
+        Some(slash) => &base[..authority + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{name}?{query}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime; dropping the database needs one of its own.
+        let admin_url = postgres_admin_url();
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime for cleanup");
+            runtime.block_on(async move {
+                let admin = Database::connect(admin_url.as_str()).await?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("could not drop a test database: {error}");
+        }
+    }
+}
+
+/// Builds a [`TestApp`] with non-default authentication or limits.
+pub struct TestAppBuilder {
+    auth: AuthArgs,
+    limits: QueryLimits,
+    introspection: bool,
+}
+
+impl TestAppBuilder {
+    pub fn issuer(mut self, issuer: &str) -> Self {
+        self.auth.jwt_issuer = Some(issuer.to_owned());
+        self
+    }
+
+    pub fn audience(mut self, audience: &str) -> Self {
+        self.auth.jwt_audience = Some(audience.to_owned());
+        self
+    }
+
+    pub fn roles_claim(mut self, claim: &str) -> Self {
+        self.auth.roles_claim = claim.to_owned();
+        self
+    }
+
+    /// Verify with this PEM public key instead of the HS256 test secret.
+    pub fn public_key(mut self, fixture_name: &str) -> Self {
+        self.auth.jwt_secret = None;
+        self.auth.jwt_public_key_file = Some(fixture(fixture_name));
+        self
+    }
+
+    pub fn limits(mut self, limits: QueryLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn introspection(mut self, enabled: bool) -> Self {
+        self.introspection = enabled;
+        self
+    }
+
+    pub async fn build(self) -> TestApp {
+        let database = TestDatabase::create().await;
+        let db = database.connect().await;
+        Migrator::up(&db, None).await.expect("migrations apply");
+        let (verifier, signer) = auth::from_args(&self.auth, false).expect("valid auth settings");
+        let clock = ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0)
+                .single()
+                .expect("valid instant"),
+        );
+        let options = SchemaOptions {
+            limits: self.limits,
+            introspection: self.introspection,
+        };
+        let state = AppState::new(db.clone(), Arc::new(clock.clone()), verifier, &options)
+            .expect("metrics register");
+        TestApp {
+            router: router(state),
+            db,
+            clock,
+            signer,
+            _database: database,
+        }
+    }
+}
+
+/// The real router on a fresh, migrated database, with a movable clock.
+pub struct TestApp {
+    router: Router,
+    pub db: DatabaseConnection,
+    pub clock: ManualClock,
+    signer: Option<TokenSigner>,
+    _database: TestDatabase,
+}
+
+/// What came back over HTTP.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|error| {
+            panic!(
+                "response is not JSON ({error}): {}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The `extensions.code` of every error, in order.
+    pub fn error_codes(&self) -> Vec<String> {
+        self.json()["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|error| error["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::builder().build().await
+    }
+
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder {
+            auth: AuthArgs {
+                jwt_secret: Some(Secret::new(TEST_SECRET)),
+                jwt_public_key_file: None,
+                jwt_issuer: None,
+                jwt_audience: None,
+                roles_claim: "roles".to_owned(),
+            },
+            limits: QueryLimits::default(),
+            introspection: true,
+        }
+    }
+
+    /// A valid token for `subject` with `roles`, as `quorum token` would mint it.
+    pub fn token(&self, subject: &str, roles: &[Role]) -> String {
+        self.signer
+            .as_ref()
+            .expect("this app verifies with a public key; sign tokens with its private key")
+            .mint(subject, roles, Duration::from_secs(3600))
+            .expect("token mints")
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body reads")
+            .to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> TestResponse {
+        self.send(Request::get(path).body(Body::empty()).expect("request builds"))
+            .await
+    }
+
+    /// POSTs `query` with `variables`, with a bearer token when given.
+    pub async fn graphql_with(
+        &self,
+        query: &str,
+        variables: Value,
+        token: Option<&str>,
+    ) -> TestResponse {
+        let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.send(request.body(Body::from(body)).expect("request builds"))
+            .await
+    }
+
+    pub async fn graphql(&self, query: &str, token: Option<&str>) -> TestResponse {
+        self.graphql_with(query, json!({}), token).await
+    }
+
+    /// POSTs `query` as a user with `roles`.
+    pub async fn graphql_as(&self, roles: &[Role], query: &str, variables: Value) -> TestResponse {
+        let token = self.token("test.user", roles);
+        self.graphql_with(query, variables, Some(&token)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database;
+
+    #[test]
+    fn the_database_name_is_replaced_and_the_query_kept() {
+        assert_eq!(
+            replace_database("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1?sslmode=disable"
+        );
+        assert_eq!(
+            replace_database("postgres://postgres@127.0.0.1:5432", "t1"),
+            "postgres://postgres@127.0.0.1:5432/t1"
+        );
+    }
+}

@@ -8,6 +8,7 @@ mod connection;
 pub mod context;
 pub mod error;
 pub mod limits;
+mod operation;
 mod viewer;
 
 use async_graphql::extensions::Tracing;
@@ -15,6 +16,7 @@ use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, Sche
 
 pub use context::{AppData, RequestContext};
 pub use limits::QueryLimits;
+pub use operation::OperationName;
 
 
 /// The root query: one part per domain, merged.
@@ -59,6 +61,7 @@ pub fn build_schema(app: AppData, options: &SchemaOptions) -> QuorumSchema {
         .limit_complexity(options.limits.max_complexity)
         .extension(limits::AliasLimit::new(options.limits.max_aliases))
         .extension(error::ErrorCodes)
+        .extension(operation::RecordOperationName)
         .extension(Tracing);
     if !options.introspection {
         builder = builder.disable_introspection();

@@ -16,7 +16,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::future::join_all;
 use quorum_api::error::{BAD_USER_INPUT, GRAPHQL_PARSE_FAILED, UNAUTHENTICATED};
-use quorum_api::{AppData, QueryLimits, QuorumSchema, RequestContext, SchemaOptions};
+use quorum_api::{AppData, OperationName, QueryLimits, QuorumSchema, RequestContext, SchemaOptions};
 use quorum_core::SharedClock;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -224,9 +224,14 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
 }
 
 async fn execute(state: &AppState, request: async_graphql::Request) -> GqlResponse {
-    let operation_name = request.operation_name.clone();
+    let sent_name = request.operation_name.clone();
+    let executed_name = OperationName::default();
     let started = Instant::now();
-    let response = state.schema.execute(request).await;
+    let response = state
+        .schema
+        .execute(request.data(executed_name.clone()))
+        .await;
+    let operation_name = executed_name.get().or(sent_name);
     let outcome = if response.is_ok() {
         Outcome::Ok
     } else {

@@ -1,0 +1,230 @@
+//! The real `quorum` binary, started as a user would: it serves, answers `viewer` with a token
+//! it minted, stops cleanly on SIGTERM, and refuses to start without JWT settings.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+use quorum_tests::{TEST_SECRET, TestDatabase};
+use serde_json::{Value, json};
+
+/// The `quorum` binary next to this test's own executable, built first if needed.
+fn quorum_binary() -> PathBuf {
+    let test_exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = test_exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>/deps");
+    let binary = profile_dir.join(format!("quorum{}", std::env::consts::EXE_SUFFIX));
+    if !binary.exists() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let status = Command::new(cargo)
+            .args(["build", "-p", "quorum-server", "--bin", "quorum"])
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building the quorum binary failed");
+    }
+    binary
+}
+
+/// A `quorum` command with no Quorum settings inherited from the caller's environment.
+fn quorum() -> Command {
+    let mut command = Command::new(quorum_binary());
+    for (name, _) in std::env::vars() {
+        if name.starts_with("QUORUM_") || name == "DATABASE_URL" {
+            command.env_remove(name);
+        }
+    }
+    command.env("QUORUM_LOG", "warn");
+    command
+}
+
+fn run(command: &mut Command) -> Output {
+    command.output().expect("quorum runs")
+}
+
+/// A running server, killed if the test fails before stopping it.
+struct Server {
+    child: Child,
+    address: String,
+    stdout: Vec<String>,
+}
+
+impl Server {
+    fn start(command: &mut Command) -> Self {
+        let mut child = command
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("quorum serve starts");
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut lines = BufReader::new(stdout).lines();
+        let first = lines
+            .next()
+            .expect("the server prints where it listens")
+            .expect("stdout reads");
+        let address = first
+            .strip_prefix("quorum listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+            .to_owned();
+        // Keep the rest of the banner (dev tokens) for the test to read.
+        let mut rest = Vec::new();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        while let Ok(line) = receiver.recv_timeout(Duration::from_millis(300)) {
+            rest.push(line);
+        }
+        Self {
+            child,
+            address,
+            stdout: rest,
+        }
+    }
+
+    fn request(&self, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.address).expect("server accepts");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout sets");
+        let auth = token
+            .map(|token| format!("Authorization: Bearer {token}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n{auth}\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            self.address,
+            body.len()
+        )
+        .expect("request writes");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("response reads");
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .expect("status line");
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, body)| body.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    fn graphql(&self, query: &str, token: Option<&str>) -> Value {
+        let (_, body) = self.request("POST", "/graphql", token, &json!({ "query": query }).to_string());
+        serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"))
+    }
+
+    /// Sends SIGTERM and waits: the process must exit cleanly.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        assert!(sent.success());
+        let status = self.child.wait().expect("server exits");
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_binary_serves_viewer_with_a_minted_token_and_stops_on_sigterm() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(
+        quorum()
+            .arg("serve")
+            .env("DATABASE_URL", database.url())
+            .env("QUORUM_JWT_SECRET", TEST_SECRET),
+    );
+    assert_eq!(server.request("GET", "/healthz", None, ""), (200, "ok".to_owned()));
+    assert_eq!(server.request("GET", "/readyz", None, ""), (200, "ready".to_owned()));
+
+    let minted = run(quorum()
+        .args(["token", "--sub", "ada", "--role", "CHANGE_MANAGER", "--role", "CAB_MEMBER", "--ttl", "5m"])
+        .env("QUORUM_JWT_SECRET", TEST_SECRET));
+    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
+    let token = String::from_utf8(minted.stdout).expect("utf-8 token");
+    let viewer = server.graphql("{ viewer { subject roles } }", Some(token.trim()));
+    assert_eq!(
+        viewer,
+        json!({ "data": { "viewer": { "subject": "ada", "roles": ["CHANGE_MANAGER", "CAB_MEMBER"] } } })
+    );
+
+    let forged = server.request("POST", "/graphql", Some("eyJhbGciOiJub25lIn0.e30."), r#"{"query":"{ viewer { subject } }"}"#);
+    assert_eq!(forged.0, 401);
+
+    assert!(server.terminate().success());
+}
+
+#[tokio::test]
+async fn dev_mode_prints_a_working_token_for_every_role() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(
+        quorum()
+            .args(["serve", "--dev"])
+            .env("DATABASE_URL", database.url()),
+    );
+    let banner = server.stdout.join("\n");
+    assert!(banner.contains("DEVELOPMENT MODE"), "{banner}");
+    assert!(banner.contains(&format!("GraphiQL: http://{}/graphql", server.address)));
+    for role in ["ENGINEER", "CHANGE_MANAGER", "CAB_MEMBER", "SERVICE_HEAD"] {
+        let line = server
+            .stdout
+            .iter()
+            .find(|line| line.trim_start().starts_with(role))
+            .unwrap_or_else(|| panic!("no token line for {role} in:\n{banner}"));
+        let token = line.rsplit(' ').next().expect("token at the end of the line");
+        let viewer = server.graphql("{ viewer { roles } }", Some(token));
+        assert_eq!(viewer["data"]["viewer"]["roles"], json!([role]), "{role}");
+    }
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn serve_without_jwt_settings_refuses_to_start_and_says_what_to_set() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let output = run(quorum()
+        .arg("serve")
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display())));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("QUORUM_JWT_SECRET"), "{stderr}");
+    assert!(stderr.contains("QUORUM_JWT_PUBLIC_KEY_FILE"), "{stderr}");
+}
+
+#[test]
+fn a_short_secret_is_refused() {
+    let output = run(quorum()
+        .args(["token", "--sub", "ada", "--role", "ENGINEER"])
+        .env("QUORUM_JWT_SECRET", "short"));
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("at least 32 bytes"));
+}
+
+#[tokio::test]
+async fn migrate_twice_succeeds_and_the_schema_command_prints_the_committed_sdl() {
+    let database = TestDatabase::create().await;
+    for _ in 0..2 {
+        let output = run(quorum().arg("migrate").env("DATABASE_URL", database.url()));
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let schema = run(quorum().arg("schema"));
+    assert!(schema.status.success());
+    assert_eq!(String::from_utf8_lossy(&schema.stdout), quorum_api::sdl());
+}
