@@ -38,7 +38,9 @@ impl Backend {
         match std::env::var("QUORUM_TEST_DATABASE").as_deref() {
             Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
             Ok("postgres") => Backend::Postgres,
-            Ok(other) => panic!("QUORUM_TEST_DATABASE must be `sqlite` or `postgres`, not `{other}`"),
+            Ok(other) => {
+                panic!("QUORUM_TEST_DATABASE must be `sqlite` or `postgres`, not `{other}`")
+            }
         }
     }
 }
@@ -68,7 +70,10 @@ impl TestDatabase {
         match Backend::from_env() {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
-                let url = format!("sqlite://{}?mode=rwc", dir.path().join("quorum.db").display());
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("quorum.db").display()
+                );
                 Self {
                     url,
                     postgres_name: None,
@@ -266,7 +271,12 @@ impl TestResponse {
             .map(|errors| {
                 errors
                     .iter()
-                    .map(|error| error["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+                    .map(|error| {
+                        error["extensions"]["code"]
+                            .as_str()
+                            .unwrap_or("<none>")
+                            .to_owned()
+                    })
                     .collect()
             })
             .unwrap_or_default()
@@ -324,8 +334,12 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
-        self.send(Request::get(path).body(Body::empty()).expect("request builds"))
-            .await
+        self.send(
+            Request::get(path)
+                .body(Body::empty())
+                .expect("request builds"),
+        )
+        .await
     }
 
     /// POSTs `query` with `variables`, with a bearer token when given.
@@ -335,7 +349,8 @@ impl TestApp {
         variables: Value,
         token: Option<&str>,
     ) -> TestResponse {
-        let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        let mut request =
+            Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
@@ -362,7 +377,10 @@ mod tests {
     #[test]
     fn the_database_name_is_replaced_and_the_query_kept() {
         assert_eq!(
-            replace_database("postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "t1"),
+            replace_database(
+                "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable",
+                "t1"
+            ),
             "postgres://postgres@127.0.0.1:5432/t1?sslmode=disable"
         );
         assert_eq!(

@@ -46,7 +46,12 @@ fn ids(response: &Value) -> Vec<String> {
         .as_array()
         .expect("edges")
         .iter()
-        .map(|edge| edge["node"]["entityId"].as_str().unwrap_or_default().to_owned())
+        .map(|edge| {
+            edge["node"]["entityId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect()
 }
 
@@ -66,7 +71,10 @@ async fn change_managers_and_service_heads_page_through_it_newest_first() {
     let app = TestApp::new().await;
     seed(&app).await;
     for role in [Role::ChangeManager, Role::ServiceHead] {
-        let first = app.graphql_as(&[role], PAGE, json!({ "first": 2 })).await.json();
+        let first = app
+            .graphql_as(&[role], PAGE, json!({ "first": 2 }))
+            .await
+            .json();
         assert_eq!(ids(&first), ["e", "d"], "{role}");
         let connection = &first["data"]["auditEvents"];
         assert_eq!(connection["totalCount"], 5);
@@ -85,8 +93,14 @@ async fn change_managers_and_service_heads_page_through_it_newest_first() {
             .await
             .json();
         assert_eq!(ids(&second), ["c", "b", "a"]);
-        assert_eq!(second["data"]["auditEvents"]["pageInfo"]["hasNextPage"], false);
-        assert_eq!(second["data"]["auditEvents"]["pageInfo"]["hasPreviousPage"], true);
+        assert_eq!(
+            second["data"]["auditEvents"]["pageInfo"]["hasNextPage"],
+            false
+        );
+        assert_eq!(
+            second["data"]["auditEvents"]["pageInfo"]["hasPreviousPage"],
+            true
+        );
 
         let start = second["data"]["auditEvents"]["pageInfo"]["startCursor"].clone();
         let back = app
@@ -94,7 +108,10 @@ async fn change_managers_and_service_heads_page_through_it_newest_first() {
             .await
             .json();
         assert_eq!(ids(&back), ["d"]);
-        assert_eq!(back["data"]["auditEvents"]["pageInfo"]["hasPreviousPage"], true);
+        assert_eq!(
+            back["data"]["auditEvents"]["pageInfo"]["hasPreviousPage"],
+            true
+        );
     }
 }
 
@@ -113,7 +130,11 @@ async fn the_audit_log_filters_by_record_actor_and_time() {
     assert_eq!(ids(&by_record), ["c"]);
 
     let by_someone_else = app
-        .graphql_as(&[Role::ServiceHead], PAGE, json!({ "filter": { "actor": "mallory" } }))
+        .graphql_as(
+            &[Role::ServiceHead],
+            PAGE,
+            json!({ "filter": { "actor": "mallory" } }),
+        )
         .await
         .json();
     assert_eq!(by_someone_else["data"]["auditEvents"]["totalCount"], 0);

@@ -40,9 +40,17 @@ fn pem(name: &str) -> Vec<u8> {
 }
 
 fn assert_unauthenticated(response: &TestResponse, case: &str) {
-    assert_eq!(response.status, StatusCode::UNAUTHORIZED, "{case}: {}", response.text());
+    assert_eq!(
+        response.status,
+        StatusCode::UNAUTHORIZED,
+        "{case}: {}",
+        response.text()
+    );
     assert_eq!(response.error_codes(), ["UNAUTHENTICATED"], "{case}");
-    assert!(response.json().get("data").is_none(), "{case}: no data may leak");
+    assert!(
+        response.json().get("data").is_none(),
+        "{case}: no data may leak"
+    );
 }
 
 #[tokio::test]
@@ -108,11 +116,18 @@ async fn every_bad_hs256_token_is_refused() {
 #[tokio::test]
 async fn an_authorization_header_that_is_not_a_bearer_token_is_refused() {
     let app = TestApp::new().await;
-    for header in ["Basic YWRhOnNlY3JldA==", "Bearer", "Bearer    ", "token abc"] {
+    for header in [
+        "Basic YWRhOnNlY3JldA==",
+        "Bearer",
+        "Bearer    ",
+        "token abc",
+    ] {
         let request = axum::http::Request::post("/graphql")
             .header("content-type", "application/json")
             .header("authorization", header)
-            .body(axum::body::Body::from(json!({ "query": VIEWER }).to_string()))
+            .body(axum::body::Body::from(
+                json!({ "query": VIEWER }).to_string(),
+            ))
             .expect("request builds");
         assert_unauthenticated(&app.send(request).await, header);
     }
@@ -133,7 +148,10 @@ async fn issuer_and_audience_are_enforced_when_configured() {
 
     let mut wrong_issuer = good.clone();
     wrong_issuer["iss"] = json!("https://evil.example.test");
-    assert_unauthenticated(&app.graphql(VIEWER, Some(&hs256(&wrong_issuer))).await, "wrong iss");
+    assert_unauthenticated(
+        &app.graphql(VIEWER, Some(&hs256(&wrong_issuer))).await,
+        "wrong iss",
+    );
 
     let mut wrong_audience = good.clone();
     wrong_audience["aud"] = json!("another-api");
@@ -144,16 +162,27 @@ async fn issuer_and_audience_are_enforced_when_configured() {
 
     let mut no_issuer = good.clone();
     no_issuer.as_object_mut().map(|claims| claims.remove("iss"));
-    assert_unauthenticated(&app.graphql(VIEWER, Some(&hs256(&no_issuer))).await, "no iss");
+    assert_unauthenticated(
+        &app.graphql(VIEWER, Some(&hs256(&no_issuer))).await,
+        "no iss",
+    );
 
     let mut no_audience = good;
-    no_audience.as_object_mut().map(|claims| claims.remove("aud"));
-    assert_unauthenticated(&app.graphql(VIEWER, Some(&hs256(&no_audience))).await, "no aud");
+    no_audience
+        .as_object_mut()
+        .map(|claims| claims.remove("aud"));
+    assert_unauthenticated(
+        &app.graphql(VIEWER, Some(&hs256(&no_audience))).await,
+        "no aud",
+    );
 }
 
 #[tokio::test]
 async fn rs256_tokens_are_verified_with_the_public_key_and_hs256_ones_are_refused() {
-    let app = TestApp::builder().public_key("rsa_public.pem").build().await;
+    let app = TestApp::builder()
+        .public_key("rsa_public.pem")
+        .build()
+        .await;
     let rsa = EncodingKey::from_rsa_pem(&pem("rsa_private.pem")).expect("rsa key");
     let response = app
         .graphql(VIEWER, Some(&sign(Algorithm::RS256, &rsa, &claims())))
@@ -167,7 +196,10 @@ async fn rs256_tokens_are_verified_with_the_public_key_and_hs256_ones_are_refuse
         &EncodingKey::from_secret(&pem("rsa_public.pem")),
         &claims(),
     );
-    assert_unauthenticated(&app.graphql(VIEWER, Some(&confused)).await, "HS256 vs RS256 key");
+    assert_unauthenticated(
+        &app.graphql(VIEWER, Some(&confused)).await,
+        "HS256 vs RS256 key",
+    );
 
     let hs256_with_test_secret = hs256(&claims());
     assert_unauthenticated(
@@ -177,7 +209,8 @@ async fn rs256_tokens_are_verified_with_the_public_key_and_hs256_ones_are_refuse
 
     let ec = EncodingKey::from_ec_pem(&pem("ec_private.pem")).expect("ec key");
     assert_unauthenticated(
-        &app.graphql(VIEWER, Some(&sign(Algorithm::ES256, &ec, &claims()))).await,
+        &app.graphql(VIEWER, Some(&sign(Algorithm::ES256, &ec, &claims())))
+            .await,
         "ES256 vs RS256 key",
     );
 }
@@ -193,7 +226,8 @@ async fn es256_tokens_are_verified_with_an_ec_public_key() {
 
     let rsa = EncodingKey::from_rsa_pem(&pem("rsa_private.pem")).expect("rsa key");
     assert_unauthenticated(
-        &app.graphql(VIEWER, Some(&sign(Algorithm::RS256, &rsa, &claims()))).await,
+        &app.graphql(VIEWER, Some(&sign(Algorithm::RS256, &rsa, &claims())))
+            .await,
         "RS256 vs EC key",
     );
 }

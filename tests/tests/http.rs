@@ -32,7 +32,8 @@ async fn metrics_count_operations_by_name_and_outcome() {
     let token = app.token("ada", &[Role::Engineer]);
     app.graphql("query WhoAmI { viewer { subject } }", Some(&token))
         .await;
-    app.graphql("query WhoAmI { viewer { subject } }", None).await;
+    app.graphql("query WhoAmI { viewer { subject } }", None)
+        .await;
     let metrics = app.get("/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(metrics.content_type().starts_with("text/plain"));
@@ -45,7 +46,9 @@ async fn metrics_count_operations_by_name_and_outcome() {
         text.contains(r#"quorum_graphql_requests_total{operation="WhoAmI",outcome="error"} 1"#),
         "{text}"
     );
-    assert!(text.contains(r#"quorum_graphql_request_duration_seconds_count{operation="WhoAmI"} 2"#));
+    assert!(
+        text.contains(r#"quorum_graphql_request_duration_seconds_count{operation="WhoAmI"} 2"#)
+    );
 }
 
 #[tokio::test]

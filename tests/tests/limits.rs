@@ -38,15 +38,28 @@ fragment TypeRef on __Type {
 async fn the_standard_introspection_query_passes_the_default_limits() {
     let app = TestApp::new().await;
     let response = app.graphql(INTROSPECTION, None).await;
-    assert!(response.json().get("errors").is_none(), "{}", response.text());
-    assert_eq!(response.json()["data"]["__schema"]["queryType"]["name"], "Query");
+    assert!(
+        response.json().get("errors").is_none(),
+        "{}",
+        response.text()
+    );
+    assert_eq!(
+        response.json()["data"]["__schema"]["queryType"]["name"],
+        "Query"
+    );
 }
 
 #[tokio::test]
 async fn introspection_can_be_switched_off() {
     let app = TestApp::builder().introspection(false).build().await;
-    let response = app.graphql("{ __schema { queryType { name } } }", None).await;
-    assert!(response.json()["data"]["__schema"].is_null(), "{}", response.text());
+    let response = app
+        .graphql("{ __schema { queryType { name } } }", None)
+        .await;
+    assert!(
+        response.json()["data"]["__schema"].is_null(),
+        "{}",
+        response.text()
+    );
     let token = app.token("ada", &[Role::Engineer]);
     let data = app.graphql("{ viewer { subject } }", Some(&token)).await;
     assert_eq!(data.json()["data"]["viewer"]["subject"], "ada");
@@ -67,7 +80,11 @@ async fn an_over_deep_query_is_refused() {
     let response = app.graphql(&query, None).await;
     assert_eq!(response.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
     assert!(response.json()["data"].is_null());
-    assert!(response.text().contains("nested too deep"), "{}", response.text());
+    assert!(
+        response.text().contains("nested too deep"),
+        "{}",
+        response.text()
+    );
 }
 
 #[tokio::test]
@@ -78,14 +95,26 @@ async fn an_over_complex_query_is_refused_and_touches_no_data() {
     let query = format!(
         "{{ a: auditEvents(first: 100) {{ {page} }} b: auditEvents(first: 100) {{ {page} }} }}"
     );
-    let response = app.graphql_as(&[Role::ServiceHead], &query, json!({})).await;
+    let response = app
+        .graphql_as(&[Role::ServiceHead], &query, json!({}))
+        .await;
     assert_eq!(response.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
-    assert!(response.text().contains("too complex"), "{}", response.text());
+    assert!(
+        response.text().contains("too complex"),
+        "{}",
+        response.text()
+    );
     assert!(response.json()["data"].is_null());
 
     let one_small_page = "{ auditEvents(first: 10) { totalCount edges { node { id action } } } }";
-    let response = app.graphql_as(&[Role::ServiceHead], one_small_page, json!({})).await;
-    assert!(response.json().get("errors").is_none(), "{}", response.text());
+    let response = app
+        .graphql_as(&[Role::ServiceHead], one_small_page, json!({}))
+        .await;
+    assert!(
+        response.json().get("errors").is_none(),
+        "{}",
+        response.text()
+    );
 }
 
 #[tokio::test]
@@ -104,7 +133,10 @@ async fn configured_limits_are_the_ones_enforced() {
     assert!(fine.json().get("errors").is_none(), "{}", fine.text());
 
     let too_complex = app
-        .graphql("{ viewer { subject roles } x: viewer { subject } }", Some(&token))
+        .graphql(
+            "{ viewer { subject roles } x: viewer { subject } }",
+            Some(&token),
+        )
         .await;
     assert_eq!(too_complex.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
 }
@@ -112,13 +144,25 @@ async fn configured_limits_are_the_ones_enforced() {
 #[tokio::test]
 async fn too_many_aliases_are_refused() {
     let app = TestApp::new().await;
-    let aliases: String = (0..31).map(|n| format!("v{n}: viewer {{ subject }} ")).collect();
+    let aliases: String = (0..31)
+        .map(|n| format!("v{n}: viewer {{ subject }} "))
+        .collect();
     let token = app.token("ada", &[Role::Engineer]);
     let response = app.graphql(&format!("{{ {aliases} }}"), Some(&token)).await;
     assert_eq!(response.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
-    assert!(response.text().contains("31 aliases"), "{}", response.text());
+    assert!(
+        response.text().contains("31 aliases"),
+        "{}",
+        response.text()
+    );
 
-    let thirty: String = (0..30).map(|n| format!("v{n}: viewer {{ subject }} ")).collect();
+    let thirty: String = (0..30)
+        .map(|n| format!("v{n}: viewer {{ subject }} "))
+        .collect();
     let response = app.graphql(&format!("{{ {thirty} }}"), Some(&token)).await;
-    assert!(response.json().get("errors").is_none(), "{}", response.text());
+    assert!(
+        response.json().get("errors").is_none(),
+        "{}",
+        response.text()
+    );
 }

@@ -13,7 +13,10 @@ async fn applied(db: &sea_orm::DatabaseConnection) -> Vec<String> {
         .await
         .expect("migration table reads");
     rows.iter()
-        .map(|row| row.try_get::<String>("", "version").expect("version column"))
+        .map(|row| {
+            row.try_get::<String>("", "version")
+                .expect("version column")
+        })
         .collect()
 }
 
@@ -40,8 +43,12 @@ async fn every_migration_can_be_rolled_back_and_reapplied() {
     let database = TestDatabase::create().await;
     let db = database.connect().await;
     Migrator::up(&db, None).await.expect("migrations apply");
-    Migrator::down(&db, None).await.expect("migrations roll back");
+    Migrator::down(&db, None)
+        .await
+        .expect("migrations roll back");
     assert!(applied(&db).await.is_empty());
-    Migrator::up(&db, None).await.expect("migrations apply again");
+    Migrator::up(&db, None)
+        .await
+        .expect("migrations apply again");
     assert_eq!(applied(&db).await.len(), Migrator::migrations().len());
 }

@@ -107,7 +107,9 @@ impl Server {
         )
         .expect("request writes");
         let mut response = String::new();
-        stream.read_to_string(&mut response).expect("response reads");
+        stream
+            .read_to_string(&mut response)
+            .expect("response reads");
         let status = response
             .split_whitespace()
             .nth(1)
@@ -121,14 +123,22 @@ impl Server {
     }
 
     fn graphql(&self, query: &str, token: Option<&str>) -> Value {
-        let (_, body) = self.request("POST", "/graphql", token, &json!({ "query": query }).to_string());
+        let (_, body) = self.request(
+            "POST",
+            "/graphql",
+            token,
+            &json!({ "query": query }).to_string(),
+        );
         serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"))
     }
 
     /// Sends SIGTERM and waits: the process must exit cleanly.
     fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill runs");
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
         assert!(sent.success());
         let status = self.child.wait().expect("server exits");
         std::mem::forget(self);
@@ -152,13 +162,33 @@ async fn the_binary_serves_viewer_with_a_minted_token_and_stops_on_sigterm() {
             .env("DATABASE_URL", database.url())
             .env("QUORUM_JWT_SECRET", TEST_SECRET),
     );
-    assert_eq!(server.request("GET", "/healthz", None, ""), (200, "ok".to_owned()));
-    assert_eq!(server.request("GET", "/readyz", None, ""), (200, "ready".to_owned()));
+    assert_eq!(
+        server.request("GET", "/healthz", None, ""),
+        (200, "ok".to_owned())
+    );
+    assert_eq!(
+        server.request("GET", "/readyz", None, ""),
+        (200, "ready".to_owned())
+    );
 
     let minted = run(quorum()
-        .args(["token", "--sub", "ada", "--role", "CHANGE_MANAGER", "--role", "CAB_MEMBER", "--ttl", "5m"])
+        .args([
+            "token",
+            "--sub",
+            "ada",
+            "--role",
+            "CHANGE_MANAGER",
+            "--role",
+            "CAB_MEMBER",
+            "--ttl",
+            "5m",
+        ])
         .env("QUORUM_JWT_SECRET", TEST_SECRET));
-    assert!(minted.status.success(), "{}", String::from_utf8_lossy(&minted.stderr));
+    assert!(
+        minted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&minted.stderr)
+    );
     let token = String::from_utf8(minted.stdout).expect("utf-8 token");
     let viewer = server.graphql("{ viewer { subject roles } }", Some(token.trim()));
     assert_eq!(
@@ -166,7 +196,12 @@ async fn the_binary_serves_viewer_with_a_minted_token_and_stops_on_sigterm() {
         json!({ "data": { "viewer": { "subject": "ada", "roles": ["CHANGE_MANAGER", "CAB_MEMBER"] } } })
     );
 
-    let forged = server.request("POST", "/graphql", Some("eyJhbGciOiJub25lIn0.e30."), r#"{"query":"{ viewer { subject } }"}"#);
+    let forged = server.request(
+        "POST",
+        "/graphql",
+        Some("eyJhbGciOiJub25lIn0.e30."),
+        r#"{"query":"{ viewer { subject } }"}"#,
+    );
     assert_eq!(forged.0, 401);
 
     assert!(server.terminate().success());
@@ -189,7 +224,10 @@ async fn dev_mode_prints_a_working_token_for_every_role() {
             .iter()
             .find(|line| line.trim_start().starts_with(role))
             .unwrap_or_else(|| panic!("no token line for {role} in:\n{banner}"));
-        let token = line.rsplit(' ').next().expect("token at the end of the line");
+        let token = line
+            .rsplit(' ')
+            .next()
+            .expect("token at the end of the line");
         let viewer = server.graphql("{ viewer { roles } }", Some(token));
         assert_eq!(viewer["data"]["viewer"]["roles"], json!([role]), "{role}");
     }
@@ -199,9 +237,10 @@ async fn dev_mode_prints_a_working_token_for_every_role() {
 #[test]
 fn serve_without_jwt_settings_refuses_to_start_and_says_what_to_set() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let output = run(quorum()
-        .arg("serve")
-        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display())));
+    let output = run(quorum().arg("serve").env(
+        "DATABASE_URL",
+        format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display()),
+    ));
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("QUORUM_JWT_SECRET"), "{stderr}");
@@ -222,7 +261,11 @@ async fn migrate_twice_succeeds_and_the_schema_command_prints_the_committed_sdl(
     let database = TestDatabase::create().await;
     for _ in 0..2 {
         let output = run(quorum().arg("migrate").env("DATABASE_URL", database.url()));
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     let schema = run(quorum().arg("schema"));
     assert!(schema.status.success());

@@ -15,9 +15,11 @@ pub struct AuditQuery;
 /// One write, as recorded in the same transaction as the write itself.
 #[derive(SimpleObject)]
 pub struct AuditEvent {
+    /// Opaque id of the event.
     id: ID,
     /// Increases with every write: the order of events.
     sequence: i64,
+    /// When the write was made (UTC).
     occurred_at: DateTime<Utc>,
     /// The subject of whoever made the write.
     actor: String,
@@ -55,7 +57,9 @@ impl From<event::Model> for AuditEvent {
 /// Narrows the audit log; all given fields must match.
 #[derive(InputObject, Default)]
 pub struct AuditEventFilter {
+    /// The kind of record, e.g. `ConfigurationItem`.
     entity_kind: Option<String>,
+    /// The id of one record: its whole history.
     entity_id: Option<ID>,
     /// The subject of the actor.
     actor: Option<String>,
@@ -94,9 +98,7 @@ impl AuditQuery {
             last,
             before,
         };
-        let events = event::list(&app.db, actor, &filter, &page)
-            .await
-            .gql(ctx)?;
+        let events = event::list(&app.db, actor, &filter, &page).await.gql(ctx)?;
         Ok(connection(events, AuditEvent::from))
     }
 }

@@ -223,9 +223,9 @@ mod tests {
 
     #[test]
     fn a_database_error_is_internal() {
-        let (code, _, message) = code_and_field(DomainError::Database(
-            sea_orm::DbErr::Custom("relation \"event\" does not exist".into()),
-        ));
+        let (code, _, message) = code_and_field(DomainError::Database(sea_orm::DbErr::Custom(
+            "relation \"event\" does not exist".into(),
+        )));
         assert_eq!(code, INTERNAL);
         assert!(!message.contains("relation"));
     }

@@ -18,7 +18,6 @@ pub use context::{AppData, RequestContext};
 pub use limits::QueryLimits;
 pub use operation::OperationName;
 
-
 /// The root query: one part per domain, merged.
 #[derive(MergedObject, Default)]
 pub struct Query(viewer::ViewerQuery, audit::AuditQuery);
@@ -68,4 +67,3 @@ pub fn build_schema(app: AppData, options: &SchemaOptions) -> QuorumSchema {
     }
     builder.finish()
 }
-

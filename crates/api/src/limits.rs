@@ -101,8 +101,7 @@ fn count_in(selection_set: &SelectionSet) -> usize {
         .iter()
         .map(|selection| match &selection.node {
             Selection::Field(field) => {
-                usize::from(field.node.alias.is_some())
-                    + count_in(&field.node.selection_set.node)
+                usize::from(field.node.alias.is_some()) + count_in(&field.node.selection_set.node)
             }
             Selection::InlineFragment(fragment) => count_in(&fragment.node.selection_set.node),
             Selection::FragmentSpread(_) => 0,

@@ -3,8 +3,8 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 use async_graphql::Response;
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
 
 /// Filled with the executed operation's name; attach one to each request with `.data(...)`.
 #[derive(Debug, Clone, Default)]

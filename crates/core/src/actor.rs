@@ -7,8 +7,8 @@ use std::str::FromStr;
 use crate::error::DomainError;
 use crate::permission::Permission;
 
-/// A role as carried in the token's roles claim. The claim values are the SCREAMING_SNAKE_CASE
-/// names; unknown values are ignored by [`Role::from_str`] callers, never errors.
+/// A Quorum role, as carried in the bearer token's roles claim (the value is the role's name).
+/// Claim values that are not Quorum roles are ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, async_graphql::Enum)]
 #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
 pub enum Role {
@@ -86,7 +86,9 @@ impl Actor {
     ) -> Self {
         Self::new(
             subject,
-            role_claims.into_iter().filter_map(|value| value.parse().ok()),
+            role_claims
+                .into_iter()
+                .filter_map(|value| value.parse().ok()),
         )
     }
 

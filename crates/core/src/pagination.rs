@@ -81,7 +81,9 @@ impl PageRequest {
             if count > MAX_PAGE_SIZE {
                 return Err(DomainError::bad_input(
                     field,
-                    format!("`{field}` must be at most {MAX_PAGE_SIZE}; page through the rest with cursors"),
+                    format!(
+                        "`{field}` must be at most {MAX_PAGE_SIZE}; page through the rest with cursors"
+                    ),
                 ));
             }
             Ok(count)

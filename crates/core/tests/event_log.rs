@@ -60,7 +60,13 @@ async fn the_audit_log_pages_newest_first_and_is_refused_to_engineers() {
     }
     txn.commit().await.unwrap();
 
-    let refused = event::list(&db, &engineer, &EventFilter::default(), &PageRequest::first(2)).await;
+    let refused = event::list(
+        &db,
+        &engineer,
+        &EventFilter::default(),
+        &PageRequest::first(2),
+    )
+    .await;
     assert!(matches!(refused, Err(DomainError::Forbidden { .. })));
 
     let first = event::list(&db, &head, &EventFilter::default(), &PageRequest::first(2))
@@ -82,7 +88,9 @@ async fn the_audit_log_pages_newest_first_and_is_refused_to_engineers() {
         after: Some(first.edges[1].0.clone()),
         ..PageRequest::default()
     };
-    let second = event::list(&db, &head, &EventFilter::default(), &next).await.unwrap();
+    let second = event::list(&db, &head, &EventFilter::default(), &next)
+        .await
+        .unwrap();
     assert_eq!(ids(&second), ["c", "b"]);
     assert!(second.has_previous_page);
 
@@ -91,7 +99,9 @@ async fn the_audit_log_pages_newest_first_and_is_refused_to_engineers() {
         before: Some(second.edges[0].0.clone()),
         ..PageRequest::default()
     };
-    let previous = event::list(&db, &head, &EventFilter::default(), &back).await.unwrap();
+    let previous = event::list(&db, &head, &EventFilter::default(), &back)
+        .await
+        .unwrap();
     assert_eq!(ids(&previous), ["e", "d"]);
     assert!(!previous.has_previous_page);
     assert!(previous.has_next_page);
@@ -100,7 +110,9 @@ async fn the_audit_log_pages_newest_first_and_is_refused_to_engineers() {
         entity_id: Some("c".into()),
         ..EventFilter::default()
     };
-    let filtered = event::list(&db, &head, &only_c, &PageRequest::default()).await.unwrap();
+    let filtered = event::list(&db, &head, &only_c, &PageRequest::default())
+        .await
+        .unwrap();
     assert_eq!(ids(&filtered), ["c"]);
 }
 

@@ -151,14 +151,23 @@ pub fn from_args(
     let mut validation = Validation::new(algorithm);
     validation.validate_nbf = true;
     let mut required = vec!["exp", "sub"];
-    match &args.jwt_issuer {
+    // An empty setting (as `VAR=` in a compose file leaves it) means "not set".
+    let issuer = args
+        .jwt_issuer
+        .as_deref()
+        .filter(|issuer| !issuer.is_empty());
+    let audience = args
+        .jwt_audience
+        .as_deref()
+        .filter(|audience| !audience.is_empty());
+    match issuer {
         Some(issuer) => {
             validation.set_issuer(&[issuer]);
             required.push("iss");
         }
         None => validation.iss = None,
     }
-    match &args.jwt_audience {
+    match audience {
         Some(audience) => {
             validation.set_audience(&[audience]);
             required.push("aud");
@@ -169,8 +178,8 @@ pub fn from_args(
 
     let signer = signer_key.map(|key| TokenSigner {
         key,
-        issuer: args.jwt_issuer.clone(),
-        audience: args.jwt_audience.clone(),
+        issuer: issuer.map(str::to_owned),
+        audience: audience.map(str::to_owned),
     });
     Ok((
         TokenVerifier {

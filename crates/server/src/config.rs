@@ -11,7 +11,11 @@ use quorum_api::QueryLimits;
 use quorum_core::Role;
 
 #[derive(Debug, Parser)]
-#[command(name = "quorum", version, about = "Quorum IT service management: change enablement, incidents, problems and CMDB behind one GraphQL API")]
+#[command(
+    name = "quorum",
+    version,
+    about = "Quorum IT service management: change enablement, incidents, problems and CMDB behind one GraphQL API"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -32,7 +36,11 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DatabaseArgs {
     /// Where data lives: `sqlite://FILE?mode=rwc` (embedded) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://quorum.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://quorum.db?mode=rwc"
+    )]
     pub database_url: String,
 }
 

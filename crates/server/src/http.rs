@@ -16,7 +16,9 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::future::join_all;
 use quorum_api::error::{BAD_USER_INPUT, GRAPHQL_PARSE_FAILED, UNAUTHENTICATED};
-use quorum_api::{AppData, OperationName, QueryLimits, QuorumSchema, RequestContext, SchemaOptions};
+use quorum_api::{
+    AppData, OperationName, QueryLimits, QuorumSchema, RequestContext, SchemaOptions,
+};
 use quorum_core::SharedClock;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
@@ -247,7 +249,9 @@ fn graphql_response(response: &BatchResponse, media: Media, trace_id: &str) -> R
     // Under application/graphql-response+json a request that never executed (it did not
     // parse or validate) is a 400; under legacy application/json every result is a 200.
     let never_executed = match response {
-        BatchResponse::Single(single) => single.data == async_graphql::Value::Null && single.is_err(),
+        BatchResponse::Single(single) => {
+            single.data == async_graphql::Value::Null && single.is_err()
+        }
         BatchResponse::Batch(_) => false,
     };
     let status = if media == Media::GraphqlResponseJson && never_executed {

@@ -86,11 +86,7 @@ fn announce(address: SocketAddr, dev_signer: Option<&TokenSigner>) -> anyhow::Re
             (Role::CabMember, "dev.cab.member"),
             (Role::ServiceHead, "dev.service.head"),
         ] {
-            let token = signer.mint(
-                subject,
-                &[role],
-                std::time::Duration::from_secs(8 * 3600),
-            )?;
+            let token = signer.mint(subject, &[role], std::time::Duration::from_secs(8 * 3600))?;
             writeln!(out, "  {role:<15} Authorization: Bearer {token}")?;
         }
     }
