@@ -39,7 +39,7 @@ pub fn domain_error(error: DomainError, trace_id: &str) -> async_graphql::Error 
     let code = match &error {
         DomainError::Forbidden { .. } => FORBIDDEN,
         DomainError::NotFound { .. } => NOT_FOUND,
-        DomainError::BadInput { .. } => BAD_USER_INPUT,
+        DomainError::BadInput { .. } | DomainError::BadRows { .. } => BAD_USER_INPUT,
         DomainError::Conflict { .. } => CONFLICT,
         DomainError::InvalidTransition { .. } => INVALID_TRANSITION,
         DomainError::Database(_) | DomainError::Internal(_) => INTERNAL,
@@ -54,11 +54,20 @@ pub fn domain_error(error: DomainError, trace_id: &str) -> async_graphql::Error 
         DomainError::BadInput { field, .. } => Some(field.clone()),
         _ => None,
     };
+    let rows = match &error {
+        DomainError::BadRows { rows, .. } => serde_json::to_value(rows).ok(),
+        _ => None,
+    };
     let trace_id = trace_id.to_owned();
     async_graphql::Error::new(message).extend_with(move |_, e| {
         e.set("code", code);
         if let Some(field) = &field {
             e.set("field", field.as_str());
+        }
+        if let Some(rows) = &rows
+            && let Ok(rows) = async_graphql::Value::from_json(rows.clone())
+        {
+            e.set("rows", rows);
         }
         if code == INTERNAL {
             e.set("traceId", trace_id.as_str());
@@ -186,6 +195,32 @@ mod tests {
         let (code, field, _) = code_and_field(DomainError::bad_input("first", "too many"));
         assert_eq!(code, BAD_USER_INPUT);
         assert_eq!(field.as_deref(), Some("first"));
+    }
+
+    #[test]
+    fn bad_rows_carry_every_row_at_fault() {
+        let error = domain_error(
+            DomainError::BadRows {
+                message: "2 bad rows".into(),
+                rows: vec![quorum_core::error::RowError {
+                    section: "items".into(),
+                    row: 3,
+                    field: "name".into(),
+                    message: "must not be empty".into(),
+                }],
+            },
+            "trace-1",
+        );
+        let extensions = error.extensions.expect("extensions are set");
+        assert_eq!(
+            extensions.get("code"),
+            Some(&async_graphql::Value::from(BAD_USER_INPUT))
+        );
+        let rows = extensions.get("rows").expect("rows are set").clone();
+        assert_eq!(
+            rows.into_json().expect("json"),
+            serde_json::json!([{ "section": "items", "row": 3, "field": "name", "message": "must not be empty" }])
+        );
     }
 
     #[test]

@@ -19,6 +19,13 @@ pub enum DomainError {
     #[error("{message}")]
     BadInput { field: String, message: String },
 
+    /// Several rows of a bulk input are invalid; nothing was written.
+    #[error("{message}")]
+    BadRows {
+        message: String,
+        rows: Vec<RowError>,
+    },
+
     /// The write lost a race (stale `version`) or collides with another record.
     #[error("{message}")]
     Conflict { message: String },
@@ -56,6 +63,27 @@ impl DomainError {
             message: message.into(),
         }
     }
+}
+
+/// What is wrong with one row of a bulk input.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RowError {
+    /// Which list the row is in, e.g. `items` or `relationships`.
+    pub section: String,
+    /// The row's position in its list, counted from 1.
+    pub row: usize,
+    /// The row's field at fault.
+    pub field: String,
+    pub message: String,
+}
+
+/// Whether `error` is the database refusing a duplicate key.
+pub fn is_unique_violation(error: &sea_orm::DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }
 
 impl From<sea_orm::TransactionError<DomainError>> for DomainError {

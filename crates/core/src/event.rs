@@ -60,6 +60,10 @@ pub async fn append(
     occurred_at: DateTime<Utc>,
     event: NewEvent,
 ) -> Result<Model, DbErr> {
+    row(actor, occurred_at, event).insert(txn).await
+}
+
+fn row(actor: &Actor, occurred_at: DateTime<Utc>, event: NewEvent) -> ActiveModel {
     ActiveModel {
         id: NotSet,
         occurred_at: Set(occurred_at),
@@ -71,7 +75,48 @@ pub async fn append(
         before: Set(event.before),
         after: Set(event.after),
     }
-    .insert(txn)
+}
+
+/// Appends many events inside `txn` with multi-row inserts: what bulk writers (imports) use
+/// instead of one statement per event.
+pub async fn append_many(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    occurred_at: DateTime<Utc>,
+    events: Vec<NewEvent>,
+) -> Result<(), DbErr> {
+    /// Rows per statement: 9 columns each stays far below SQLite's and PostgreSQL's limits
+    /// on bound parameters.
+    const CHUNK: usize = 1_000;
+    let mut rows = events
+        .into_iter()
+        .map(|event| row(actor, occurred_at, event));
+    loop {
+        let chunk: Vec<ActiveModel> = rows.by_ref().take(CHUNK).collect();
+        if chunk.is_empty() {
+            return Ok(());
+        }
+        Entity::insert_many(chunk)
+            .exec_without_returning(txn)
+            .await?;
+    }
+}
+
+/// A page of the events matching `condition`, newest first. Callers authorize: the audit log
+/// needs [`Permission::ReadAuditLog`], a record's own history what reading the record needs.
+pub async fn page<C: ConnectionTrait>(
+    db: &C,
+    condition: sea_orm::Condition,
+    page: &PageRequest,
+) -> DomainResult<Page<Model>> {
+    pagination::paginate(
+        db,
+        Entity::find().filter(condition),
+        Column::Id,
+        pagination::SortOrder::Descending,
+        |event: &Model| event.id,
+        page,
+    )
     .await
 }
 
@@ -94,29 +139,30 @@ pub async fn list<C: ConnectionTrait>(
     page: &PageRequest,
 ) -> DomainResult<Page<Model>> {
     actor.authorize(Permission::ReadAuditLog)?;
-    let mut select = Entity::find();
-    if let Some(kind) = &filter.entity_kind {
-        select = select.filter(Column::EntityKind.eq(kind.as_str()));
-    }
-    if let Some(id) = &filter.entity_id {
-        select = select.filter(Column::EntityId.eq(id.as_str()));
-    }
-    if let Some(subject) = &filter.actor {
-        select = select.filter(Column::Actor.eq(subject.as_str()));
-    }
-    if let Some(from) = filter.occurred_from {
-        select = select.filter(Column::OccurredAt.gte(from));
-    }
-    if let Some(to) = filter.occurred_to {
-        select = select.filter(Column::OccurredAt.lt(to));
-    }
-    pagination::paginate(
-        db,
-        select,
-        Column::Id,
-        pagination::SortOrder::Descending,
-        |event: &Model| event.id,
-        page,
-    )
-    .await
+    let condition = sea_orm::Condition::all()
+        .add_option(
+            filter
+                .entity_kind
+                .as_deref()
+                .map(|kind| Column::EntityKind.eq(kind)),
+        )
+        .add_option(
+            filter
+                .entity_id
+                .as_deref()
+                .map(|id| Column::EntityId.eq(id)),
+        )
+        .add_option(
+            filter
+                .actor
+                .as_deref()
+                .map(|subject| Column::Actor.eq(subject)),
+        )
+        .add_option(
+            filter
+                .occurred_from
+                .map(|from| Column::OccurredAt.gte(from)),
+        )
+        .add_option(filter.occurred_to.map(|to| Column::OccurredAt.lt(to)));
+    self::page(db, condition, page).await
 }

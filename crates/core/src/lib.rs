@@ -12,8 +12,10 @@ pub mod event;
 pub mod numbering;
 pub mod pagination;
 pub mod permission;
+pub mod store;
 
 pub use actor::{Actor, Role};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{DomainError, DomainResult};
 pub use permission::Permission;
+pub use store::begin_write;

@@ -22,14 +22,25 @@ pub fn format_number(prefix: &str, value: i64) -> String {
 
 /// Takes the next number for `prefix` inside `txn`.
 pub async fn next_number(txn: &DatabaseTransaction, prefix: &str) -> Result<String, DbErr> {
+    let last = reserve_numbers(txn, prefix, 1).await?;
+    Ok(format_number(prefix, last))
+}
+
+/// Takes `count` consecutive numbers for `prefix` inside `txn` in one statement and returns
+/// the value of the last; the first is `last - count + 1`. Bulk writers use this.
+pub async fn reserve_numbers(
+    txn: &DatabaseTransaction,
+    prefix: &str,
+    count: i64,
+) -> Result<i64, DbErr> {
     let last_value = (NumberSequence::Table, NumberSequence::LastValue);
     let upsert = Query::insert()
         .into_table(NumberSequence::Table)
         .columns([NumberSequence::Prefix, NumberSequence::LastValue])
-        .values_panic([prefix.into(), 1i64.into()])
+        .values_panic([prefix.into(), count.into()])
         .on_conflict(
             OnConflict::column(NumberSequence::Prefix)
-                .value(NumberSequence::LastValue, Expr::col(last_value).add(1))
+                .value(NumberSequence::LastValue, Expr::col(last_value).add(count))
                 .to_owned(),
         )
         .returning_col(NumberSequence::LastValue)
@@ -38,8 +49,7 @@ pub async fn next_number(txn: &DatabaseTransaction, prefix: &str) -> Result<Stri
         .query_one(&upsert)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("number sequence `{prefix}`")))?;
-    let value: i64 = row.try_get("", "last_value")?;
-    Ok(format_number(prefix, value))
+    row.try_get("", "last_value")
 }
 
 #[cfg(test)]

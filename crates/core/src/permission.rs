@@ -9,15 +9,36 @@ use crate::actor::Role;
 pub enum Permission {
     /// Read the audit log (the event table) across all records.
     ReadAuditLog,
+    /// Read configuration items, their relationships, impact and history.
+    ReadCmdb,
+    /// Create, update and retire configuration items.
+    ManageConfigurationItems,
+    /// Relate configuration items and remove relationships.
+    ManageRelationships,
+    /// Import configuration items and relationships in bulk.
+    ImportConfigurationItems,
 }
 
+const EVERY_ROLE: &[Role] = &Role::ALL;
+const CMDB_WRITERS: &[Role] = &[Role::Engineer, Role::ChangeManager];
+
 impl Permission {
-    pub const ALL: [Permission; 1] = [Permission::ReadAuditLog];
+    pub const ALL: [Permission; 5] = [
+        Permission::ReadAuditLog,
+        Permission::ReadCmdb,
+        Permission::ManageConfigurationItems,
+        Permission::ManageRelationships,
+        Permission::ImportConfigurationItems,
+    ];
 
     /// The roles granted this permission.
     pub fn allowed_roles(self) -> &'static [Role] {
         match self {
             Permission::ReadAuditLog => &[Role::ChangeManager, Role::ServiceHead],
+            Permission::ReadCmdb => EVERY_ROLE,
+            Permission::ManageConfigurationItems
+            | Permission::ManageRelationships
+            | Permission::ImportConfigurationItems => CMDB_WRITERS,
         }
     }
 
@@ -25,6 +46,10 @@ impl Permission {
     pub fn name(self) -> &'static str {
         match self {
             Permission::ReadAuditLog => "read the audit log",
+            Permission::ReadCmdb => "read the CMDB",
+            Permission::ManageConfigurationItems => "create, update or retire configuration items",
+            Permission::ManageRelationships => "relate configuration items or remove relationships",
+            Permission::ImportConfigurationItems => "import configuration items",
         }
     }
 }

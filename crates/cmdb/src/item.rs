@@ -1,0 +1,610 @@
+//! Configuration items: create, update, retire, read (now or at a past instant), list, history.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use quorum_core::event::{self, NewEvent};
+use quorum_core::numbering::next_number;
+use quorum_core::pagination::{self, Page, PageRequest, SortOrder};
+use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use sea_orm::sea_query::{ExprTrait, LikeExpr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+};
+use serde_json::Value as Json;
+
+use crate::entity::configuration_item::{self as ci, Model};
+use crate::entity::relationship;
+use crate::entity::{CiClass, CiStatus, Environment};
+use crate::validate::{ItemFields, name_key};
+use crate::{CI_EVENT_KIND, CI_NUMBER_PREFIX, RELATIONSHIP_EVENT_KIND};
+
+/// Ids per `IN (…)` list: far below the bound-parameter limits of SQLite and PostgreSQL.
+pub(crate) const ID_CHUNK: usize = 500;
+
+/// What `createConfigurationItem` takes.
+#[derive(Debug, Clone)]
+pub struct NewConfigurationItem {
+    pub class: CiClass,
+    pub name: String,
+    /// IN_SERVICE when not given.
+    pub status: Option<CiStatus>,
+    pub environment: Environment,
+    pub criticality: i32,
+    pub owner_team: Option<String>,
+    pub description: Option<String>,
+    /// A JSON object; `{}` when not given.
+    pub attributes: Option<Json>,
+}
+
+/// What `updateConfigurationItem` changes: fields left `None` stay as they are; for the
+/// optional texts, `Some(None)` clears them.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigurationItemChanges {
+    pub class: Option<CiClass>,
+    pub name: Option<String>,
+    pub status: Option<CiStatus>,
+    pub environment: Option<Environment>,
+    pub criticality: Option<i32>,
+    pub owner_team: Option<Option<String>>,
+    pub description: Option<Option<String>>,
+    pub attributes: Option<Json>,
+}
+
+/// Narrows a list of configuration items; every given criterion must hold.
+#[derive(Debug, Clone, Default)]
+pub struct CiFilter {
+    pub classes: Option<Vec<CiClass>>,
+    pub statuses: Option<Vec<CiStatus>>,
+    pub environments: Option<Vec<Environment>>,
+    pub criticality_at_most: Option<i32>,
+    pub criticality_at_least: Option<i32>,
+    pub owner_team: Option<String>,
+    /// Case-insensitive substring of the name.
+    pub name_contains: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, async_graphql::Enum)]
+#[graphql(name = "CiOrderField", rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum CiOrderField {
+    /// By name, ignoring case.
+    #[default]
+    Name,
+    Number,
+    Criticality,
+    UpdatedAt,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, async_graphql::Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum SortDirection {
+    #[default]
+    Asc,
+    Desc,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CiOrder {
+    pub field: CiOrderField,
+    pub direction: SortDirection,
+}
+
+impl ItemFields {
+    pub(crate) fn of(model: &Model) -> Self {
+        ItemFields {
+            class: model.class,
+            name: model.name.clone(),
+            status: model.status,
+            environment: model.environment,
+            criticality: model.criticality,
+            owner_team: model.owner_team.clone(),
+            description: model.description.clone(),
+            attributes: model.attributes.clone(),
+        }
+    }
+
+    /// `model` with these fields, one version on.
+    pub(crate) fn applied_to(self, model: &Model, now: DateTime<Utc>) -> Model {
+        Model {
+            name_key: name_key(&self.name),
+            class: self.class,
+            name: self.name,
+            status: self.status,
+            environment: self.environment,
+            criticality: self.criticality,
+            owner_team: self.owner_team,
+            description: self.description,
+            attributes: self.attributes,
+            version: model.version + 1,
+            updated_at: now,
+            ..model.clone()
+        }
+    }
+
+    pub(crate) fn into_new_model(self, number: String, now: DateTime<Utc>) -> Model {
+        Model {
+            id: uuid::Uuid::now_v7().to_string(),
+            number,
+            name_key: name_key(&self.name),
+            class: self.class,
+            name: self.name,
+            status: self.status,
+            environment: self.environment,
+            criticality: self.criticality,
+            owner_team: self.owner_team,
+            description: self.description,
+            attributes: self.attributes,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+            retired_at: None,
+        }
+    }
+}
+
+/// The event snapshot of a CI: the whole row, so any past state can be read back.
+pub(crate) fn snapshot(model: &Model) -> Json {
+    serde_json::to_value(model).unwrap_or(Json::Null)
+}
+
+pub(crate) fn ci_event(action: &'static str, before: Option<&Model>, after: &Model) -> NewEvent {
+    NewEvent {
+        entity_kind: CI_EVENT_KIND,
+        entity_id: after.id.clone(),
+        action,
+        reason: None,
+        before: before.map(snapshot),
+        after: Some(snapshot(after)),
+    }
+}
+
+fn name_taken(class: CiClass, name: &str, number: &str) -> DomainError {
+    DomainError::bad_input(
+        "input.name",
+        format!(
+            "a {class:?} named `{name}` already exists ({number}); names are unique per class, ignoring case"
+        ),
+    )
+}
+
+/// Refuses a name another live or retired CI of the class already has.
+async fn ensure_name_free<C: ConnectionTrait>(
+    db: &C,
+    class: CiClass,
+    name: &str,
+    except_id: Option<&str>,
+) -> DomainResult<()> {
+    let existing = ci::Entity::find()
+        .filter(ci::Column::Class.eq(class))
+        .filter(ci::Column::NameKey.eq(name_key(name)))
+        .apply_if(except_id, |query, id| query.filter(ci::Column::Id.ne(id)))
+        .one(db)
+        .await?;
+    match existing {
+        Some(other) => Err(name_taken(class, &other.name, &other.number)),
+        None => Ok(()),
+    }
+}
+
+/// A duplicate-key error from the insert or update itself: another writer took the name
+/// between our check and our write.
+fn name_race(error: sea_orm::DbErr, class: CiClass, name: &str) -> DomainError {
+    if quorum_core::error::is_unique_violation(&error) {
+        name_taken(class, name, "just created")
+    } else {
+        DomainError::Database(error)
+    }
+}
+
+#[tracing::instrument(skip_all, fields(ci.class = ?input.class))]
+pub async fn create_configuration_item(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    input: NewConfigurationItem,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::ManageConfigurationItems)?;
+    let fields = ItemFields {
+        class: input.class,
+        name: input.name,
+        status: input.status.unwrap_or(CiStatus::InService),
+        environment: input.environment,
+        criticality: input.criticality,
+        owner_team: input.owner_team,
+        description: input.description,
+        attributes: input.attributes.unwrap_or(Json::Null),
+    }
+    .validated("input")?;
+
+    let now = clock.now();
+    let txn = quorum_core::begin_write(db).await?;
+    ensure_name_free(&txn, fields.class, &fields.name, None).await?;
+    let number = next_number(&txn, CI_NUMBER_PREFIX).await?;
+    let (class, name) = (fields.class, fields.name.clone());
+    let model = fields.into_new_model(number, now);
+    ci::Entity::insert(ci::ActiveModel::from(model.clone()).reset_all())
+        .exec_without_returning(&txn)
+        .await
+        .map_err(|error| name_race(error, class, &name))?;
+    event::append(&txn, actor, now, ci_event("created", None, &model)).await?;
+    txn.commit().await?;
+    tracing::info!(ci.id = %model.id, ci.number = %model.number, "cmdb.item_created");
+    Ok(model)
+}
+
+/// Loads a CI for a write and checks the writer read its current version.
+async fn load_for_write<C: ConnectionTrait>(db: &C, id: &str, version: i32) -> DomainResult<Model> {
+    let current = ci::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::not_found("ConfigurationItem", id))?;
+    if current.version != version {
+        return Err(DomainError::conflict(format!(
+            "{} is at version {}, not {version}: it changed since you read it; reload and retry",
+            current.number, current.version
+        )));
+    }
+    if current.status == CiStatus::Retired {
+        return Err(DomainError::InvalidTransition {
+            message: format!("{} is retired and can no longer change", current.number),
+        });
+    }
+    Ok(current)
+}
+
+/// Writes `updated` over `current` if nobody else wrote it meanwhile.
+async fn write_version<C: ConnectionTrait>(
+    db: &C,
+    current: &Model,
+    updated: &Model,
+) -> DomainResult<()> {
+    let result = ci::Entity::update_many()
+        .set(ci::ActiveModel::from(updated.clone()).reset_all())
+        .filter(ci::Column::Id.eq(current.id.as_str()))
+        .filter(ci::Column::Version.eq(current.version))
+        .exec(db)
+        .await
+        .map_err(|error| name_race(error, updated.class, &updated.name))?;
+    if result.rows_affected == 0 {
+        return Err(DomainError::conflict(format!(
+            "{} changed while you were writing it; reload and retry",
+            current.number
+        )));
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip(db, clock, actor, changes))]
+pub async fn update_configuration_item(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    changes: ConfigurationItemChanges,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::ManageConfigurationItems)?;
+    let txn = quorum_core::begin_write(db).await?;
+    let current = load_for_write(&txn, id, version).await?;
+    let before = ItemFields::of(&current);
+    let fields = ItemFields {
+        class: changes.class.unwrap_or(before.class),
+        name: changes.name.unwrap_or_else(|| before.name.clone()),
+        status: changes.status.unwrap_or(before.status),
+        environment: changes.environment.unwrap_or(before.environment),
+        criticality: changes.criticality.unwrap_or(before.criticality),
+        owner_team: changes
+            .owner_team
+            .unwrap_or_else(|| before.owner_team.clone()),
+        description: changes
+            .description
+            .unwrap_or_else(|| before.description.clone()),
+        attributes: changes
+            .attributes
+            .unwrap_or_else(|| before.attributes.clone()),
+    }
+    .validated("input")?;
+    if fields == before {
+        // Nothing changes: no new version, no event.
+        return Ok(current);
+    }
+    if name_key(&fields.name) != current.name_key || fields.class != current.class {
+        ensure_name_free(&txn, fields.class, &fields.name, Some(id)).await?;
+    }
+    let now = clock.now();
+    let updated = fields.applied_to(&current, now);
+    write_version(&txn, &current, &updated).await?;
+    event::append(
+        &txn,
+        actor,
+        now,
+        ci_event("updated", Some(&current), &updated),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+#[tracing::instrument(skip(db, clock, actor))]
+pub async fn retire_configuration_item(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::ManageConfigurationItems)?;
+    let txn = quorum_core::begin_write(db).await?;
+    let current = load_for_write(&txn, id, version).await?;
+    let now = clock.now();
+    let retired = Model {
+        status: CiStatus::Retired,
+        retired_at: Some(now),
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
+    write_version(&txn, &current, &retired).await?;
+    event::append(
+        &txn,
+        actor,
+        now,
+        ci_event("retired", Some(&current), &retired),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(retired)
+}
+
+/// How a single CI is named in a lookup.
+#[derive(Debug, Clone)]
+pub enum CiKey {
+    Id(String),
+    Number(String),
+}
+
+/// The CI by id or number as it is now; `None` when there is none.
+pub async fn find_configuration_item<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    key: &CiKey,
+) -> DomainResult<Option<Model>> {
+    actor.authorize(Permission::ReadCmdb)?;
+    let query = match key {
+        CiKey::Id(id) => ci::Entity::find_by_id(id.as_str()),
+        CiKey::Number(number) => {
+            ci::Entity::find().filter(ci::Column::Number.eq(number.trim().to_uppercase()))
+        }
+    };
+    Ok(query.one(db).await?)
+}
+
+/// The CI by id or number as it was at `as_of`; `None` when it did not exist yet.
+pub async fn find_configuration_item_as_of<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    key: &CiKey,
+    as_of: DateTime<Utc>,
+) -> DomainResult<Option<Model>> {
+    // Numbers and ids never change, so today's row names the CI whose past is wanted.
+    let Some(current) = find_configuration_item(db, actor, key).await? else {
+        return Ok(None);
+    };
+    let mut found = find_configuration_items_as_of(db, actor, &[current.id.clone()], as_of).await?;
+    Ok(found.remove(&current.id))
+}
+
+/// The CIs with these ids as they are now (missing ids are left out).
+pub async fn find_configuration_items<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    ids: &[String],
+) -> DomainResult<HashMap<String, Model>> {
+    actor.authorize(Permission::ReadCmdb)?;
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(ID_CHUNK) {
+        let rows = ci::Entity::find()
+            .filter(ci::Column::Id.is_in(chunk.iter().map(String::as_str)))
+            .all(db)
+            .await?;
+        found.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
+    }
+    Ok(found)
+}
+
+/// The CIs with these ids as they were at `as_of`, read from the last event of each at or
+/// before that instant (CIs that did not exist yet are left out).
+pub async fn find_configuration_items_as_of<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    ids: &[String],
+    as_of: DateTime<Utc>,
+) -> DomainResult<HashMap<String, Model>> {
+    actor.authorize(Permission::ReadCmdb)?;
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(ID_CHUNK) {
+        let events = event::Entity::find()
+            .filter(event::Column::EntityKind.eq(CI_EVENT_KIND))
+            .filter(event::Column::EntityId.is_in(chunk.iter().map(String::as_str)))
+            .filter(event::Column::OccurredAt.lte(as_of))
+            .order_by_asc(event::Column::Id)
+            .all(db)
+            .await?;
+        // Ascending ids: the last event of each CI wins.
+        for event in events {
+            let Some(after) = event.after else { continue };
+            let model: Model = serde_json::from_value(after).map_err(|error| {
+                DomainError::Internal(format!(
+                    "event {} holds no configuration item snapshot: {error}",
+                    event.id
+                ))
+            })?;
+            found.insert(model.id.clone(), model);
+        }
+    }
+    Ok(found)
+}
+
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+fn filter_condition(filter: &CiFilter) -> Condition {
+    Condition::all()
+        .add_option(
+            filter
+                .classes
+                .as_ref()
+                .map(|classes| ci::Column::Class.is_in(classes.iter().copied())),
+        )
+        .add_option(
+            filter
+                .statuses
+                .as_ref()
+                .map(|statuses| ci::Column::Status.is_in(statuses.iter().copied())),
+        )
+        .add_option(
+            filter
+                .environments
+                .as_ref()
+                .map(|environments| ci::Column::Environment.is_in(environments.iter().copied())),
+        )
+        .add_option(
+            filter
+                .criticality_at_most
+                .map(|most| ci::Column::Criticality.lte(most)),
+        )
+        .add_option(
+            filter
+                .criticality_at_least
+                .map(|least| ci::Column::Criticality.gte(least)),
+        )
+        .add_option(
+            filter
+                .owner_team
+                .as_deref()
+                .map(|team| ci::Column::OwnerTeam.eq(team)),
+        )
+        .add_option(filter.name_contains.as_deref().map(|text| {
+            let pattern = format!("%{}%", escape_like(&name_key(text.trim())));
+            sea_orm::sea_query::Expr::col((ci::Entity, ci::Column::NameKey))
+                .like(LikeExpr::new(pattern).escape('\\'))
+        }))
+}
+
+/// A page of CIs matching `filter`, in `order`.
+pub async fn list_configuration_items<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    filter: &CiFilter,
+    order: CiOrder,
+    page: &PageRequest,
+) -> DomainResult<Page<Model>> {
+    actor.authorize(Permission::ReadCmdb)?;
+    let select = ci::Entity::find().filter(filter_condition(filter));
+    let sort = match order.direction {
+        SortDirection::Asc => SortOrder::Ascending,
+        SortDirection::Desc => SortOrder::Descending,
+    };
+    use ci::Column;
+    match order.field {
+        CiOrderField::Name => {
+            pagination::paginate(
+                db,
+                select,
+                (Column::NameKey, Column::Id),
+                sort,
+                |m: &Model| (m.name_key.clone(), m.id.clone()),
+                page,
+            )
+            .await
+        }
+        CiOrderField::Number => {
+            pagination::paginate(
+                db,
+                select,
+                Column::Number,
+                sort,
+                |m: &Model| m.number.clone(),
+                page,
+            )
+            .await
+        }
+        CiOrderField::Criticality => {
+            pagination::paginate(
+                db,
+                select,
+                (Column::Criticality, Column::Id),
+                sort,
+                |m: &Model| (m.criticality, m.id.clone()),
+                page,
+            )
+            .await
+        }
+        CiOrderField::UpdatedAt => {
+            pagination::paginate(
+                db,
+                select,
+                (Column::UpdatedAt, Column::Id),
+                sort,
+                |m: &Model| (m.updated_at, m.id.clone()),
+                page,
+            )
+            .await
+        }
+    }
+}
+
+/// The events of a CI and of every relationship it is or was in, newest first.
+pub async fn history<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    ci_id: &str,
+    page: &PageRequest,
+) -> DomainResult<Page<event::Model>> {
+    actor.authorize(Permission::ReadCmdb)?;
+    let relationships_of_ci = Query::select()
+        .column(relationship::Column::Id)
+        .from(relationship::Entity)
+        .cond_where(
+            Condition::any()
+                .add(relationship::Column::SourceId.eq(ci_id))
+                .add(relationship::Column::TargetId.eq(ci_id)),
+        )
+        .to_owned();
+    let condition = Condition::any()
+        .add(
+            Condition::all()
+                .add(event::Column::EntityKind.eq(CI_EVENT_KIND))
+                .add(event::Column::EntityId.eq(ci_id)),
+        )
+        .add(
+            Condition::all()
+                .add(event::Column::EntityKind.eq(RELATIONSHIP_EVENT_KIND))
+                .add(event::Column::EntityId.in_subquery(relationships_of_ci)),
+        );
+    event::page(db, condition, page).await
+}
+
+/// Whether the CMDB holds no configuration item at all (the dev seed runs only then).
+pub async fn is_empty<C: ConnectionTrait>(db: &C) -> DomainResult<bool> {
+    Ok(ci::Entity::find().limit(1).count(db).await? == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_in_a_search_match_themselves() {
+        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
+    }
+}
