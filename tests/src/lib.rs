@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -20,11 +21,17 @@ use quorum_server::auth::{self, TokenSigner};
 use quorum_server::config::{AuthArgs, Secret};
 use quorum_server::http::{AppState, router};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+pub mod cmdb;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 /// The HS256 secret test apps verify with.
 pub const TEST_SECRET: &str = "quorum-test-secret-0123456789abcdef-0123456789";
+/// The issuer public-key test apps require.
+pub const TEST_ISSUER: &str = "https://idp.example.test/realms/it";
+/// The audience public-key test apps require.
+pub const TEST_AUDIENCE: &str = "quorum";
 
 /// The database engine the suite runs against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,8 +116,9 @@ impl TestDatabase {
         &self.url
     }
 
+    /// A pool on this database, opened exactly as the server opens its own.
     pub async fn connect(&self) -> DatabaseConnection {
-        Database::connect(self.url.as_str())
+        quorum_server::db::connect(&self.url)
             .await
             .expect("connect to the test database")
     }
@@ -183,11 +191,12 @@ impl TestAppBuilder {
         self
     }
 
-    /// Verify with this PEM public key instead of the HS256 test secret.
+    /// Verify with this PEM public key instead of the HS256 test secret; tokens must then
+    /// carry [`TEST_ISSUER`] and [`TEST_AUDIENCE`].
     pub fn public_key(mut self, fixture_name: &str) -> Self {
         self.auth.jwt_secret = None;
         self.auth.jwt_public_key_file = Some(fixture(fixture_name));
-        self
+        self.issuer(TEST_ISSUER).audience(TEST_AUDIENCE)
     }
 
     pub fn limits(mut self, limits: QueryLimits) -> Self {
@@ -202,8 +211,14 @@ impl TestAppBuilder {
 
     pub async fn build(self) -> TestApp {
         let database = TestDatabase::create().await;
-        let db = database.connect().await;
+        let mut db = database.connect().await;
         Migrator::up(&db, None).await.expect("migrations apply");
+        // Counts every statement the app runs from here on (the pool is shared by clones).
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
         let (verifier, signer) = auth::from_args(&self.auth, false).expect("valid auth settings");
         let clock = ManualClock::new(
             Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0)
@@ -221,6 +236,7 @@ impl TestAppBuilder {
             db,
             clock,
             signer,
+            statements,
             _database: database,
         }
     }
@@ -232,6 +248,7 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub clock: ManualClock,
     signer: Option<TokenSigner>,
+    statements: Arc<AtomicUsize>,
     _database: TestDatabase,
 }
 
@@ -300,6 +317,11 @@ impl TestApp {
             limits: QueryLimits::default(),
             introspection: true,
         }
+    }
+
+    /// How many SQL statements the app has run so far.
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::Relaxed)
     }
 
     /// A valid token for `subject` with `roles`, as `quorum token` would mint it.

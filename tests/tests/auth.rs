@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use quorum_tests::{TEST_SECRET, TestApp, TestResponse, fixture};
+use quorum_tests::{TEST_AUDIENCE, TEST_ISSUER, TEST_SECRET, TestApp, TestResponse, fixture};
 use serde_json::{Value, json};
 
 const VIEWER: &str = "{ viewer { subject roles } }";
@@ -21,6 +21,14 @@ fn now() -> i64 {
 
 fn claims() -> Value {
     json!({ "sub": "ada", "roles": ["ENGINEER"], "exp": now() + 3600 })
+}
+
+/// Claims as an identity provider issues them for Quorum.
+fn idp_claims() -> Value {
+    let mut claims = claims();
+    claims["iss"] = json!(TEST_ISSUER);
+    claims["aud"] = json!(TEST_AUDIENCE);
+    claims
 }
 
 fn sign(algorithm: Algorithm, key: &EncodingKey, claims: &Value) -> String {
@@ -65,7 +73,7 @@ async fn a_valid_token_names_the_viewer() {
 }
 
 #[tokio::test]
-async fn no_token_is_unauthenticated_on_every_data_field() {
+async fn no_token_is_unauthenticated_on_a_data_field() {
     let app = TestApp::new().await;
     let response = app.graphql(VIEWER, None).await;
     assert_eq!(response.status, StatusCode::OK);
@@ -185,7 +193,7 @@ async fn rs256_tokens_are_verified_with_the_public_key_and_hs256_ones_are_refuse
         .await;
     let rsa = EncodingKey::from_rsa_pem(&pem("rsa_private.pem")).expect("rsa key");
     let response = app
-        .graphql(VIEWER, Some(&sign(Algorithm::RS256, &rsa, &claims())))
+        .graphql(VIEWER, Some(&sign(Algorithm::RS256, &rsa, &idp_claims())))
         .await;
     assert_eq!(response.json()["data"]["viewer"]["subject"], "ada");
 
@@ -194,14 +202,14 @@ async fn rs256_tokens_are_verified_with_the_public_key_and_hs256_ones_are_refuse
     let confused = sign(
         Algorithm::HS256,
         &EncodingKey::from_secret(&pem("rsa_public.pem")),
-        &claims(),
+        &idp_claims(),
     );
     assert_unauthenticated(
         &app.graphql(VIEWER, Some(&confused)).await,
         "HS256 vs RS256 key",
     );
 
-    let hs256_with_test_secret = hs256(&claims());
+    let hs256_with_test_secret = hs256(&idp_claims());
     assert_unauthenticated(
         &app.graphql(VIEWER, Some(&hs256_with_test_secret)).await,
         "HS256 with a secret",
@@ -209,7 +217,7 @@ async fn rs256_tokens_are_verified_with_the_public_key_and_hs256_ones_are_refuse
 
     let ec = EncodingKey::from_ec_pem(&pem("ec_private.pem")).expect("ec key");
     assert_unauthenticated(
-        &app.graphql(VIEWER, Some(&sign(Algorithm::ES256, &ec, &claims())))
+        &app.graphql(VIEWER, Some(&sign(Algorithm::ES256, &ec, &idp_claims())))
             .await,
         "ES256 vs RS256 key",
     );
@@ -220,13 +228,13 @@ async fn es256_tokens_are_verified_with_an_ec_public_key() {
     let app = TestApp::builder().public_key("ec_public.pem").build().await;
     let ec = EncodingKey::from_ec_pem(&pem("ec_private.pem")).expect("ec key");
     let response = app
-        .graphql(VIEWER, Some(&sign(Algorithm::ES256, &ec, &claims())))
+        .graphql(VIEWER, Some(&sign(Algorithm::ES256, &ec, &idp_claims())))
         .await;
     assert_eq!(response.json()["data"]["viewer"]["subject"], "ada");
 
     let rsa = EncodingKey::from_rsa_pem(&pem("rsa_private.pem")).expect("rsa key");
     assert_unauthenticated(
-        &app.graphql(VIEWER, Some(&sign(Algorithm::RS256, &rsa, &claims())))
+        &app.graphql(VIEWER, Some(&sign(Algorithm::RS256, &rsa, &idp_claims())))
             .await,
         "RS256 vs EC key",
     );
@@ -256,4 +264,34 @@ async fn roles_are_read_from_a_nested_claim_and_unknown_roles_are_ignored() {
         response.json()["data"]["viewer"],
         json!({ "subject": "grace", "roles": [] })
     );
+}
+
+#[test]
+fn a_public_key_without_issuer_and_audience_is_refused_at_start() {
+    let args = quorum_server::config::AuthArgs {
+        jwt_secret: None,
+        jwt_public_key_file: Some(fixture("rsa_public.pem")),
+        jwt_issuer: Some(TEST_ISSUER.to_owned()),
+        jwt_audience: None,
+        roles_claim: "roles".to_owned(),
+    };
+    let refused = quorum_server::auth::from_args(&args, false)
+        .err()
+        .expect("refused");
+    assert!(
+        refused.to_string().contains("QUORUM_JWT_AUDIENCE"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn dev_mode_refuses_real_keys_rather_than_silently_replacing_them() {
+    let args = quorum_server::config::AuthArgs {
+        jwt_secret: Some(quorum_server::config::Secret::new(TEST_SECRET)),
+        jwt_public_key_file: None,
+        jwt_issuer: None,
+        jwt_audience: None,
+        roles_claim: "roles".to_owned(),
+    };
+    assert!(quorum_server::auth::from_args(&args, true).is_err());
 }

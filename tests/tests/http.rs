@@ -32,23 +32,23 @@ async fn metrics_count_operations_by_name_and_outcome() {
     let token = app.token("ada", &[Role::Engineer]);
     app.graphql("query WhoAmI { viewer { subject } }", Some(&token))
         .await;
+    app.graphql("query WhoAmI { viewer { nope } }", Some(&token))
+        .await;
     app.graphql("query WhoAmI { viewer { subject } }", None)
+        .await;
+    app.graphql("query WhoAmI { viewer { subject } }", Some("forged"))
         .await;
     let metrics = app.get("/metrics").await;
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(metrics.content_type().starts_with("text/plain"));
     let text = metrics.text();
-    assert!(
-        text.contains(r#"quorum_graphql_requests_total{operation="WhoAmI",outcome="ok"} 1"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"quorum_graphql_requests_total{operation="WhoAmI",outcome="error"} 1"#),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"quorum_graphql_request_duration_seconds_count{operation="WhoAmI"} 2"#)
-    );
+    let has = |line: &str| assert!(text.contains(line), "missing `{line}` in:\n{text}");
+    has(r#"quorum_graphql_requests_total{operation="WhoAmI",outcome="ok"} 1"#);
+    // Documents that fail validation, callers without a token and bad tokens never name a
+    // series: they are counted apart.
+    has(r#"quorum_graphql_requests_total{operation="rejected",outcome="error"} 2"#);
+    has(r#"quorum_graphql_requests_total{operation="unauthenticated",outcome="error"} 1"#);
+    has(r#"quorum_graphql_request_duration_seconds_count{operation="WhoAmI"} 1"#);
 }
 
 #[tokio::test]
@@ -113,6 +113,49 @@ async fn the_graphql_response_media_type_is_used_when_asked_for() {
         .await;
     assert_eq!(unknown_field.status, StatusCode::BAD_REQUEST);
     assert_eq!(unknown_field.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
+
+    // It executed: a field error (here UNAUTHENTICATED) is a 200 even though data is null.
+    let executed = app
+        .send(post(
+            "application/graphql-response+json",
+            "{ viewer { subject } }",
+        ))
+        .await;
+    assert_eq!(executed.status, StatusCode::OK);
+    assert_eq!(executed.error_codes(), ["UNAUTHENTICATED"]);
+}
+
+#[tokio::test]
+async fn a_mutation_over_get_is_refused_and_changes_nothing() {
+    let app = TestApp::new().await;
+    let token = app.token("ada", &[Role::Engineer]);
+    let mutation = "mutation { createConfigurationItem(input: { class: SERVER, name: \"s1\", environment: PRODUCTION, criticality: 2 }) { id } }";
+    let query: String = url_encode(mutation);
+    let response = app
+        .send(
+            Request::get(format!("/graphql?query={query}"))
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .expect("request builds"),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.error_codes(), ["BAD_USER_INPUT"]);
+    let count = app
+        .graphql("{ configurationItems { totalCount } }", Some(&token))
+        .await;
+    assert_eq!(count.json()["data"]["configurationItems"]["totalCount"], 0);
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
 }
 
 #[tokio::test]

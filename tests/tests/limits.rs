@@ -90,6 +90,7 @@ async fn an_over_deep_query_is_refused() {
 #[tokio::test]
 async fn an_over_complex_query_is_refused_and_touches_no_data() {
     let app = TestApp::new().await;
+    let before = app.statements();
     // Two full pages of audit events with every field: 2 × 100 rows × 13 fields.
     let page = "edges { cursor node { id sequence occurredAt actor entityKind entityId action reason before after } }";
     let query = format!(
@@ -105,6 +106,7 @@ async fn an_over_complex_query_is_refused_and_touches_no_data() {
         response.text()
     );
     assert!(response.json()["data"].is_null());
+    assert_eq!(app.statements(), before, "a refused query runs no SQL");
 
     let one_small_page = "{ auditEvents(first: 10) { totalCount edges { node { id action } } } }";
     let response = app
@@ -122,7 +124,7 @@ async fn configured_limits_are_the_ones_enforced() {
     let app = TestApp::builder()
         .limits(QueryLimits {
             max_depth: 2,
-            max_complexity: 3,
+            max_complexity: 5,
             max_aliases: 1,
             max_batch: 1,
         })
@@ -132,13 +134,46 @@ async fn configured_limits_are_the_ones_enforced() {
     let fine = app.graphql("{ viewer { subject } }", Some(&token)).await;
     assert!(fine.json().get("errors").is_none(), "{}", fine.text());
 
+    let too_deep = app
+        .graphql("{ __schema { queryType { name } } }", Some(&token))
+        .await;
+    assert_eq!(too_deep.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
+    assert!(
+        too_deep.text().contains("nested too deep"),
+        "{}",
+        too_deep.text()
+    );
+
     let too_complex = app
         .graphql(
-            "{ viewer { subject roles } x: viewer { subject } }",
+            "{ viewer { subject roles } v: viewer { subject roles } }",
             Some(&token),
         )
         .await;
     assert_eq!(too_complex.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
+
+    let two_aliases = app
+        .graphql(
+            "{ a: viewer { subject } b: viewer { subject } }",
+            Some(&token),
+        )
+        .await;
+    assert!(
+        two_aliases.text().contains("2 aliases"),
+        "{}",
+        two_aliases.text()
+    );
+
+    let batch = axum::http::Request::post("/graphql")
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::from(
+            json!([{ "query": "{ viewer { subject } }" }, { "query": "{ viewer { subject } }" }])
+                .to_string(),
+        ))
+        .expect("request builds");
+    let response = app.send(batch).await;
+    assert_eq!(response.status, axum::http::StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]

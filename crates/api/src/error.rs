@@ -35,8 +35,8 @@ pub fn unauthenticated() -> async_graphql::Error {
 
 /// Maps a domain error for the client. Internal causes are logged here, once, with the trace
 /// id that the client also receives.
-pub fn domain_error(error: DomainError, trace_id: &str) -> async_graphql::Error {
-    let code = match &error {
+pub fn domain_error(error: &DomainError, trace_id: &str) -> async_graphql::Error {
+    let code = match error {
         DomainError::Forbidden { .. } => FORBIDDEN,
         DomainError::NotFound { .. } => NOT_FOUND,
         DomainError::BadInput { .. } | DomainError::BadRows { .. } => BAD_USER_INPUT,
@@ -50,11 +50,11 @@ pub fn domain_error(error: DomainError, trace_id: &str) -> async_graphql::Error 
     } else {
         error.to_string()
     };
-    let field = match &error {
+    let field = match error {
         DomainError::BadInput { field, .. } => Some(field.clone()),
         _ => None,
     };
-    let rows = match &error {
+    let rows = match error {
         DomainError::BadRows { rows, .. } => serde_json::to_value(rows).ok(),
         _ => None,
     };
@@ -80,15 +80,22 @@ pub(crate) trait GqlResultExt<T> {
     fn gql(self, ctx: &Context<'_>) -> async_graphql::Result<T>;
 }
 
+fn trace_id<'a>(ctx: &'a Context<'_>) -> &'a str {
+    ctx.request()
+        .map(|request| request.trace_id.as_str())
+        .unwrap_or("none")
+}
+
 impl<T> GqlResultExt<T> for Result<T, DomainError> {
     fn gql(self, ctx: &Context<'_>) -> async_graphql::Result<T> {
-        self.map_err(|error| {
-            let trace_id = ctx
-                .request()
-                .map(|request| request.trace_id.as_str())
-                .unwrap_or("none");
-            domain_error(error, trace_id)
-        })
+        self.map_err(|error| domain_error(&error, trace_id(ctx)))
+    }
+}
+
+/// DataLoaders share one error between all the fields that asked for a batch.
+impl<T> GqlResultExt<T> for Result<T, Arc<DomainError>> {
+    fn gql(self, ctx: &Context<'_>) -> async_graphql::Result<T> {
+        self.map_err(|error| domain_error(&error, trace_id(ctx)))
     }
 }
 
@@ -111,8 +118,34 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
 
 /// Gives every error a code: parse and validation failures (including the depth, complexity
 /// and alias limits) get theirs here; input errors that async-graphql raises while coercing
-/// arguments get BAD_USER_INPUT. Resolver errors already carry one from [`domain_error`].
+/// arguments get BAD_USER_INPUT. Resolver errors already carry one from [`domain_error`];
+/// anything else is a bug, so it is masked as INTERNAL and logged with the trace id.
 pub struct ErrorCodes;
+
+/// Errors async-graphql raises while coercing argument values during execution.
+fn is_input_coercion(error: &ServerError) -> bool {
+    error.message.starts_with("Failed to parse")
+        || error.message.starts_with("Invalid value for argument")
+}
+
+fn classify_uncoded(error: ServerError, trace_id: &str) -> ServerError {
+    if has_code(&error) {
+        return error;
+    }
+    if is_input_coercion(&error) {
+        return with_code(error, BAD_USER_INPUT);
+    }
+    tracing::error!(trace_id, error = %error.message, path = ?error.path, "request.uncoded_error");
+    let mut masked = ServerError::new(
+        format!("internal error; quote trace id {trace_id} when reporting it"),
+        error.locations.first().copied(),
+    );
+    masked.path = error.path;
+    let extensions = masked.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", INTERNAL);
+    extensions.set("traceId", trace_id);
+    masked
+}
 
 impl ExtensionFactory for ErrorCodes {
     fn create(&self) -> Arc<dyn Extension> {
@@ -124,9 +157,12 @@ impl ExtensionFactory for ErrorCodes {
 impl Extension for ErrorCodes {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
+        let trace_id = ctx
+            .data_opt::<crate::RequestContext>()
+            .map_or("none", |request| request.trace_id.as_str());
         response.errors = std::mem::take(&mut response.errors)
             .into_iter()
-            .map(|error| with_code(error, BAD_USER_INPUT))
+            .map(|error| classify_uncoded(error, trace_id))
             .collect();
         response
     }
@@ -163,7 +199,7 @@ mod tests {
     use quorum_core::Permission;
 
     fn code_and_field(error: DomainError) -> (String, Option<String>, String) {
-        let error = domain_error(error, "trace-1");
+        let error = domain_error(&error, "trace-1");
         let extensions = error.extensions.expect("extensions are set");
         let text = |name: &str| match extensions.get(name) {
             Some(async_graphql::Value::String(s)) => Some(s.clone()),
@@ -200,7 +236,7 @@ mod tests {
     #[test]
     fn bad_rows_carry_every_row_at_fault() {
         let error = domain_error(
-            DomainError::BadRows {
+            &DomainError::BadRows {
                 message: "2 bad rows".into(),
                 rows: vec![quorum_core::error::RowError {
                     section: "items".into(),
@@ -240,7 +276,7 @@ mod tests {
     #[test]
     fn an_internal_error_hides_its_cause_and_carries_the_trace_id() {
         let error = domain_error(
-            DomainError::Internal("password=hunter2 in connection string".into()),
+            &DomainError::Internal("password=hunter2 in connection string".into()),
             "trace-1",
         );
         assert!(!error.message.contains("hunter2"));
@@ -253,6 +289,32 @@ mod tests {
         assert_eq!(
             extensions.get("traceId"),
             Some(&async_graphql::Value::from("trace-1"))
+        );
+    }
+
+    #[test]
+    fn an_uncoded_resolver_error_is_masked_as_internal() {
+        let error = ServerError::new("connection refused to 10.0.0.5:5432", None);
+        let masked = classify_uncoded(error, "trace-9");
+        assert!(!masked.message.contains("10.0.0.5"));
+        let extensions = masked.extensions.expect("extensions are set");
+        assert_eq!(
+            extensions.get("code"),
+            Some(&async_graphql::Value::from(INTERNAL))
+        );
+        assert_eq!(
+            extensions.get("traceId"),
+            Some(&async_graphql::Value::from("trace-9"))
+        );
+    }
+
+    #[test]
+    fn an_argument_coercion_error_is_bad_user_input() {
+        let error = ServerError::new("Failed to parse \"DateTime\": bad input", None);
+        let coded = classify_uncoded(error, "trace-9");
+        assert_eq!(
+            coded.extensions.expect("extensions").get("code"),
+            Some(&async_graphql::Value::from(BAD_USER_INPUT))
         );
     }
 

@@ -4,29 +4,48 @@
 //! and map the result; they never decide who may do what (the domain does).
 
 mod audit;
+mod cmdb;
 mod connection;
 pub mod context;
 pub mod error;
 pub mod limits;
+mod loader;
 mod operation;
 mod viewer;
 
 use async_graphql::extensions::Tracing;
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 pub use context::{AppData, RequestContext};
 pub use limits::QueryLimits;
-pub use operation::OperationName;
+pub use operation::Execution;
 
 /// The root query: one part per domain, merged.
 #[derive(MergedObject, Default)]
-pub struct Query(viewer::ViewerQuery, audit::AuditQuery);
+pub struct Query(viewer::ViewerQuery, audit::AuditQuery, cmdb::CmdbQuery);
 
-pub type QuorumSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+/// The root mutation: one part per domain, merged.
+#[derive(MergedObject, Default)]
+pub struct Mutation(cmdb::CmdbMutation);
+
+pub type QuorumSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema's types and resolvers with no data attached: enough to print the SDL.
-pub fn schema_builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+}
+
+/// Attaches what one request runs with: who is calling, its trace id and its DataLoaders.
+pub fn prepare_request(
+    request: async_graphql::Request,
+    app: &AppData,
+    context: RequestContext,
+) -> async_graphql::Request {
+    let request = match &context.actor {
+        Some(actor) => loader::register(request, app, actor),
+        None => request,
+    };
+    request.data(context)
 }
 
 /// The SDL that `schema.graphql` must equal.
@@ -60,7 +79,7 @@ pub fn build_schema(app: AppData, options: &SchemaOptions) -> QuorumSchema {
         .limit_complexity(options.limits.max_complexity)
         .extension(limits::AliasLimit::new(options.limits.max_aliases))
         .extension(error::ErrorCodes)
-        .extension(operation::RecordOperationName)
+        .extension(operation::RecordExecution)
         .extension(Tracing);
     if !options.introspection {
         builder = builder.disable_introspection();

@@ -47,6 +47,17 @@ pub enum AuthConfigError {
          with a public key, tokens come from your identity provider"
     )]
     CannotSign,
+    #[error(
+        "with QUORUM_JWT_PUBLIC_KEY_FILE, also set QUORUM_JWT_ISSUER and QUORUM_JWT_AUDIENCE: \
+         an identity provider signs tokens for many applications, and only these two claims \
+         say a token was meant for Quorum"
+    )]
+    PublicKeyNeedsIssuerAndAudience,
+    #[error(
+        "--dev signs tokens with a public secret and ignores QUORUM_JWT_SECRET and \
+         QUORUM_JWT_PUBLIC_KEY_FILE: unset them or drop --dev"
+    )]
+    DevWithRealKeys,
 }
 
 /// Why a presented token was refused. The message is safe to show the caller.
@@ -93,7 +104,8 @@ impl From<jsonwebtoken::errors::Error> for TokenRejected {
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
-    roles_claim: Vec<String>,
+    /// The claim name, or a dotted path into nested objects.
+    roles_claim: String,
 }
 
 /// Mints HS256 tokens that a [`TokenVerifier`] with the same settings accepts.
@@ -108,26 +120,19 @@ pub fn from_args(
     args: &AuthArgs,
     dev: bool,
 ) -> Result<(TokenVerifier, Option<TokenSigner>), AuthConfigError> {
-    let roles_claim: Vec<String> = args
-        .roles_claim
-        .split('.')
-        .map(str::trim)
-        .filter(|segment| !segment.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if roles_claim.is_empty() {
+    let roles_claim = args.roles_claim.trim().to_owned();
+    if roles_claim.is_empty() || roles_claim.split('.').any(str::is_empty) {
         return Err(AuthConfigError::EmptyRolesClaim);
+    }
+    if dev && (args.jwt_secret.is_some() || args.jwt_public_key_file.is_some()) {
+        return Err(AuthConfigError::DevWithRealKeys);
     }
     let secret = if dev {
         Some(Secret::new(DEV_SECRET))
     } else {
         args.jwt_secret.clone()
     };
-    let public_key = if dev {
-        None
-    } else {
-        args.jwt_public_key_file.as_deref()
-    };
+    let public_key = args.jwt_public_key_file.as_deref();
     let (key, algorithm, signer_key) = match (secret, public_key) {
         (Some(_), Some(_)) => return Err(AuthConfigError::Both),
         (None, None) => return Err(AuthConfigError::Missing),
@@ -150,6 +155,7 @@ pub fn from_args(
 
     let mut validation = Validation::new(algorithm);
     validation.validate_nbf = true;
+    let identity_provider = public_key.is_some();
     let mut required = vec!["exp", "sub"];
     // An empty setting (as `VAR=` in a compose file leaves it) means "not set".
     let issuer = args
@@ -160,6 +166,9 @@ pub fn from_args(
         .jwt_audience
         .as_deref()
         .filter(|audience| !audience.is_empty());
+    if identity_provider && (issuer.is_none() || audience.is_none()) {
+        return Err(AuthConfigError::PublicKeyNeedsIssuerAndAudience);
+    }
     match issuer {
         Some(issuer) => {
             validation.set_issuer(&[issuer]);
@@ -172,6 +181,7 @@ pub fn from_args(
             validation.set_audience(&[audience]);
             required.push("aud");
         }
+        // Only with our own HS256 secret: nobody else issues tokens with it.
         None => validation.validate_aud = false,
     }
     validation.set_required_spec_claims(&required);
@@ -227,12 +237,20 @@ impl TokenVerifier {
             .and_then(Value::as_str)
             .filter(|subject| !subject.is_empty())
             .ok_or_else(|| TokenRejected::MissingClaim("sub".into()))?;
-        let roles = self
-            .roles_claim
-            .iter()
-            .try_fold(&claims, |value, segment| value.get(segment));
-        Ok(Actor::from_claims(subject, role_values(roles)))
+        Ok(Actor::from_claims(
+            subject,
+            role_values(claim_at(&claims, &self.roles_claim)),
+        ))
     }
+}
+
+/// The claim named `path`: a top-level claim of that exact name first (namespaced claims such
+/// as `https://example.com/roles` contain dots), else the dotted path into nested objects.
+fn claim_at<'a>(claims: &'a Value, path: &str) -> Option<&'a Value> {
+    claims.get(path).or_else(|| {
+        path.split('.')
+            .try_fold(claims, |value, segment| value.get(segment))
+    })
 }
 
 /// Role values from the claim: a list of strings, or one string of space- or comma-separated
@@ -280,6 +298,23 @@ impl TokenSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_claim_name_with_dots_is_read_whole_before_as_a_path() {
+        let claims = json!({
+            "https://quorum.example/roles": ["SERVICE_HEAD"],
+            "realm_access": { "roles": ["ENGINEER"] },
+        });
+        assert_eq!(
+            claim_at(&claims, "https://quorum.example/roles"),
+            Some(&json!(["SERVICE_HEAD"]))
+        );
+        assert_eq!(
+            claim_at(&claims, "realm_access.roles"),
+            Some(&json!(["ENGINEER"]))
+        );
+        assert_eq!(claim_at(&claims, "realm_access.missing"), None);
+    }
 
     #[test]
     fn roles_may_come_as_a_list_or_as_one_separated_string() {

@@ -31,6 +31,38 @@ pub enum Command {
     Schema,
     /// Mint a bearer token signed with the configured HS256 secret (development and tests).
     Token(TokenArgs),
+    /// Import configuration items and relationships from a JSON file (or items from CSV).
+    Import(ImportArgs),
+    /// Generate a deterministic, realistic CMDB of about N configuration items.
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// `{"items": [...], "relationships": [...]}` as JSON, or a `.csv` of items with a header
+    /// row (class,name,status,environment,criticality,ownerTeam,description,attributes).
+    pub file: PathBuf,
+
+    /// Who the import is recorded as in the audit log.
+    #[arg(long, default_value = "quorum-import")]
+    pub actor: String,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// About how many configuration items to generate.
+    #[arg(long)]
+    pub scale: usize,
+
+    /// The same seed gives the same estate.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Args)]

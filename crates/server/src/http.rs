@@ -2,7 +2,7 @@
 //! `/readyz` and `/metrics`.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::{BatchRequest, BatchResponse, ParseRequestError, Response as GqlResponse};
@@ -16,27 +16,30 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::future::join_all;
 use quorum_api::error::{BAD_USER_INPUT, GRAPHQL_PARSE_FAILED, UNAUTHENTICATED};
-use quorum_api::{
-    AppData, OperationName, QueryLimits, QuorumSchema, RequestContext, SchemaOptions,
-};
+use quorum_api::{AppData, Execution, QueryLimits, QuorumSchema, RequestContext, SchemaOptions};
 use quorum_core::SharedClock;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
 use crate::auth::{TokenRejected, TokenVerifier};
-use crate::metrics::{Metrics, Outcome};
+use crate::metrics::{Metrics, Operation, Outcome};
 
-/// Largest request body accepted; a GraphQL document that needs more is not a query.
-const MAX_BODY_BYTES: usize = 1 << 20;
+/// Largest request body accepted: room for an import of a few thousand CIs; larger imports
+/// go through `quorum import FILE`.
+const MAX_BODY_BYTES: usize = 8 << 20;
+/// Longest a request may run before it is answered 408 (and shutdown stops waiting for it).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
 
 /// Everything a request handler needs, built once at start.
 pub struct AppState {
     schema: QuorumSchema,
+    app: AppData,
     verifier: TokenVerifier,
     db: DatabaseConnection,
     metrics: Metrics,
@@ -50,15 +53,14 @@ impl AppState {
         verifier: TokenVerifier,
         options: &SchemaOptions,
     ) -> Result<Arc<Self>, prometheus::Error> {
-        let schema = quorum_api::build_schema(
-            AppData {
-                db: db.clone(),
-                clock,
-            },
-            options,
-        );
+        let app = AppData {
+            db: db.clone(),
+            clock,
+        };
+        let schema = quorum_api::build_schema(app.clone(), options);
         Ok(Arc::new(Self {
             schema,
+            app,
             verifier,
             db,
             metrics: Metrics::new()?,
@@ -74,6 +76,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -167,6 +173,7 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
     let span = tracing::info_span!("graphql.request", trace_id = %trace_id);
     async move {
         let media = Media::of(request.headers());
+        let is_get = request.method() == axum::http::Method::GET;
         let actor = match request.headers().get(AUTHORIZATION) {
             None => None,
             Some(value) => {
@@ -178,6 +185,9 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                     Ok(actor) => Some(actor),
                     Err(rejected) => {
                         tracing::info!(reason = %rejected, "auth.token_rejected");
+                        state
+                            .metrics
+                            .observe(Operation::Rejected, Outcome::Error, Duration::ZERO);
                         return unauthenticated(&rejected, media, &trace_id);
                     }
                 }
@@ -186,17 +196,42 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
 
         let batch = match GraphQLBatchRequest::<BadRequest>::from_request(request, &()).await {
             Ok(batch) => batch.into_inner(),
-            Err(rejection) => return rejection.into_response_for(media, &trace_id),
+            Err(rejection) => {
+                state
+                    .metrics
+                    .observe(Operation::Rejected, Outcome::Error, Duration::ZERO);
+                return rejection.into_response_for(media, &trace_id);
+            }
         };
+        if is_get && asks_for_mutation(&batch) {
+            let mut response = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                &trace_id,
+                "mutations must be sent with POST; GET is for queries",
+                BAD_USER_INPUT,
+            );
+            response
+                .headers_mut()
+                .insert(axum::http::header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
         let context = RequestContext {
             actor,
             trace_id: trace_id.clone(),
         };
-        let response = match batch {
+        let started = Instant::now();
+        let authenticated = context.actor.is_some();
+        let (response, executed) = match batch {
             BatchRequest::Single(request) => {
-                BatchResponse::Single(execute(&state, request.data(context)).await)
+                let request = quorum_api::prepare_request(request, &state.app, context);
+                let (response, executed) = execute(&state, request, authenticated).await;
+                (BatchResponse::Single(response), executed)
             }
             BatchRequest::Batch(requests) if requests.len() > state.limits.max_batch => {
+                state
+                    .metrics
+                    .observe(Operation::Rejected, Outcome::Error, started.elapsed());
                 let message = format!(
                     "a batch may hold at most {} operations; this one has {}",
                     state.limits.max_batch,
@@ -210,51 +245,86 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                     BAD_USER_INPUT,
                 );
             }
-            BatchRequest::Batch(requests) => BatchResponse::Batch(
-                join_all(
-                    requests
-                        .into_iter()
-                        .map(|request| execute(&state, request.data(context.clone()))),
-                )
-                .await,
-            ),
+            BatchRequest::Batch(requests) => {
+                let responses = join_all(requests.into_iter().map(|request| {
+                    let request = quorum_api::prepare_request(request, &state.app, context.clone());
+                    execute(&state, request, authenticated)
+                }))
+                .await;
+                let responses = responses
+                    .into_iter()
+                    .map(|(response, _)| response)
+                    .collect();
+                // A batch is answered as a whole: 200, each operation with its own errors.
+                (BatchResponse::Batch(responses), true)
+            }
         };
-        graphql_response(&response, media, &trace_id)
+        graphql_response(&response, executed, media, &trace_id)
     }
     .instrument(span)
     .await
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request) -> GqlResponse {
-    let sent_name = request.operation_name.clone();
-    let executed_name = OperationName::default();
+/// Whether the operation a GET request selects is a mutation (GraphQL over HTTP: GET must not
+/// change anything, so that links and prefetches cannot).
+fn asks_for_mutation(batch: &BatchRequest) -> bool {
+    let BatchRequest::Single(request) = batch else {
+        return false;
+    };
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let selected = match &request.operation_name {
+        Some(name) => document
+            .operations
+            .iter()
+            .find(|(operation_name, _)| operation_name.is_some_and(|n| n.as_str() == name))
+            .map(|(_, operation)| operation.node.ty),
+        None => document
+            .operations
+            .iter()
+            .next()
+            .map(|(_, operation)| operation.node.ty),
+    };
+    selected == Some(async_graphql::parser::types::OperationType::Mutation)
+}
+
+/// Runs one operation and counts it; also says whether it got as far as executing.
+async fn execute(
+    state: &AppState,
+    request: async_graphql::Request,
+    authenticated: bool,
+) -> (GqlResponse, bool) {
+    let execution = Execution::default();
     let started = Instant::now();
-    let response = state
-        .schema
-        .execute(request.data(executed_name.clone()))
-        .await;
-    let operation_name = executed_name.get().or(sent_name);
+    let response = state.schema.execute(request.data(execution.clone())).await;
+    let executed = execution.executed();
+    // Only operations that ran for a known caller name a metric series: nobody can mint
+    // series without a valid token.
+    let name = execution.operation_name();
+    let operation = match (executed, authenticated) {
+        (false, _) => Operation::Rejected,
+        (true, false) => Operation::Unauthenticated,
+        (true, true) => Operation::Executed(name.as_deref()),
+    };
     let outcome = if response.is_ok() {
         Outcome::Ok
     } else {
         Outcome::Error
     };
-    state
-        .metrics
-        .observe(operation_name.as_deref(), outcome, started.elapsed());
-    response
+    state.metrics.observe(operation, outcome, started.elapsed());
+    (response, executed)
 }
 
-fn graphql_response(response: &BatchResponse, media: Media, trace_id: &str) -> Response {
+fn graphql_response(
+    response: &BatchResponse,
+    executed: bool,
+    media: Media,
+    trace_id: &str,
+) -> Response {
     // Under application/graphql-response+json a request that never executed (it did not
     // parse or validate) is a 400; under legacy application/json every result is a 200.
-    let never_executed = match response {
-        BatchResponse::Single(single) => {
-            single.data == async_graphql::Value::Null && single.is_err()
-        }
-        BatchResponse::Batch(_) => false,
-    };
-    let status = if media == Media::GraphqlResponseJson && never_executed {
+    let status = if media == Media::GraphqlResponseJson && !executed {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK

@@ -7,6 +7,7 @@ pub mod db;
 pub mod http;
 pub mod metrics;
 
+use std::future::IntoFuture;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,15 +37,112 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(args) => token(&args),
+        Command::Import(args) => import(args).await,
+        Command::Seed(args) => seed(args).await,
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (verifier, signer) = auth::from_args(&args.auth, args.dev)?;
-    let db = db::connect(&args.database.database_url)
+/// Opens the database and applies pending migrations.
+async fn open_database(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection> {
+    let db = db::connect(url)
         .await
         .context("cannot open the database named by DATABASE_URL")?;
     Migrator::up(&db, None).await.context("migrations failed")?;
+    Ok(db)
+}
+
+/// Writes `input` through the import, as a change manager named `subject`.
+async fn run_import(
+    db: &sea_orm::DatabaseConnection,
+    subject: &str,
+    input: quorum_cmdb::ImportInput,
+) -> anyhow::Result<quorum_cmdb::ImportSummary> {
+    let actor = quorum_core::Actor::new(subject, [Role::ChangeManager]);
+    quorum_cmdb::import_configuration_items(db, &SystemClock, &actor, input)
+        .await
+        .map_err(|error| anyhow::anyhow!(describe(&error)))
+}
+
+/// A domain error for a person at a terminal: every bad row on its own line.
+fn describe(error: &quorum_core::DomainError) -> String {
+    match error {
+        quorum_core::DomainError::BadRows { message, rows } => {
+            let mut text = message.clone();
+            for row in rows {
+                text.push_str(&format!(
+                    "\n  {} row {}: {}{}",
+                    row.section,
+                    row.row,
+                    if row.field.is_empty() {
+                        String::new()
+                    } else {
+                        format!("{}: ", row.field)
+                    },
+                    row.message
+                ));
+            }
+            text
+        }
+        other => other.to_string(),
+    }
+}
+
+fn print_summary(summary: &quorum_cmdb::ImportSummary) {
+    println!(
+        "configuration items: {} created, {} updated, {} unchanged; relationships: {} created, {} unchanged",
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        summary.relationships_created,
+        summary.relationships_unchanged
+    );
+}
+
+async fn import(args: config::ImportArgs) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(&args.file)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let is_csv = args
+        .file
+        .extension()
+        .is_some_and(|extension| extension.eq_ignore_ascii_case("csv"));
+    let input = if is_csv {
+        quorum_cmdb::ImportInput::from_csv(&text)
+    } else {
+        quorum_cmdb::ImportInput::from_json(&text)
+    }
+    .map_err(|error| anyhow::anyhow!(describe(&error)))?;
+    let db = open_database(&args.database.database_url).await?;
+    let summary = run_import(&db, &args.actor, input).await?;
+    print_summary(&summary);
+    Ok(())
+}
+
+async fn seed(args: config::SeedArgs) -> anyhow::Result<()> {
+    let db = open_database(&args.database.database_url).await?;
+    let input = quorum_cmdb::seed::scale(args.scale, args.seed);
+    let summary = run_import(&db, "quorum-seed", input).await?;
+    print_summary(&summary);
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    if args.dev && !args.listen.ip().is_loopback() {
+        anyhow::bail!(
+            "--dev signs tokens with a public secret, so it listens on loopback only \
+             (QUORUM_LISTEN={} is not)",
+            args.listen
+        );
+    }
+    let (verifier, signer) = auth::from_args(&args.auth, args.dev)?;
+    let db = open_database(&args.database.database_url).await?;
+    if args.dev && quorum_cmdb::is_empty(&db).await? {
+        let summary = run_import(&db, "quorum-dev-seed", quorum_cmdb::seed::demo()).await?;
+        tracing::info!(
+            items = summary.created,
+            relationships = summary.relationships_created,
+            "dev.demo_data_seeded"
+        );
+    }
 
     let options = SchemaOptions {
         limits: args.limits.limits(),
@@ -58,10 +156,22 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%address, "server.listening");
     announce(address, args.dev.then_some(signer).flatten().as_ref())?;
 
-    axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    // After a signal, in-flight requests get this long to finish (requests themselves time
+    // out sooner); then the process exits anyway.
+    const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(75);
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let signalled = stopping.clone();
+    let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        signalled.notify_one();
+    });
+    tokio::select! {
+        result = server.into_future() => result.context("server failed")?,
+        () = async {
+            stopping.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        } => tracing::warn!("server.shutdown_grace_expired"),
+    }
     tracing::info!("server.stopped");
     Ok(())
 }

@@ -19,6 +19,18 @@ pub struct Metrics {
     operations: Mutex<HashSet<String>>,
 }
 
+/// What a request is counted as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation<'a> {
+    /// An operation that executed for an authenticated caller, by its name (if it has one).
+    Executed(Option<&'a str>),
+    /// An operation that executed without a token (introspection, or data fields refused).
+    Unauthenticated,
+    /// A request refused before execution: bad token, unparsable body, invalid document,
+    /// oversized batch.
+    Rejected,
+}
+
 /// How a GraphQL operation ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -65,8 +77,12 @@ impl Metrics {
         })
     }
 
-    pub fn observe(&self, operation_name: Option<&str>, outcome: Outcome, elapsed: Duration) {
-        let operation = self.operation_label(operation_name);
+    pub fn observe(&self, operation: Operation<'_>, outcome: Outcome, elapsed: Duration) {
+        let operation = match operation {
+            Operation::Executed(name) => self.operation_label(name),
+            Operation::Unauthenticated => "unauthenticated".to_owned(),
+            Operation::Rejected => "rejected".to_owned(),
+        };
         self.requests
             .with_label_values(&[operation.as_str(), outcome.label()])
             .inc();
@@ -113,7 +129,11 @@ mod tests {
     fn operation_names_beyond_the_cap_are_counted_as_other() {
         let metrics = Metrics::new().expect("metrics register");
         for n in 0..MAX_OPERATION_LABELS {
-            metrics.observe(Some(&format!("Op{n}")), Outcome::Ok, Duration::ZERO);
+            metrics.observe(
+                Operation::Executed(Some(&format!("Op{n}"))),
+                Outcome::Ok,
+                Duration::ZERO,
+            );
         }
         assert_eq!(metrics.operation_label(Some("OneTooMany")), "other");
         assert_eq!(metrics.operation_label(Some("Op0")), "Op0");

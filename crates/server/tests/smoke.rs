@@ -3,35 +3,15 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use quorum_tests::{TEST_SECRET, TestDatabase};
 use serde_json::{Value, json};
 
-/// The `quorum` binary next to this test's own executable, built first if needed.
-fn quorum_binary() -> PathBuf {
-    let test_exe = std::env::current_exe().expect("test executable path");
-    let profile_dir = test_exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>/deps");
-    let binary = profile_dir.join(format!("quorum{}", std::env::consts::EXE_SUFFIX));
-    if !binary.exists() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = Command::new(cargo)
-            .args(["build", "-p", "quorum-server", "--bin", "quorum"])
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "building the quorum binary failed");
-    }
-    binary
-}
-
 /// A `quorum` command with no Quorum settings inherited from the caller's environment.
 fn quorum() -> Command {
-    let mut command = Command::new(quorum_binary());
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quorum"));
     for (name, _) in std::env::vars() {
         if name.starts_with("QUORUM_") || name == "DATABASE_URL" {
             command.env_remove(name);
@@ -270,4 +250,99 @@ async fn migrate_twice_succeeds_and_the_schema_command_prints_the_committed_sdl(
     let schema = run(quorum().arg("schema"));
     assert!(schema.status.success());
     assert_eq!(String::from_utf8_lossy(&schema.stdout), quorum_api::sdl());
+}
+
+#[tokio::test]
+async fn dev_mode_seeds_the_demo_estate_once() {
+    let database = TestDatabase::create().await;
+    for _ in 0..2 {
+        let server = Server::start(
+            quorum()
+                .args(["serve", "--dev"])
+                .env("DATABASE_URL", database.url()),
+        );
+        let token = server
+            .stdout
+            .iter()
+            .find(|line| line.trim_start().starts_with("ENGINEER"))
+            .and_then(|line| line.rsplit(' ').next())
+            .expect("an engineer token")
+            .to_owned();
+        let count = server.graphql(
+            "{ configurationItems(filter: { classes: [BUSINESS_SERVICE] }) { totalCount } }",
+            Some(&token),
+        );
+        assert_eq!(count["data"]["configurationItems"]["totalCount"], 3);
+        assert!(server.terminate().success());
+    }
+}
+
+#[test]
+fn dev_mode_refuses_to_listen_beyond_loopback() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let output = run(quorum()
+        .args(["serve", "--dev", "--listen", "0.0.0.0:0"])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display()),
+        ));
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("loopback"));
+}
+
+#[tokio::test]
+async fn import_from_a_file_twice_creates_then_changes_nothing() {
+    let database = TestDatabase::create().await;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("estate.json");
+    std::fs::write(
+        &file,
+        json!({
+            "items": [
+                { "class": "DATABASE", "name": "orders-db", "environment": "PRODUCTION", "criticality": 1 },
+                { "class": "APPLICATION", "name": "Orders", "environment": "PRODUCTION", "criticality": 2 }
+            ],
+            "relationships": [
+                { "sourceClass": "APPLICATION", "sourceName": "Orders", "type": "DEPENDS_ON",
+                  "targetClass": "DATABASE", "targetName": "orders-db" }
+            ]
+        })
+        .to_string(),
+    )
+    .expect("file writes");
+    let first = run(quorum()
+        .arg("import")
+        .arg(&file)
+        .env("DATABASE_URL", database.url()));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&first.stdout).trim(),
+        "configuration items: 2 created, 0 updated, 0 unchanged; relationships: 1 created, 0 unchanged"
+    );
+    let second = run(quorum()
+        .arg("import")
+        .arg(&file)
+        .env("DATABASE_URL", database.url()));
+    assert_eq!(
+        String::from_utf8_lossy(&second.stdout).trim(),
+        "configuration items: 0 created, 0 updated, 2 unchanged; relationships: 0 created, 1 unchanged"
+    );
+
+    let csv = dir.path().join("bad.csv");
+    std::fs::write(
+        &csv,
+        "class,name,environment,criticality\nSERVER,web-01,PRODUCTION,2\nSERVR,web-02,PRODUCTION,2\nSERVER,web-03,PRODUCTION,9\n",
+    )
+    .expect("file writes");
+    let rejected = run(quorum()
+        .arg("import")
+        .arg(&csv)
+        .env("DATABASE_URL", database.url()));
+    assert!(!rejected.status.success());
+    let stderr = String::from_utf8_lossy(&rejected.stderr);
+    assert!(stderr.contains("items row 2"), "{stderr}");
 }

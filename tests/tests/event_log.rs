@@ -1,5 +1,5 @@
-//! The event log and numbering against a real (in-memory SQLite) database with the real
-//! migrations. The HTTP-level suite in `tests/` runs the same code on PostgreSQL too.
+//! The event log and numbering straight against the store (SQLite or PostgreSQL, as the suite
+//! runs), with the real migrations: the transactional guarantees every domain write relies on.
 
 use chrono::{TimeZone, Utc};
 use quorum_core::event::{self, EventFilter, NewEvent};
@@ -7,14 +7,14 @@ use quorum_core::numbering::next_number;
 use quorum_core::pagination::PageRequest;
 use quorum_core::{Actor, DomainError, Role};
 use quorum_migrations::{Migrator, MigratorTrait};
-use sea_orm::{Database, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
+use quorum_tests::TestDatabase;
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
 
-async fn database() -> DatabaseConnection {
-    let db = Database::connect("sqlite::memory:")
-        .await
-        .expect("in-memory sqlite");
+async fn database() -> (TestDatabase, DatabaseConnection) {
+    let database = TestDatabase::create().await;
+    let db = database.connect().await;
     Migrator::up(&db, None).await.expect("migrations apply");
-    db
+    (database, db)
 }
 
 fn created(id: &str) -> NewEvent {
@@ -30,7 +30,7 @@ fn created(id: &str) -> NewEvent {
 
 #[tokio::test]
 async fn an_event_appended_in_a_rolled_back_transaction_leaves_no_row() {
-    let db = database().await;
+    let (_database, db) = database().await;
     let actor = Actor::new("eve", [Role::Engineer]);
     let at = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
 
@@ -48,7 +48,7 @@ async fn an_event_appended_in_a_rolled_back_transaction_leaves_no_row() {
 
 #[tokio::test]
 async fn the_audit_log_pages_newest_first_and_is_refused_to_engineers() {
-    let db = database().await;
+    let (_database, db) = database().await;
     let engineer = Actor::new("eve", [Role::Engineer]);
     let head = Actor::new("hana", [Role::ServiceHead]);
     let at = Utc.with_ymd_and_hms(2026, 1, 5, 9, 0, 0).unwrap();
@@ -118,7 +118,7 @@ async fn the_audit_log_pages_newest_first_and_is_refused_to_engineers() {
 
 #[tokio::test]
 async fn numbers_count_up_per_prefix_and_a_rollback_gives_the_number_back() {
-    let db = database().await;
+    let (_database, db) = database().await;
     let txn = db.begin().await.unwrap();
     assert_eq!(next_number(&txn, "CHG").await.unwrap(), "CHG0000001");
     assert_eq!(next_number(&txn, "CHG").await.unwrap(), "CHG0000002");
@@ -132,4 +132,29 @@ async fn numbers_count_up_per_prefix_and_a_rollback_gives_the_number_back() {
     let txn = db.begin().await.unwrap();
     assert_eq!(next_number(&txn, "CHG").await.unwrap(), "CHG0000003");
     txn.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_transactions_never_take_the_same_number() {
+    let (_database, db) = database().await;
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut taken = Vec::new();
+            for _ in 0..5 {
+                let txn = quorum_core::begin_write(&db).await.unwrap();
+                taken.push(next_number(&txn, "PRB").await.unwrap());
+                txn.commit().await.unwrap();
+            }
+            taken
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.unwrap());
+    }
+    all.sort();
+    let expected: Vec<String> = (1..=40).map(|n| format!("PRB{n:07}")).collect();
+    assert_eq!(all, expected);
 }
