@@ -391,7 +391,8 @@ pub async fn find_configuration_item_as_of<C: ConnectionTrait>(
     let Some(current) = find_configuration_item(db, actor, key).await? else {
         return Ok(None);
     };
-    let mut found = find_configuration_items_as_of(db, actor, &[current.id.clone()], as_of).await?;
+    let mut found =
+        find_configuration_items_as_of(db, actor, std::slice::from_ref(&current.id), as_of).await?;
     Ok(found.remove(&current.id))
 }
 
