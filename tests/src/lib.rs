@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Router;
@@ -214,10 +214,12 @@ impl TestAppBuilder {
         let mut db = database.connect().await;
         Migrator::up(&db, None).await.expect("migrations apply");
         // Counts every statement the app runs from here on (the pool is shared by clones).
-        let statements = Arc::new(AtomicUsize::new(0));
-        let counter = statements.clone();
-        db.set_metric_callback(move |_| {
-            counter.fetch_add(1, Ordering::Relaxed);
+        let statements = Arc::new(Mutex::new(Vec::new()));
+        let log = statements.clone();
+        db.set_metric_callback(move |info| {
+            log.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(info.statement.sql.clone());
         });
         let (verifier, signer) = auth::from_args(&self.auth, false).expect("valid auth settings");
         let clock = ManualClock::new(
@@ -248,7 +250,7 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub clock: ManualClock,
     signer: Option<TokenSigner>,
-    statements: Arc<AtomicUsize>,
+    statements: Arc<Mutex<Vec<String>>>,
     _database: TestDatabase,
 }
 
@@ -321,7 +323,20 @@ impl TestApp {
 
     /// How many SQL statements the app has run so far.
     pub fn statements(&self) -> usize {
-        self.statements.load(Ordering::Relaxed)
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
+    /// The SQL of the statements run since the `from`-th.
+    pub fn statements_since(&self, from: usize) -> Vec<String> {
+        self.statements
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(from..)
+            .map(<[String]>::to_vec)
+            .unwrap_or_default()
     }
 
     /// A valid token for `subject` with `roles`, as `quorum token` would mint it.

@@ -13,6 +13,9 @@ pub use relationships::{RelationshipsLoader, RelationshipsOf};
 
 use crate::context::AppData;
 
+/// How long a loader waits for more keys after the first before it runs its batch.
+const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
+
 /// Attaches every loader to `request`.
 pub(crate) fn register(
     request: async_graphql::Request,
@@ -20,12 +23,18 @@ pub(crate) fn register(
     actor: &Actor,
 ) -> async_graphql::Request {
     request
-        .data(DataLoader::new(
-            ConfigurationItemLoader::new(app.db.clone(), actor.clone()),
-            tokio::spawn,
-        ))
-        .data(DataLoader::new(
-            RelationshipsLoader::new(app.db.clone(), actor.clone()),
-            tokio::spawn,
-        ))
+        .data(
+            DataLoader::new(
+                ConfigurationItemLoader::new(app.db.clone(), actor.clone()),
+                tokio::spawn,
+            )
+            .delay(BATCH_WINDOW),
+        )
+        .data(
+            DataLoader::new(
+                RelationshipsLoader::new(app.db.clone(), actor.clone()),
+                tokio::spawn,
+            )
+            .delay(BATCH_WINDOW),
+        )
 }
