@@ -199,13 +199,21 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
-        // One live relationship per (source, type, target); removed ones stay as history.
-        // Partial indexes read the same on SQLite and PostgreSQL.
-        manager
-            .get_connection()
+        // One live relationship per (source, type, target); removed ones stay as history. It
+        // also serves walks with the arrow (by source). Walks against the arrow (impact, the
+        // hot path) get their own covering index of live edges by target. Partial indexes
+        // read the same on SQLite and PostgreSQL.
+        let connection = manager.get_connection();
+        connection
             .execute_unprepared(
                 "CREATE UNIQUE INDEX ci_relationship_live_key \
                  ON ci_relationship (source_id, target_id, type) WHERE removed_at IS NULL",
+            )
+            .await?;
+        connection
+            .execute_unprepared(
+                "CREATE INDEX ci_relationship_live_by_target \
+                 ON ci_relationship (target_id, source_id, type) WHERE removed_at IS NULL",
             )
             .await?;
         Ok(())

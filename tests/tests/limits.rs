@@ -201,3 +201,18 @@ async fn too_many_aliases_are_refused() {
         response.text()
     );
 }
+
+#[tokio::test]
+async fn walks_on_every_row_of_a_large_page_are_too_complex() {
+    let app = TestApp::new().await;
+    let query = "{ configurationItems(first: 100) { nodes { name impact(depth: 5) { items { distance } } } } }";
+    let response = app.graphql_as(&[Role::CabMember], query, json!({})).await;
+    assert_eq!(response.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
+    let small = "{ configurationItems(first: 20) { nodes { name impact(depth: 5) { items { distance } } } } }";
+    let response = app.graphql_as(&[Role::CabMember], small, json!({})).await;
+    assert!(
+        response.json().get("errors").is_none(),
+        "{}",
+        response.text()
+    );
+}

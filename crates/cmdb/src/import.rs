@@ -12,13 +12,13 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QuerySelect,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::entity::configuration_item::{self as ci, Model};
 use crate::entity::relationship;
 use crate::entity::{CiClass, CiStatus, Environment, RelationshipType};
-use crate::item::{ID_CHUNK, ci_event};
+use crate::item::ci_event;
 use crate::validate::{ItemFields, name_key};
 use crate::{CI_NUMBER_PREFIX, RELATIONSHIP_EVENT_KIND};
 
@@ -26,28 +26,44 @@ use crate::{CI_NUMBER_PREFIX, RELATIONSHIP_EVENT_KIND};
 const MAX_LISTED_ROWS: usize = 50;
 /// Rows per multi-row INSERT.
 const INSERT_CHUNK: usize = 500;
+/// Rows written by one import past which the planner statistics are refreshed at once: a bulk
+/// load leaves them describing empty tables until autovacuum comes round, and walks then get
+/// plans that scan whole indexes.
+const REFRESH_STATISTICS_AFTER: usize = 10_000;
+
+/// Refreshes the planner statistics of the CMDB tables. A failure is logged, never fatal: the
+/// data is committed already.
+async fn refresh_statistics(db: &DatabaseConnection) {
+    let statement = match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Postgres => "ANALYZE configuration_item, ci_relationship",
+        _ => "ANALYZE",
+    };
+    if let Err(error) = db.execute_unprepared(statement).await {
+        tracing::warn!(error = %error, "cmdb.import_analyze_failed");
+    }
+}
 
 /// One CI of an import: the whole desired state, matched to an existing CI by class and name
 /// (ignoring case).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportItem {
     pub class: CiClass,
     pub name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<CiStatus>,
     pub environment: Environment,
     pub criticality: i32,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner_team: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attributes: Option<Json>,
 }
 
 /// One relationship of an import, its ends named by class and name.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ImportRelationship {
     pub source_class: CiClass,
@@ -58,8 +74,8 @@ pub struct ImportRelationship {
     pub target_name: String,
 }
 
-/// What an import brings.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// What an import brings; serialized, the JSON import file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ImportInput {
     pub items: Vec<ImportItem>,
     pub relationships: Vec<ImportRelationship>,
@@ -117,23 +133,25 @@ impl ImportInput {
     /// Reads the JSON file shape `{ "items": [...], "relationships": [...] }`, row by row, so
     /// that every bad row is reported rather than only the first.
     pub fn from_json(text: &str) -> DomainResult<Self> {
+        // Rows stay unparsed slices of `text` until each is read on its own: a large file is
+        // not held twice as a tree of JSON values.
         #[derive(Deserialize)]
         #[serde(deny_unknown_fields)]
-        struct Raw {
-            #[serde(default)]
-            items: Vec<Json>,
-            #[serde(default)]
-            relationships: Vec<Json>,
+        struct Raw<'a> {
+            #[serde(default, borrow)]
+            items: Vec<&'a serde_json::value::RawValue>,
+            #[serde(default, borrow)]
+            relationships: Vec<&'a serde_json::value::RawValue>,
         }
-        let raw: Raw = serde_json::from_str(text).map_err(|error| {
+        let raw: Raw<'_> = serde_json::from_str(text).map_err(|error| {
             DomainError::bad_input(
                 "file",
                 format!("not an import file ({error}); expected {{\"items\": [...], \"relationships\": [...]}}"),
             )
         })?;
         let mut errors = RowErrors::default();
-        let items = parse_rows(&mut errors, "items", raw.items);
-        let relationships = parse_rows(&mut errors, "relationships", raw.relationships);
+        let items = parse_raw_rows(&mut errors, "items", &raw.items);
+        let relationships = parse_raw_rows(&mut errors, "relationships", &raw.relationships);
         errors.into_result()?;
         Ok(Self {
             items,
@@ -192,6 +210,21 @@ impl ImportInput {
     }
 }
 
+fn parse_raw_rows<T: serde::de::DeserializeOwned>(
+    errors: &mut RowErrors,
+    section: &str,
+    rows: &[&serde_json::value::RawValue],
+) -> Vec<T> {
+    let mut parsed = Vec::with_capacity(rows.len());
+    for (index, row) in rows.iter().enumerate() {
+        match serde_json::from_str(row.get()) {
+            Ok(value) => parsed.push(value),
+            Err(error) => errors.push(section, index + 1, "", error.to_string()),
+        }
+    }
+    parsed
+}
+
 fn parse_rows<T: serde::de::DeserializeOwned>(
     errors: &mut RowErrors,
     section: &str,
@@ -214,16 +247,16 @@ async fn existing_items<C: ConnectionTrait>(
     db: &C,
     keys: &HashSet<CiKey>,
 ) -> DomainResult<HashMap<CiKey, Model>> {
-    let names: Vec<&str> = keys
+    let names: Vec<String> = keys
         .iter()
-        .map(|(_, name)| name.as_str())
+        .map(|(_, name)| name.clone())
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
     let mut found = HashMap::new();
-    for chunk in names.chunks(ID_CHUNK) {
+    for batch in crate::ids::batches(db, &names) {
         let rows = ci::Entity::find()
-            .filter(ci::Column::NameKey.is_in(chunk.iter().copied()))
+            .filter(crate::ids::one_of(db, ci::Column::NameKey, batch))
             .all(db)
             .await?;
         for row in rows {
@@ -242,13 +275,17 @@ async fn existing_relationships<C: ConnectionTrait>(
     source_ids: &[String],
 ) -> DomainResult<HashSet<(String, String, RelationshipType)>> {
     let mut found = HashSet::new();
-    for chunk in source_ids.chunks(ID_CHUNK) {
+    for batch in crate::ids::batches(db, source_ids) {
         let rows: Vec<(String, String, RelationshipType)> = relationship::Entity::find()
             .select_only()
             .column(relationship::Column::SourceId)
             .column(relationship::Column::TargetId)
             .column(relationship::Column::RelationshipType)
-            .filter(relationship::Column::SourceId.is_in(chunk.iter().map(String::as_str)))
+            .filter(crate::ids::one_of(
+                db,
+                relationship::Column::SourceId,
+                batch,
+            ))
             .filter(relationship::Column::RemovedAt.is_null())
             .into_tuple()
             .all(db)
@@ -431,10 +468,15 @@ pub async fn import_configuration_items(
     summary.relationships_created = planned.len();
     write(&txn, actor, now, &created, &to_update, &planned).await?;
     txn.commit().await?;
+    if created.len() + planned.len() >= REFRESH_STATISTICS_AFTER {
+        refresh_statistics(db).await;
+    }
     tracing::info!(?summary, "cmdb.import_committed");
     Ok(summary)
 }
 
+/// Writes the planned rows and their events, chunk by chunk: each chunk's events are built
+/// just before they are written, so memory holds one chunk of snapshots, not the whole import.
 async fn write(
     txn: &DatabaseTransaction,
     actor: &Actor,
@@ -451,6 +493,11 @@ async fn write(
         )
         .exec_without_returning(txn)
         .await?;
+        let events = chunk
+            .iter()
+            .map(|model| ci_event("created", None, model))
+            .collect();
+        event::append_many(txn, actor, now, events).await?;
     }
     for (current, next) in updated {
         let result = ci::Entity::update_many()
@@ -466,6 +513,13 @@ async fn write(
             )));
         }
     }
+    for chunk in updated.chunks(INSERT_CHUNK) {
+        let events = chunk
+            .iter()
+            .map(|(current, next)| ci_event("updated", Some(current), next))
+            .collect();
+        event::append_many(txn, actor, now, events).await?;
+    }
     for chunk in relationships.chunks(INSERT_CHUNK) {
         relationship::Entity::insert_many(
             chunk
@@ -474,25 +528,19 @@ async fn write(
         )
         .exec_without_returning(txn)
         .await?;
+        let events = chunk
+            .iter()
+            .map(|model| event::NewEvent {
+                entity_kind: RELATIONSHIP_EVENT_KIND,
+                entity_id: model.id.clone(),
+                action: "created",
+                reason: None,
+                before: None,
+                after: serde_json::to_value(model).ok(),
+            })
+            .collect();
+        event::append_many(txn, actor, now, events).await?;
     }
-    let events = created
-        .iter()
-        .map(|model| ci_event("created", None, model))
-        .chain(
-            updated
-                .iter()
-                .map(|(current, next)| ci_event("updated", Some(current), next)),
-        )
-        .chain(relationships.iter().map(|model| event::NewEvent {
-            entity_kind: RELATIONSHIP_EVENT_KIND,
-            entity_id: model.id.clone(),
-            action: "created",
-            reason: None,
-            before: None,
-            after: serde_json::to_value(model).ok(),
-        }))
-        .collect();
-    event::append_many(txn, actor, now, events).await?;
     Ok(())
 }
 

@@ -20,9 +20,6 @@ use crate::entity::{CiClass, CiStatus, Environment};
 use crate::validate::{ItemFields, name_key};
 use crate::{CI_EVENT_KIND, CI_NUMBER_PREFIX, RELATIONSHIP_EVENT_KIND};
 
-/// Ids per `IN (…)` list: far below the bound-parameter limits of SQLite and PostgreSQL.
-pub(crate) const ID_CHUNK: usize = 500;
-
 /// What `createConfigurationItem` takes.
 #[derive(Debug, Clone)]
 pub struct NewConfigurationItem {
@@ -404,9 +401,9 @@ pub async fn find_configuration_items<C: ConnectionTrait>(
 ) -> DomainResult<HashMap<String, Model>> {
     actor.authorize(Permission::ReadCmdb)?;
     let mut found = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(ID_CHUNK) {
+    for batch in crate::ids::batches(db, ids) {
         let rows = ci::Entity::find()
-            .filter(ci::Column::Id.is_in(chunk.iter().map(String::as_str)))
+            .filter(crate::ids::one_of(db, ci::Column::Id, batch))
             .all(db)
             .await?;
         found.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
@@ -424,10 +421,10 @@ pub async fn find_configuration_items_as_of<C: ConnectionTrait>(
 ) -> DomainResult<HashMap<String, Model>> {
     actor.authorize(Permission::ReadCmdb)?;
     let mut found = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(ID_CHUNK) {
+    for batch in crate::ids::batches(db, ids) {
         let events = event::Entity::find()
             .filter(event::Column::EntityKind.eq(CI_EVENT_KIND))
-            .filter(event::Column::EntityId.is_in(chunk.iter().map(String::as_str)))
+            .filter(crate::ids::one_of(db, event::Column::EntityId, batch))
             .filter(event::Column::OccurredAt.lte(as_of))
             .order_by_asc(event::Column::Id)
             .all(db)

@@ -6,6 +6,7 @@
 //! every write runs in one transaction that also appends its event.
 
 pub mod entity;
+mod ids;
 mod import;
 mod item;
 mod relationship;

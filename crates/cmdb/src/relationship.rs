@@ -12,7 +12,6 @@ use crate::RELATIONSHIP_EVENT_KIND;
 use crate::entity::configuration_item as ci;
 use crate::entity::relationship::{self, Model, live_at};
 use crate::entity::{CiStatus, RelationshipType};
-use crate::item::ID_CHUNK;
 
 /// What `relateConfigurationItems` takes.
 #[derive(Debug, Clone)]
@@ -174,13 +173,20 @@ pub async fn relationships_of<C: ConnectionTrait>(
 ) -> DomainResult<Vec<Model>> {
     actor.authorize(Permission::ReadCmdb)?;
     let mut found = Vec::new();
-    for chunk in ci_ids.chunks(ID_CHUNK) {
-        let ids = || chunk.iter().map(String::as_str);
+    for batch in crate::ids::batches(db, ci_ids) {
         let rows = relationship::Entity::find()
             .filter(
                 Condition::any()
-                    .add(relationship::Column::SourceId.is_in(ids()))
-                    .add(relationship::Column::TargetId.is_in(ids())),
+                    .add(crate::ids::one_of(
+                        db,
+                        relationship::Column::SourceId,
+                        batch,
+                    ))
+                    .add(crate::ids::one_of(
+                        db,
+                        relationship::Column::TargetId,
+                        batch,
+                    )),
             )
             .filter(live_at(as_of))
             .order_by_asc(relationship::Column::Id)

@@ -61,6 +61,10 @@ pub struct SeedArgs {
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 
+    /// Write the estate as an import file (JSON) instead of importing it.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

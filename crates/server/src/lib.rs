@@ -118,8 +118,20 @@ async fn import(args: config::ImportArgs) -> anyhow::Result<()> {
 }
 
 async fn seed(args: config::SeedArgs) -> anyhow::Result<()> {
-    let db = open_database(&args.database.database_url).await?;
     let input = quorum_cmdb::seed::scale(args.scale, args.seed);
+    if let Some(path) = &args.output {
+        let file = std::fs::File::create(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        serde_json::to_writer(std::io::BufWriter::new(file), &input)?;
+        println!(
+            "wrote {} configuration items and {} relationships to {}",
+            input.items.len(),
+            input.relationships.len(),
+            path.display()
+        );
+        return Ok(());
+    }
+    let db = open_database(&args.database.database_url).await?;
     let summary = run_import(&db, "quorum-seed", input).await?;
     print_summary(&summary);
     Ok(())

@@ -123,6 +123,12 @@ pub struct ImportConfigurationItemsInput {
     relationships: Vec<ImportRelationshipInput>,
 }
 
+/// A walk costs a statement per level and returns many CIs: it weighs 10 per level of depth,
+/// so that asking for walks on every row of a large page hits the complexity limit.
+pub(crate) fn walk_complexity(depth: i32, child_complexity: usize) -> usize {
+    10 * usize::try_from(depth.clamp(1, 10)).unwrap_or(1) + child_complexity
+}
+
 fn maybe(value: MaybeUndefined<String>) -> Option<Option<String>> {
     match value {
         MaybeUndefined::Undefined => None,

@@ -157,6 +157,7 @@ impl ConfigurationItem {
     /// Everything a change to or an outage of this CI reaches, up to `depth` hops (1 to 10).
     /// Impact flows against the arrow: when A DEPENDS_ON B, B impacts A. With `asOf` (or when
     /// this CI was read as of an instant), the graph as it was then.
+    #[graphql(complexity = "crate::cmdb::walk_complexity(depth, child_complexity)")]
     async fn impact(
         &self,
         ctx: &Context<'_>,
@@ -167,6 +168,7 @@ impl ConfigurationItem {
     }
 
     /// What this CI relies on, up to `depth` hops (1 to 10): the walk with the arrow.
+    #[graphql(complexity = "crate::cmdb::walk_complexity(depth, child_complexity)")]
     async fn dependencies(
         &self,
         ctx: &Context<'_>,
