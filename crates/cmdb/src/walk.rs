@@ -6,6 +6,7 @@
 //! are time-ordered UUIDv7).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use quorum_core::{Actor, DomainError, DomainResult, Permission};
@@ -30,11 +31,11 @@ pub enum WalkDirection {
 /// A CI reached by a walk.
 #[derive(Debug, Clone)]
 pub struct Reached {
-    pub item: Model,
+    pub item: Arc<Model>,
     /// Hops from the root.
     pub distance: u32,
     /// The CIs from the root (first) to this one (last).
-    pub path: Vec<Model>,
+    pub path: Vec<Arc<Model>>,
     /// The type of the relationship of the last hop.
     pub via: RelationshipType,
 }
@@ -42,7 +43,7 @@ pub struct Reached {
 /// The result of a walk.
 #[derive(Debug, Clone)]
 pub struct Walk {
-    pub root: Model,
+    pub root: Arc<Model>,
     pub depth: u32,
     /// Every CI reached, nearest first, then by number.
     pub reached: Vec<Reached>,
@@ -196,17 +197,22 @@ pub async fn walk<C: ConnectionTrait>(
     let truncated = steps.iter().any(|step| step.beyond > 0);
     // `parent` records, for each CI reached, the CI it was first reached from.
     let mut parent: HashMap<String, (String, RelationshipType, u32)> = HashMap::new();
-    let mut items: HashMap<String, Model> = HashMap::with_capacity(steps.len());
+    // Shared, not copied: a CI stands in many paths.
+    let mut items: HashMap<String, Arc<Model>> = HashMap::with_capacity(steps.len());
     for step in steps {
         if let (Some(from), Some(via)) = (step.parent, step.via) {
             parent.insert(step.item.id.clone(), (from, via, step.depth));
         }
-        items.insert(step.item.id.clone(), step.item);
+        items.insert(step.item.id.clone(), Arc::new(step.item));
     }
     if let Some(instant) = as_of {
         // The rows are today's; the walk is as of `instant`, and so must the CIs be.
         let ids: Vec<String> = items.keys().cloned().collect();
-        items = find_configuration_items_as_of(db, actor, &ids, instant).await?;
+        items = find_configuration_items_as_of(db, actor, &ids, instant)
+            .await?
+            .into_iter()
+            .map(|(id, item)| (id, Arc::new(item)))
+            .collect();
     }
     let root = items
         .get(root_id)
@@ -216,17 +222,17 @@ pub async fn walk<C: ConnectionTrait>(
     let mut reached: Vec<Reached> = Vec::with_capacity(parent.len());
     for (id, (_, via, distance)) in &parent {
         let Some(item) = items.get(id) else { continue };
-        let mut path = vec![item.clone()];
+        let mut path = vec![Arc::clone(item)];
         let mut cursor = id;
         while let Some((from, _, _)) = parent.get(cursor) {
             if let Some(step) = items.get(from) {
-                path.push(step.clone());
+                path.push(Arc::clone(step));
             }
             cursor = from;
         }
         path.reverse();
         reached.push(Reached {
-            item: item.clone(),
+            item: Arc::clone(item),
             distance: *distance,
             path,
             via: *via,

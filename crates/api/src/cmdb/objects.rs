@@ -1,5 +1,7 @@
 //! The CMDB's GraphQL objects, built from domain values.
 
+use std::sync::Arc;
+
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -17,13 +19,20 @@ use crate::loader::{CiAt, ConfigurationItemLoader, RelationshipsLoader, Relation
 /// A configuration item (CI): something the service runs on or is made of, as it is now or,
 /// when read with `asOf`, as it was at that instant.
 pub struct ConfigurationItem {
-    pub(crate) item: quorum_cmdb::ConfigurationItem,
+    pub(crate) item: Arc<quorum_cmdb::ConfigurationItem>,
     pub(crate) as_of: Option<DateTime<Utc>>,
 }
 
 impl ConfigurationItem {
-    pub(crate) fn new(item: quorum_cmdb::ConfigurationItem, as_of: Option<DateTime<Utc>>) -> Self {
-        Self { item, as_of }
+    /// Takes the CI or a share of it: walks put one CI in many paths.
+    pub(crate) fn new(
+        item: impl Into<Arc<quorum_cmdb::ConfigurationItem>>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
+            item: item.into(),
+            as_of,
+        }
     }
 
     async fn walk(
@@ -296,12 +305,12 @@ pub struct ImpactAnalysis {
 impl ImpactAnalysis {
     fn new(walk: quorum_cmdb::Walk, as_of: Option<DateTime<Utc>>) -> Self {
         let to_item = |reached: &quorum_cmdb::Reached| ImpactedItem {
-            item: ConfigurationItem::new(reached.item.clone(), as_of),
+            item: ConfigurationItem::new(Arc::clone(&reached.item), as_of),
             distance: i32::try_from(reached.distance).unwrap_or(i32::MAX),
             path: reached
                 .path
                 .iter()
-                .map(|step| ConfigurationItem::new(step.clone(), as_of))
+                .map(|step| ConfigurationItem::new(Arc::clone(step), as_of))
                 .collect(),
             relationship_type: reached.via,
         };
