@@ -112,6 +112,13 @@ impl Server {
         serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"))
     }
 
+    /// Waits for a process that was already sent SIGTERM.
+    fn terminate_signalled(mut self) -> std::process::ExitStatus {
+        let status = self.child.wait().expect("server exits");
+        std::mem::forget(self);
+        status
+    }
+
     /// Sends SIGTERM and waits: the process must exit cleanly.
     fn terminate(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
@@ -345,4 +352,56 @@ async fn import_from_a_file_twice_creates_then_changes_nothing() {
     assert!(!rejected.status.success());
     let stderr = String::from_utf8_lossy(&rejected.stderr);
     assert!(stderr.contains("items row 2"), "{stderr}");
+}
+
+#[tokio::test]
+async fn sigterm_lets_an_in_flight_request_finish() {
+    let database = TestDatabase::create().await;
+    let server = Server::start(
+        quorum()
+            .arg("serve")
+            .env("DATABASE_URL", database.url())
+            .env("QUORUM_JWT_SECRET", TEST_SECRET),
+    );
+    let minted = run(quorum()
+        .args(["token", "--sub", "ada", "--role", "ENGINEER"])
+        .env("QUORUM_JWT_SECRET", TEST_SECRET));
+    let token = String::from_utf8(minted.stdout).expect("utf-8 token");
+    // An import big enough to take a while: the signal arrives while it runs.
+    let items: Vec<Value> = (0..8_000)
+        .map(|n| json!({ "class": "SERVER", "name": format!("host-{n:05}"), "environment": "PRODUCTION", "criticality": 3 }))
+        .collect();
+    let body = json!({
+        "query": "mutation($input: ImportConfigurationItemsInput!) { importConfigurationItems(input: $input) { created } }",
+        "variables": { "input": { "items": items } },
+    })
+    .to_string();
+    let pid = server.child.id().to_string();
+    let signal_after = Duration::from_millis(100);
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(signal_after);
+        Command::new("kill").args(["-TERM", &pid]).status()
+    });
+    let started = std::time::Instant::now();
+    let (status, response) = server.request("POST", "/graphql", Some(token.trim()), &body);
+    let took = started.elapsed();
+    assert!(
+        killer
+            .join()
+            .expect("killer thread")
+            .expect("kill runs")
+            .success()
+    );
+    // Otherwise the signal came after the response and this test would prove nothing.
+    assert!(
+        took > signal_after * 2,
+        "the import took only {took:?}: make it bigger"
+    );
+    assert_eq!(status, 200, "{response}");
+    let response: Value = serde_json::from_str(&response).expect("JSON response");
+    assert_eq!(
+        response["data"]["importConfigurationItems"]["created"],
+        8_000
+    );
+    assert!(server.terminate_signalled().success());
 }
