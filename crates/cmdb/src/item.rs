@@ -201,7 +201,7 @@ pub async fn create_configuration_item(
     actor: &Actor,
     input: NewConfigurationItem,
 ) -> DomainResult<Model> {
-    actor.authorize(Permission::ManageConfigurationItems)?;
+    actor.authorize(Permission::CreateConfigurationItem)?;
     let fields = ItemFields {
         class: input.class,
         name: input.name,
@@ -281,7 +281,7 @@ pub async fn update_configuration_item(
     version: i32,
     changes: ConfigurationItemChanges,
 ) -> DomainResult<Model> {
-    actor.authorize(Permission::ManageConfigurationItems)?;
+    actor.authorize(Permission::UpdateConfigurationItem)?;
     let txn = quorum_core::begin_write(db).await?;
     let current = load_for_write(&txn, id, version).await?;
     let before = ItemFields::of(&current);
@@ -331,7 +331,7 @@ pub async fn retire_configuration_item(
     id: &str,
     version: i32,
 ) -> DomainResult<Model> {
-    actor.authorize(Permission::ManageConfigurationItems)?;
+    actor.authorize(Permission::RetireConfigurationItem)?;
     let txn = quorum_core::begin_write(db).await?;
     let current = load_for_write(&txn, id, version).await?;
     let now = clock.now();

@@ -51,7 +51,7 @@ pub async fn relate_configuration_items(
     actor: &Actor,
     input: NewRelationship,
 ) -> DomainResult<Model> {
-    actor.authorize(Permission::ManageRelationships)?;
+    actor.authorize(Permission::RelateConfigurationItems)?;
     if input.source_id == input.target_id {
         return Err(DomainError::bad_input(
             "input.targetId",
@@ -131,7 +131,7 @@ pub async fn remove_relationship(
     actor: &Actor,
     id: &str,
 ) -> DomainResult<Model> {
-    actor.authorize(Permission::ManageRelationships)?;
+    actor.authorize(Permission::RemoveRelationship)?;
     let txn = quorum_core::begin_write(db).await?;
     let current = relationship::Entity::find_by_id(id)
         .one(&txn)
