@@ -11,6 +11,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_event_log;
 mod m20261123_000002_cmdb;
+mod m20261123_000003_walk_function;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_event_log::Migration),
             Box::new(m20261123_000002_cmdb::Migration),
+            Box::new(m20261123_000003_walk_function::Migration),
         ]
     }
 }

@@ -60,7 +60,8 @@ impl Walk {
     }
 }
 
-/// The whole walk as one statement, the same on SQLite and PostgreSQL: a recursive CTE
+/// The whole walk as one portable statement (SQLite runs it; PostgreSQL runs
+/// [`POSTGRES_WALK`]): a recursive CTE
 /// collects every (CI, distance) pair up to `depth`, `seen` keeps each CI's shortest distance,
 /// `edges` the links into each CI reached, and each CI's parent is the smallest id among the
 /// CIs one hop nearer the root that link to it (ids are time-ordered, so the earliest-created),
@@ -126,6 +127,13 @@ fn walk_sql(direction: WalkDirection, as_of: bool, backend: DatabaseBackend) -> 
     }
 }
 
+/// On PostgreSQL the walk is the `quorum_walk` function (migration
+/// `m20261123_000003_walk_function`), which expands each CI once; its rows have the shape of
+/// [`walk_sql`]'s.
+const POSTGRES_WALK: &str = "SELECT c.*, w.depth AS walk_depth, w.parent AS walk_parent, \
+     w.via AS walk_via, w.beyond AS walk_beyond \
+     FROM quorum_walk($1, $2, $3, $4) w JOIN configuration_item c ON c.id = w.id";
+
 /// One row of the walk statement.
 struct Step {
     item: Model,
@@ -177,16 +185,30 @@ pub async fn walk<C: ConnectionTrait>(
         })?;
 
     let backend = db.get_database_backend();
-    let mut values: Vec<sea_orm::Value> =
-        vec![root_id.into(), i32::try_from(depth).unwrap_or(1).into()];
-    if let Some(instant) = as_of {
-        values.push(instant.into());
-    }
-    let statement = Statement::from_sql_and_values(
-        backend,
-        walk_sql(direction, as_of.is_some(), backend),
-        values,
-    );
+    let depth_value = i32::try_from(depth).unwrap_or(1);
+    let statement = match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            POSTGRES_WALK,
+            [
+                root_id.into(),
+                depth_value.into(),
+                (direction == WalkDirection::Impact).into(),
+                as_of.into(),
+            ],
+        ),
+        _ => {
+            let mut values: Vec<sea_orm::Value> = vec![root_id.into(), depth_value.into()];
+            if let Some(instant) = as_of {
+                values.push(instant.into());
+            }
+            Statement::from_sql_and_values(
+                backend,
+                walk_sql(direction, as_of.is_some(), backend),
+                values,
+            )
+        }
+    };
     let steps = db
         .query_all_raw(statement)
         .await?
