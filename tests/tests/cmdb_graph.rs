@@ -291,7 +291,8 @@ async fn a_walk_cut_by_its_depth_says_so() {
         false
     );
 
-    // The cycle app1 ⇄ app3 lies beyond nothing new: not truncated at the exact depth.
+    // Walking the other way from the business service, the last level is the host, which
+    // relies on nothing: not truncated at the exact depth.
     let from_svc = app
         .graphql_as(
             &[Role::Engineer],
@@ -334,4 +335,50 @@ async fn a_depth_outside_one_to_ten_is_bad_input() {
         assert_eq!(response.error_codes(), ["BAD_USER_INPUT"], "depth {depth}");
         assert_eq!(response.json()["errors"][0]["extensions"]["field"], "depth");
     }
+}
+
+#[tokio::test]
+async fn of_two_relationships_on_the_same_hop_the_smallest_type_is_shown() {
+    let app = TestApp::new().await;
+    let web = app.create_ci("APPLICATION", "web").await;
+    let api = app.create_ci("APPLICATION", "api").await;
+    app.relate(&web, "DEPENDS_ON", &api).await;
+    app.relate(&web, "CONNECTS_TO", &api).await;
+    let response = app
+        .graphql_as(
+            &[Role::Engineer],
+            "query($id: ID) { configurationItem(id: $id) { impact(depth: 1) { items { item { name } relationshipType } } } }",
+            json!({ "id": api["id"] }),
+        )
+        .await
+        .json();
+    assert_eq!(
+        response["data"]["configurationItem"]["impact"]["items"],
+        json!([{ "item": { "name": "web" }, "relationshipType": "CONNECTS_TO" }])
+    );
+}
+
+#[tokio::test]
+async fn two_removals_of_one_relationship_at_once_keep_the_first() {
+    let app = TestApp::new().await;
+    let vm = app.create_ci("VIRTUAL_MACHINE", "vm").await;
+    let host = app.create_ci("SERVER", "host").await;
+    let id = app.relate(&vm, "HOSTED_ON", &host).await;
+    let remove = || app.graphql_as(&[Role::Engineer], REMOVE, json!({ "id": id }));
+    let (first, second) = tokio::join!(remove(), remove());
+    let mut codes = [first.error_codes(), second.error_codes()];
+    codes.sort();
+    assert_eq!(codes, [vec![], vec!["INVALID_TRANSITION".to_owned()]]);
+    let history = app
+        .graphql_as(
+            &[Role::ServiceHead],
+            "query($id: ID) { auditEvents(filter: { entityId: $id }) { nodes { action } } }",
+            json!({ "id": id }),
+        )
+        .await
+        .json();
+    assert_eq!(
+        history["data"]["auditEvents"]["nodes"],
+        json!([{ "action": "removed" }, { "action": "created" }])
+    );
 }

@@ -180,3 +180,45 @@ async fn history_lists_the_item_and_relationship_events_newest_first() {
     assert_eq!(update["before"]["name"], "orders-db");
     assert_eq!(update["after"]["name"], "orders-db-eu");
 }
+
+#[tokio::test]
+async fn an_impacted_item_renamed_later_shows_its_old_name_as_of_before() {
+    let app = TestApp::new().await;
+    let db = app.create_ci("DATABASE", "ledger-db").await;
+    let ledger = app.create_ci("APPLICATION", "Ledger").await;
+    app.relate(&ledger, "DEPENDS_ON", &db).await;
+    app.clock.advance(Duration::minutes(10));
+    let renamed = app
+        .graphql_as(
+            &[Role::Engineer],
+            "mutation($id: ID!) { updateConfigurationItem(id: $id, version: 1, input: { name: \"General Ledger\" }) { name } }",
+            json!({ "id": ledger["id"] }),
+        )
+        .await;
+    assert!(renamed.json().get("errors").is_none(), "{}", renamed.text());
+    let query = "query($id: ID, $at: DateTime) { configurationItem(id: $id) { impact(depth: 2, asOf: $at) { items { item { name version } } } } }";
+    let before = app
+        .graphql_as(
+            &[Role::Engineer],
+            query,
+            json!({ "id": db["id"], "at": "2026-01-05T09:05:00Z" }),
+        )
+        .await
+        .json();
+    assert_eq!(
+        before["data"]["configurationItem"]["impact"]["items"],
+        json!([{ "item": { "name": "Ledger", "version": 1 } }])
+    );
+    let now = app
+        .graphql_as(
+            &[Role::Engineer],
+            query,
+            json!({ "id": db["id"], "at": null }),
+        )
+        .await
+        .json();
+    assert_eq!(
+        now["data"]["configurationItem"]["impact"]["items"],
+        json!([{ "item": { "name": "General Ledger", "version": 2 } }])
+    );
+}

@@ -257,6 +257,9 @@ async fn existing_items<C: ConnectionTrait>(
     for batch in crate::ids::batches(db, &names) {
         let rows = ci::Entity::find()
             .filter(crate::ids::one_of(db, ci::Column::NameKey, batch))
+            // FOR UPDATE (PostgreSQL): the CIs the import compares and links to cannot be
+            // renamed or retired under it.
+            .lock_exclusive()
             .all(db)
             .await?;
         for row in rows {
@@ -354,9 +357,10 @@ pub async fn import_configuration_items(
     errors.into_result()?;
     let mut errors = RowErrors::default();
 
-    let now = clock.now();
     let txn = quorum_core::begin_write(db).await?;
     let existing = existing_items(&txn, &endpoint_keys).await?;
+    // Stamped once the rows it builds on are read and locked, so its events follow theirs.
+    let now = clock.now();
 
     // 2. Plan the items: create, update or leave.
     let mut summary = ImportSummary::default();
@@ -466,7 +470,19 @@ pub async fn import_configuration_items(
     summary.created = created.len();
     summary.updated = to_update.len();
     summary.relationships_created = planned.len();
-    write(&txn, actor, now, &created, &to_update, &planned).await?;
+    write(&txn, actor, now, &created, &to_update, &planned)
+        .await
+        .map_err(|error| match error {
+            DomainError::Database(db_error)
+                if quorum_core::error::is_unique_violation(&db_error) =>
+            {
+                DomainError::conflict(
+                    "configuration items or relationships in this import were written by \
+                     someone else meanwhile; nothing was imported, run it again",
+                )
+            }
+            other => other,
+        })?;
     txn.commit().await?;
     if created.len() + planned.len() >= REFRESH_STATISTICS_AFTER {
         refresh_statistics(db).await;

@@ -214,8 +214,8 @@ pub async fn create_configuration_item(
     }
     .validated("input")?;
 
-    let now = clock.now();
     let txn = quorum_core::begin_write(db).await?;
+    let now = clock.now();
     ensure_name_free(&txn, fields.class, &fields.name, None).await?;
     let number = next_number(&txn, CI_NUMBER_PREFIX).await?;
     let (class, name) = (fields.class, fields.name.clone());

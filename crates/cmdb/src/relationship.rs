@@ -5,7 +5,7 @@ use quorum_core::event::{self, NewEvent};
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::RELATIONSHIP_EVENT_KIND;
@@ -63,7 +63,9 @@ pub async fn relate_configuration_items(
         ("input.sourceId", &input.source_id),
         ("input.targetId", &input.target_id),
     ] {
+        // FOR SHARE (PostgreSQL): a retirement committing meanwhile is waited for and seen.
         let item = ci::Entity::find_by_id(id.as_str())
+            .lock_shared()
             .one(&txn)
             .await?
             .ok_or_else(|| {
@@ -148,10 +150,19 @@ pub async fn remove_relationship(
         removed_by: Some(actor.subject().to_owned()),
         ..current.clone()
     };
-    relationship::ActiveModel::from(removed.clone())
-        .reset_all()
-        .update(&txn)
+    // Only a live relationship is removed: of two removals racing, the second changes nothing
+    // and is refused, so `removed_at` (and reads as of an instant) keep the first.
+    let result = relationship::Entity::update_many()
+        .set(relationship::ActiveModel::from(removed.clone()).reset_all())
+        .filter(relationship::Column::Id.eq(id))
+        .filter(relationship::Column::RemovedAt.is_null())
+        .exec(&txn)
         .await?;
+    if result.rows_affected == 0 {
+        return Err(DomainError::InvalidTransition {
+            message: format!("relationship {id} was already removed"),
+        });
+    }
     event::append(
         &txn,
         actor,

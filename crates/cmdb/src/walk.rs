@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use quorum_core::{Actor, DomainError, DomainResult, Permission};
-use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseBackend, FromQueryResult, Statement};
+use sea_orm::{
+    ActiveEnum, ConnectionTrait, DatabaseBackend, DatabaseConnection, FromQueryResult,
+    IsolationLevel, Statement, TransactionTrait,
+};
 
 use crate::entity::configuration_item::Model;
 use crate::entity::{CiClass, RelationshipType};
@@ -165,8 +168,8 @@ fn step(row: &sea_orm::QueryResult) -> DomainResult<Step> {
 
 /// Walks from `root_id` up to `depth` hops, over the graph as it is now or as it was at `as_of`.
 #[tracing::instrument(skip(db, actor))]
-pub async fn walk<C: ConnectionTrait>(
-    db: &C,
+pub async fn walk(
+    db: &DatabaseConnection,
     actor: &Actor,
     root_id: &str,
     direction: WalkDirection,
@@ -185,6 +188,15 @@ pub async fn walk<C: ConnectionTrait>(
         })?;
 
     let backend = db.get_database_backend();
+    // One snapshot for the whole walk: `quorum_walk` runs a statement per level, and each
+    // would otherwise see the writes committed since the one before.
+    let txn = match backend {
+        DatabaseBackend::Postgres => {
+            db.begin_with_config(Some(IsolationLevel::RepeatableRead), None)
+                .await?
+        }
+        _ => db.begin().await?,
+    };
     let depth_value = i32::try_from(depth).unwrap_or(1);
     let statement = match backend {
         DatabaseBackend::Postgres => Statement::from_sql_and_values(
@@ -209,7 +221,7 @@ pub async fn walk<C: ConnectionTrait>(
             )
         }
     };
-    let steps = db
+    let steps = txn
         .query_all_raw(statement)
         .await?
         .iter()
@@ -230,12 +242,13 @@ pub async fn walk<C: ConnectionTrait>(
     if let Some(instant) = as_of {
         // The rows are today's; the walk is as of `instant`, and so must the CIs be.
         let ids: Vec<String> = items.keys().cloned().collect();
-        items = find_configuration_items_as_of(db, actor, &ids, instant)
+        items = find_configuration_items_as_of(&txn, actor, &ids, instant)
             .await?
             .into_iter()
             .map(|(id, item)| (id, Arc::new(item)))
             .collect();
     }
+    txn.commit().await?;
     let root = items
         .get(root_id)
         .cloned()
