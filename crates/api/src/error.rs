@@ -106,7 +106,8 @@ fn has_code(error: &ServerError) -> bool {
         .is_some_and(|extensions| extensions.get("code").is_some())
 }
 
-fn with_code(mut error: ServerError, code: &str) -> ServerError {
+/// `error` with `extensions.code` set to `code`, unless it already has one.
+pub(crate) fn with_code(mut error: ServerError, code: &str) -> ServerError {
     if !has_code(&error) {
         error
             .extensions

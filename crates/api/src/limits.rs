@@ -64,18 +64,16 @@ impl Extension for AliasLimit {
         let document = next.run(ctx, query, variables).await?;
         let aliases = count_aliases(&document);
         if aliases > self.max_aliases {
-            let mut error = ServerError::new(
-                format!(
-                    "Query uses {aliases} aliases; at most {} are allowed.",
-                    self.max_aliases
+            return Err(crate::error::with_code(
+                ServerError::new(
+                    format!(
+                        "Query uses {aliases} aliases; at most {} are allowed.",
+                        self.max_aliases
+                    ),
+                    None,
                 ),
-                None,
-            );
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", GRAPHQL_VALIDATION_FAILED);
-            return Err(error);
+                GRAPHQL_VALIDATION_FAILED,
+            ));
         }
         Ok(document)
     }

@@ -32,13 +32,7 @@ impl Loader<CiAt> for ConfigurationItemLoader {
     type Error = Arc<DomainError>;
 
     async fn load(&self, keys: &[CiAt]) -> Result<HashMap<CiAt, Self::Value>, Self::Error> {
-        let mut by_instant: HashMap<Option<DateTime<Utc>>, Vec<String>> = HashMap::new();
-        for key in keys {
-            by_instant
-                .entry(key.as_of)
-                .or_default()
-                .push(key.id.clone());
-        }
+        let by_instant = super::ids_by_instant(keys.iter().map(|key| (&key.id, key.as_of)));
         let mut found = HashMap::with_capacity(keys.len());
         for (as_of, ids) in by_instant {
             let items = match as_of {

@@ -13,6 +13,18 @@ pub use relationships::{RelationshipsLoader, RelationshipsOf};
 
 use crate::context::AppData;
 
+/// Groups the ids of a batch by the instant they are read at (none: now), so that each instant
+/// costs one domain call.
+pub(crate) fn ids_by_instant<'a>(
+    keys: impl Iterator<Item = (&'a String, Option<chrono::DateTime<chrono::Utc>>)>,
+) -> std::collections::HashMap<Option<chrono::DateTime<chrono::Utc>>, Vec<String>> {
+    let mut grouped: std::collections::HashMap<_, Vec<String>> = std::collections::HashMap::new();
+    for (id, as_of) in keys {
+        grouped.entry(as_of).or_default().push(id.clone());
+    }
+    grouped
+}
+
 /// How long a loader waits for more keys after the first before it runs its batch.
 const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(5);
 

@@ -35,13 +35,7 @@ impl Loader<RelationshipsOf> for RelationshipsLoader {
         &self,
         keys: &[RelationshipsOf],
     ) -> Result<HashMap<RelationshipsOf, Self::Value>, Self::Error> {
-        let mut by_instant: HashMap<Option<DateTime<Utc>>, Vec<String>> = HashMap::new();
-        for key in keys {
-            by_instant
-                .entry(key.as_of)
-                .or_default()
-                .push(key.id.clone());
-        }
+        let by_instant = super::ids_by_instant(keys.iter().map(|key| (&key.id, key.as_of)));
         let mut found: HashMap<RelationshipsOf, Vec<Relationship>> =
             keys.iter().map(|key| (key.clone(), Vec::new())).collect();
         for (as_of, ids) in by_instant {
