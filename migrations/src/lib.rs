@@ -12,6 +12,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_event_log;
 mod m20261123_000002_cmdb;
 mod m20261123_000003_walk_function;
+mod m20261124_000004_change;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_event_log::Migration),
             Box::new(m20261123_000002_cmdb::Migration),
             Box::new(m20261123_000003_walk_function::Migration),
+            Box::new(m20261124_000004_change::Migration),
         ]
     }
 }

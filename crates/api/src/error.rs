@@ -37,10 +37,10 @@ pub fn unauthenticated() -> async_graphql::Error {
 /// id that the client also receives.
 pub fn domain_error(error: &DomainError, trace_id: &str) -> async_graphql::Error {
     let code = match error {
-        DomainError::Forbidden { .. } => FORBIDDEN,
+        DomainError::Forbidden { .. } | DomainError::Refused { .. } => FORBIDDEN,
         DomainError::NotFound { .. } => NOT_FOUND,
         DomainError::BadInput { .. } | DomainError::BadRows { .. } => BAD_USER_INPUT,
-        DomainError::Conflict { .. } => CONFLICT,
+        DomainError::Conflict { .. } | DomainError::ConflictWith { .. } => CONFLICT,
         DomainError::InvalidTransition { .. } => INVALID_TRANSITION,
         DomainError::Database(_) | DomainError::Internal(_) => INTERNAL,
     };
@@ -58,6 +58,10 @@ pub fn domain_error(error: &DomainError, trace_id: &str) -> async_graphql::Error
         DomainError::BadRows { rows, .. } => serde_json::to_value(rows).ok(),
         _ => None,
     };
+    let details = match error {
+        DomainError::ConflictWith { details, .. } => Some(details.clone()),
+        _ => None,
+    };
     let trace_id = trace_id.to_owned();
     async_graphql::Error::new(message).extend_with(move |_, e| {
         e.set("code", code);
@@ -68,6 +72,11 @@ pub fn domain_error(error: &DomainError, trace_id: &str) -> async_graphql::Error
             && let Ok(rows) = async_graphql::Value::from_json(rows.clone())
         {
             e.set("rows", rows);
+        }
+        if let Some(details) = &details
+            && let Ok(details) = async_graphql::Value::from_json(details.clone())
+        {
+            e.set("conflicts", details);
         }
         if code == INTERNAL {
             e.set("traceId", trace_id.as_str());

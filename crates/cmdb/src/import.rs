@@ -254,9 +254,9 @@ async fn existing_items<C: ConnectionTrait>(
         .into_iter()
         .collect();
     let mut found = HashMap::new();
-    for batch in crate::ids::batches(db, &names) {
+    for batch in quorum_core::ids::batches(db, &names) {
         let rows = ci::Entity::find()
-            .filter(crate::ids::one_of(db, ci::Column::NameKey, batch))
+            .filter(quorum_core::ids::one_of(db, ci::Column::NameKey, batch))
             // FOR UPDATE (PostgreSQL): the CIs the import compares and links to cannot be
             // renamed or retired under it.
             .lock_exclusive()
@@ -278,13 +278,13 @@ async fn existing_relationships<C: ConnectionTrait>(
     source_ids: &[String],
 ) -> DomainResult<HashSet<(String, String, RelationshipType)>> {
     let mut found = HashSet::new();
-    for batch in crate::ids::batches(db, source_ids) {
+    for batch in quorum_core::ids::batches(db, source_ids) {
         let rows: Vec<(String, String, RelationshipType)> = relationship::Entity::find()
             .select_only()
             .column(relationship::Column::SourceId)
             .column(relationship::Column::TargetId)
             .column(relationship::Column::RelationshipType)
-            .filter(crate::ids::one_of(
+            .filter(quorum_core::ids::one_of(
                 db,
                 relationship::Column::SourceId,
                 batch,

@@ -401,9 +401,9 @@ pub async fn find_configuration_items<C: ConnectionTrait>(
 ) -> DomainResult<HashMap<String, Model>> {
     actor.authorize(Permission::ReadCmdb)?;
     let mut found = HashMap::with_capacity(ids.len());
-    for batch in crate::ids::batches(db, ids) {
+    for batch in quorum_core::ids::batches(db, ids) {
         let rows = ci::Entity::find()
-            .filter(crate::ids::one_of(db, ci::Column::Id, batch))
+            .filter(quorum_core::ids::one_of(db, ci::Column::Id, batch))
             .all(db)
             .await?;
         found.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
@@ -421,10 +421,10 @@ pub async fn find_configuration_items_as_of<C: ConnectionTrait>(
 ) -> DomainResult<HashMap<String, Model>> {
     actor.authorize(Permission::ReadCmdb)?;
     let mut found = HashMap::with_capacity(ids.len());
-    for batch in crate::ids::batches(db, ids) {
+    for batch in quorum_core::ids::batches(db, ids) {
         let events = event::Entity::find()
             .filter(event::Column::EntityKind.eq(CI_EVENT_KIND))
-            .filter(crate::ids::one_of(db, event::Column::EntityId, batch))
+            .filter(quorum_core::ids::one_of(db, event::Column::EntityId, batch))
             .filter(event::Column::OccurredAt.lte(as_of))
             .order_by_asc(event::Column::Id)
             .all(db)

@@ -6,7 +6,6 @@
 //! every write runs in one transaction that also appends its event.
 
 pub mod entity;
-mod ids;
 mod import;
 mod item;
 mod relationship;
@@ -30,7 +29,7 @@ pub use relationship::{
     NewRelationship, RelationshipDirection, relate_configuration_items, relationships_of,
     remove_relationship,
 };
-pub use walk::{MAX_WALK_DEPTH, Reached, Walk, WalkDirection, walk};
+pub use walk::{MAX_WALK_DEPTH, MultiWalk, Reached, Walk, WalkDirection, walk, walk_from};
 
 /// The `entity_kind` of CI events.
 pub const CI_EVENT_KIND: &str = "ConfigurationItem";

@@ -184,16 +184,16 @@ pub async fn relationships_of<C: ConnectionTrait>(
 ) -> DomainResult<Vec<Model>> {
     actor.authorize(Permission::ReadCmdb)?;
     let mut found = Vec::new();
-    for batch in crate::ids::batches(db, ci_ids) {
+    for batch in quorum_core::ids::batches(db, ci_ids) {
         let rows = relationship::Entity::find()
             .filter(
                 Condition::any()
-                    .add(crate::ids::one_of(
+                    .add(quorum_core::ids::one_of(
                         db,
                         relationship::Column::SourceId,
                         batch,
                     ))
-                    .add(crate::ids::one_of(
+                    .add(quorum_core::ids::one_of(
                         db,
                         relationship::Column::TargetId,
                         batch,

@@ -76,6 +76,16 @@ impl Walk {
 /// parameters (a walk that sent each level's ids back paid a network round trip, and on
 /// PostgreSQL a ~40 ms delayed-ACK stall, per level).
 fn walk_sql(direction: WalkDirection, as_of: bool, backend: DatabaseBackend) -> String {
+    walk_sql_from("SELECT CAST($1 AS TEXT), 0", direction, as_of, backend)
+}
+
+/// [`walk_sql`] from the roots that `roots` selects (rows of id and depth 0).
+fn walk_sql_from(
+    roots: &str,
+    direction: WalkDirection,
+    as_of: bool,
+    backend: DatabaseBackend,
+) -> String {
     let (near, far) = match direction {
         WalkDirection::Impact => ("target_id", "source_id"),
         WalkDirection::Dependencies => ("source_id", "target_id"),
@@ -91,7 +101,7 @@ fn walk_sql(direction: WalkDirection, as_of: bool, backend: DatabaseBackend) -> 
     };
     let sql = format!(
         "WITH RECURSIVE walk(id, depth) AS (
-            SELECT CAST($1 AS TEXT), 0
+            {roots}
             UNION
             SELECT r.{far}, w.depth + 1 FROM walk w
             JOIN ci_relationship r ON r.{near} = w.id
@@ -253,9 +263,106 @@ pub async fn walk(
         .get(root_id)
         .cloned()
         .ok_or_else(|| DomainError::not_found("ConfigurationItem", root_id))?;
+    let reached = paths(&parent, &items);
+    Ok(Walk {
+        root,
+        depth,
+        reached,
+        truncated,
+    })
+}
 
+/// CIs reached from several roots at once.
+#[derive(Debug, Clone)]
+pub struct MultiWalk {
+    /// Every CI reached (no root), nearest first, then by number; its path starts at the root
+    /// nearest to it.
+    pub reached: Vec<Reached>,
+    /// Whether CIs lie beyond the depth.
+    pub truncated: bool,
+}
+
+impl MultiWalk {
+    /// The business services among the CIs reached.
+    pub fn business_services(&self) -> impl Iterator<Item = &Reached> {
+        self.reached
+            .iter()
+            .filter(|reached| reached.item.class == CiClass::BusinessService)
+    }
+}
+
+/// Walks from every CI of `root_ids` at once, up to `depth` hops, over the graph as it is now:
+/// one statement, whatever the number of roots. A root reached from another root stays a root.
+/// Changes use it for their blast radius and their conflicts.
+#[tracing::instrument(skip(db, actor, root_ids), fields(roots = root_ids.len()))]
+pub async fn walk_from<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    root_ids: &[String],
+    direction: WalkDirection,
+    depth: u32,
+) -> DomainResult<MultiWalk> {
+    actor.authorize(Permission::ReadCmdb)?;
+    if root_ids.is_empty() || depth == 0 {
+        return Ok(MultiWalk {
+            reached: Vec::new(),
+            truncated: false,
+        });
+    }
+    let depth = depth.min(MAX_WALK_DEPTH);
+    let backend = db.get_database_backend();
+    let (roots_sql, roots): (&str, sea_orm::Value) = match backend {
+        DatabaseBackend::Postgres => (
+            "SELECT unnest(CAST($1 AS TEXT[])), 0",
+            root_ids.to_vec().into(),
+        ),
+        _ => (
+            "SELECT value, 0 FROM json_each($1)",
+            serde_json::to_string(root_ids)
+                .map_err(|error| DomainError::Internal(error.to_string()))?
+                .into(),
+        ),
+    };
+    let depth_value = i32::try_from(depth).unwrap_or(1);
+    let statement = Statement::from_sql_and_values(
+        backend,
+        walk_sql_from(roots_sql, direction, false, backend),
+        [roots, depth_value.into()],
+    );
+    let steps = db
+        .query_all_raw(statement)
+        .await?
+        .iter()
+        .map(step)
+        .collect::<DomainResult<Vec<Step>>>()?;
+    let (_, reached, truncated) = assemble(steps);
+    Ok(MultiWalk { reached, truncated })
+}
+
+/// Builds each reached CI's path from the rows of a walk; returns every CI of the walk (roots
+/// included) by id, the CIs reached (roots excluded) and whether the walk was cut.
+fn assemble(steps: Vec<Step>) -> (HashMap<String, Arc<Model>>, Vec<Reached>, bool) {
+    let truncated = steps.iter().any(|step| step.beyond > 0);
+    // `parent` records, for each CI reached, the CI it was first reached from.
+    let mut parent: HashMap<String, (String, RelationshipType, u32)> = HashMap::new();
+    // Shared, not copied: a CI stands in many paths.
+    let mut items: HashMap<String, Arc<Model>> = HashMap::with_capacity(steps.len());
+    for step in steps {
+        if let (Some(from), Some(via)) = (step.parent, step.via) {
+            parent.insert(step.item.id.clone(), (from, via, step.depth));
+        }
+        items.insert(step.item.id.clone(), Arc::new(step.item));
+    }
+    let reached = paths(&parent, &items);
+    (items, reached, truncated)
+}
+
+fn paths(
+    parent: &HashMap<String, (String, RelationshipType, u32)>,
+    items: &HashMap<String, Arc<Model>>,
+) -> Vec<Reached> {
     let mut reached: Vec<Reached> = Vec::with_capacity(parent.len());
-    for (id, (_, via, distance)) in &parent {
+    for (id, (_, via, distance)) in parent {
         let Some(item) = items.get(id) else { continue };
         let mut path = vec![Arc::clone(item)];
         let mut cursor = id;
@@ -274,10 +381,5 @@ pub async fn walk(
         });
     }
     reached.sort_by(|a, b| (a.distance, &a.item.number).cmp(&(b.distance, &b.item.number)));
-    Ok(Walk {
-        root,
-        depth,
-        reached,
-        truncated,
-    })
+    reached
 }

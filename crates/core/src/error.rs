@@ -11,6 +11,11 @@ pub enum DomainError {
     #[error("you are not allowed to {}", permission.name())]
     Forbidden { permission: Permission },
 
+    /// The role grants the operation, but not on this record (an engineer acting on someone
+    /// else's change, a member voting on their own).
+    #[error("{message}")]
+    Refused { message: String },
+
     /// No record of this kind with this id or number (or the actor may not see it).
     #[error("{entity} `{id}` was not found")]
     NotFound { entity: &'static str, id: String },
@@ -29,6 +34,14 @@ pub enum DomainError {
     /// The write lost a race (stale `version`) or collides with another record.
     #[error("{message}")]
     Conflict { message: String },
+
+    /// The operation collides with other records, listed in `details` for the client (e.g. a
+    /// change window that conflicts with other changes).
+    #[error("{message}")]
+    ConflictWith {
+        message: String,
+        details: serde_json::Value,
+    },
 
     /// The record's state does not allow this operation.
     #[error("{message}")]

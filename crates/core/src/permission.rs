@@ -24,13 +24,52 @@ pub enum Permission {
     RemoveRelationship,
     /// `importConfigurationItems` and `quorum import`.
     ImportConfigurationItems,
+    /// `change`, `changes`, `changeCalendar`, `changePolicy`, `standardChangeTemplates`,
+    /// `freezeWindows`: every change but drafts.
+    ReadChanges,
+    /// Seeing changes in DRAFT (a CAB member never does).
+    ReadDraftChanges,
+    /// `createChange`, `createChangeFromTemplate`.
+    CreateChange,
+    /// `updateChange`, `addChangeAffectedItems`, `removeChangeAffectedItems`.
+    UpdateChange,
+    /// `submitChange`.
+    SubmitChange,
+    /// `assessChange`.
+    AssessChange,
+    /// `authorizeChange`.
+    AuthorizeChange,
+    /// `referChangeToCab`.
+    ReferChangeToCab,
+    /// `rejectChange`.
+    RejectChange,
+    /// `castCabVote`.
+    CastCabVote,
+    /// `scheduleChange`.
+    ScheduleChange,
+    /// `startImplementation`, `completeImplementation`.
+    ImplementChange,
+    /// `recordReview`.
+    RecordReview,
+    /// `closeChange`.
+    CloseChange,
+    /// `cancelChange`.
+    CancelChange,
+    /// `createStandardChangeTemplate`, `retireStandardChangeTemplate`.
+    ManageStandardChangeTemplates,
+    /// `createFreezeWindow`, `removeFreezeWindow`.
+    ManageFreezeWindows,
+    /// `updateChangePolicy`.
+    UpdateChangePolicy,
 }
 
 const EVERY_ROLE: &[Role] = &Role::ALL;
 const CMDB_WRITERS: &[Role] = &[Role::Engineer, Role::ChangeManager];
+const CHANGE_MANAGER: &[Role] = &[Role::ChangeManager];
+const NOT_CAB: &[Role] = &[Role::Engineer, Role::ChangeManager, Role::ServiceHead];
 
 impl Permission {
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 26] = [
         Permission::ReadAuditLog,
         Permission::ReadCmdb,
         Permission::CreateConfigurationItem,
@@ -39,6 +78,24 @@ impl Permission {
         Permission::RelateConfigurationItems,
         Permission::RemoveRelationship,
         Permission::ImportConfigurationItems,
+        Permission::ReadChanges,
+        Permission::ReadDraftChanges,
+        Permission::CreateChange,
+        Permission::UpdateChange,
+        Permission::SubmitChange,
+        Permission::AssessChange,
+        Permission::AuthorizeChange,
+        Permission::ReferChangeToCab,
+        Permission::RejectChange,
+        Permission::CastCabVote,
+        Permission::ScheduleChange,
+        Permission::ImplementChange,
+        Permission::RecordReview,
+        Permission::CloseChange,
+        Permission::CancelChange,
+        Permission::ManageStandardChangeTemplates,
+        Permission::ManageFreezeWindows,
+        Permission::UpdateChangePolicy,
     ];
 
     /// The roles granted this permission.
@@ -52,6 +109,43 @@ impl Permission {
             | Permission::RelateConfigurationItems
             | Permission::RemoveRelationship
             | Permission::ImportConfigurationItems => CMDB_WRITERS,
+            Permission::ReadChanges => EVERY_ROLE,
+            Permission::ReadDraftChanges => NOT_CAB,
+            Permission::CreateChange
+            | Permission::UpdateChange
+            | Permission::SubmitChange
+            | Permission::ImplementChange
+            | Permission::CancelChange => CMDB_WRITERS,
+            Permission::AssessChange
+            | Permission::AuthorizeChange
+            | Permission::ReferChangeToCab
+            | Permission::RejectChange
+            | Permission::ScheduleChange
+            | Permission::RecordReview
+            | Permission::CloseChange
+            | Permission::ManageStandardChangeTemplates
+            | Permission::ManageFreezeWindows => CHANGE_MANAGER,
+            Permission::CastCabVote => &[Role::CabMember, Role::ChangeManager, Role::ServiceHead],
+            Permission::UpdateChangePolicy => &[Role::ServiceHead],
+        }
+    }
+
+    /// A condition the domain adds for `role`, on top of the role: whose records it may act
+    /// on, or which board it votes on. `docs/permissions.md` prints it beside the role.
+    pub fn condition(self, role: Role) -> Option<&'static str> {
+        match (self, role) {
+            (
+                Permission::UpdateChange | Permission::SubmitChange | Permission::CancelChange,
+                Role::Engineer,
+            ) => Some("as requester"),
+            (Permission::ImplementChange, Role::Engineer) => Some("as assignee"),
+            (Permission::CastCabVote, Role::CabMember) => {
+                Some("NORMAL changes (CAB), not their own")
+            }
+            (Permission::CastCabVote, Role::ChangeManager | Role::ServiceHead) => {
+                Some("EMERGENCY changes (ECAB), not their own")
+            }
+            _ => None,
         }
     }
 
@@ -66,6 +160,24 @@ impl Permission {
             Permission::RelateConfigurationItems => "relate configuration items",
             Permission::RemoveRelationship => "remove relationships",
             Permission::ImportConfigurationItems => "import configuration items",
+            Permission::ReadChanges => "read changes",
+            Permission::ReadDraftChanges => "read draft changes",
+            Permission::CreateChange => "create changes",
+            Permission::UpdateChange => "update changes",
+            Permission::SubmitChange => "submit changes",
+            Permission::AssessChange => "assess changes",
+            Permission::AuthorizeChange => "authorize changes",
+            Permission::ReferChangeToCab => "refer changes to the CAB",
+            Permission::RejectChange => "reject changes",
+            Permission::CastCabVote => "vote on changes",
+            Permission::ScheduleChange => "schedule changes",
+            Permission::ImplementChange => "implement changes",
+            Permission::RecordReview => "record post-implementation reviews",
+            Permission::CloseChange => "close changes",
+            Permission::CancelChange => "cancel changes",
+            Permission::ManageStandardChangeTemplates => "manage standard change templates",
+            Permission::ManageFreezeWindows => "manage freeze windows",
+            Permission::UpdateChangePolicy => "change the change policy",
         }
     }
 
@@ -82,6 +194,30 @@ impl Permission {
             Permission::RelateConfigurationItems => "`relateConfigurationItems`",
             Permission::RemoveRelationship => "`removeRelationship`",
             Permission::ImportConfigurationItems => "`importConfigurationItems`, `quorum import`",
+            Permission::ReadChanges => {
+                "`change`, `changes`, `changeCalendar`, `changePolicy`, `standardChangeTemplates`, `freezeWindows`, `ConfigurationItem.changes`"
+            }
+            Permission::ReadDraftChanges => "changes in DRAFT, in every read above",
+            Permission::CreateChange => "`createChange`, `createChangeFromTemplate`",
+            Permission::UpdateChange => {
+                "`updateChange`, `addChangeAffectedItems`, `removeChangeAffectedItems`"
+            }
+            Permission::SubmitChange => "`submitChange`",
+            Permission::AssessChange => "`assessChange`",
+            Permission::AuthorizeChange => "`authorizeChange`",
+            Permission::ReferChangeToCab => "`referChangeToCab`",
+            Permission::RejectChange => "`rejectChange`",
+            Permission::CastCabVote => "`castCabVote`",
+            Permission::ScheduleChange => "`scheduleChange`",
+            Permission::ImplementChange => "`startImplementation`, `completeImplementation`",
+            Permission::RecordReview => "`recordReview`",
+            Permission::CloseChange => "`closeChange`",
+            Permission::CancelChange => "`cancelChange`",
+            Permission::ManageStandardChangeTemplates => {
+                "`createStandardChangeTemplate`, `retireStandardChangeTemplate`"
+            }
+            Permission::ManageFreezeWindows => "`createFreezeWindow`, `removeFreezeWindow`",
+            Permission::UpdateChangePolicy => "`updateChangePolicy`",
         }
     }
 
@@ -100,7 +236,14 @@ impl Permission {
             text.push_str(permission.operations());
             for role in Role::ALL {
                 let allowed = permission.allowed_roles().contains(&role);
-                text.push_str(if allowed { " | yes" } else { " | —" });
+                match (allowed, permission.condition(role)) {
+                    (false, _) => text.push_str(" | —"),
+                    (true, None) => text.push_str(" | yes"),
+                    (true, Some(condition)) => {
+                        text.push_str(" | yes, ");
+                        text.push_str(condition);
+                    }
+                }
             }
             text.push_str(" |\n");
         }

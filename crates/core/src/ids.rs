@@ -16,7 +16,7 @@ const SQLITE_CHUNK: usize = 500;
 const POSTGRES_CHUNK: usize = 1_000;
 
 /// The slices of `ids` to filter by, one statement each.
-pub(crate) fn batches<'a, C: ConnectionTrait>(db: &C, ids: &'a [String]) -> Vec<&'a [String]> {
+pub fn batches<'a, C: ConnectionTrait>(db: &C, ids: &'a [String]) -> Vec<&'a [String]> {
     if ids.is_empty() {
         return Vec::new();
     }
@@ -27,7 +27,7 @@ pub(crate) fn batches<'a, C: ConnectionTrait>(db: &C, ids: &'a [String]) -> Vec<
 }
 
 /// `column` is one of `ids` (a batch from [`batches`]).
-pub(crate) fn one_of<C: ConnectionTrait, Col: ColumnTrait>(
+pub fn one_of<C: ConnectionTrait, Col: ColumnTrait>(
     db: &C,
     column: Col,
     ids: &[String],

@@ -1,0 +1,1020 @@
+//! Change requests: create, edit, and every move of the life cycle. Each write runs in one
+//! transaction: load (locked) and check the version, [`check`] the action, write the next
+//! version, append the event.
+
+use chrono::{DateTime, Utc};
+use quorum_cmdb::ConfigurationItem;
+use quorum_core::event::{self, NewEvent};
+use quorum_core::numbering::next_number;
+use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::Value as Json;
+
+use crate::entity::change_request::{self, Model};
+use crate::entity::{ChangeOutcome, ChangeState, ChangeType, affected_item, template};
+use crate::lifecycle::{ChangeAction, check, name_of};
+use crate::risk::{RiskAssessment, RiskQuestionnaire};
+use crate::{CHANGE_EVENT_KIND, CHANGE_NUMBER_PREFIX, policy};
+
+/// Longest title.
+const MAX_TITLE: usize = 200;
+/// Longest free text (plans, notes, reasons).
+const MAX_TEXT: usize = 20_000;
+/// Most CIs one change may touch.
+pub const MAX_AFFECTED_ITEMS: usize = 200;
+
+/// What `createChange` takes.
+#[derive(Debug, Clone, Default)]
+pub struct NewChange {
+    pub change_type: Option<ChangeType>,
+    pub title: String,
+    pub description: Option<String>,
+    pub justification: Option<String>,
+    pub implementation_plan: Option<String>,
+    pub backout_plan: Option<String>,
+    pub test_plan: Option<String>,
+    pub affected_item_ids: Vec<String>,
+    pub planned_start: Option<DateTime<Utc>>,
+    pub planned_end: Option<DateTime<Utc>>,
+    pub assignee: Option<String>,
+}
+
+/// What `updateChange` changes: `None` leaves a field; `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeEdits {
+    pub title: Option<String>,
+    pub description: Option<Option<String>>,
+    pub justification: Option<Option<String>>,
+    pub implementation_plan: Option<Option<String>>,
+    pub backout_plan: Option<Option<String>>,
+    pub test_plan: Option<Option<String>>,
+    pub planned_start: Option<Option<DateTime<Utc>>>,
+    pub planned_end: Option<Option<DateTime<Utc>>>,
+    pub assignee: Option<Option<String>>,
+}
+
+/// `createChangeFromTemplate`: what the template does not say.
+#[derive(Debug, Clone, Default)]
+pub struct NewStandardChange {
+    pub template_id: String,
+    /// The template's name when not given.
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub affected_item_ids: Vec<String>,
+    pub planned_start: Option<DateTime<Utc>>,
+    pub planned_end: Option<DateTime<Utc>>,
+    pub assignee: Option<String>,
+}
+
+/// A trimmed text of at most `max` characters; `None` when blank.
+pub(crate) fn optional_text(
+    field: &str,
+    value: Option<String>,
+    max: usize,
+) -> DomainResult<Option<String>> {
+    let Some(value) = value else { return Ok(None) };
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    if trimmed.chars().count() > max {
+        return Err(DomainError::bad_input(
+            field,
+            format!("`{field}` must be at most {max} characters"),
+        ));
+    }
+    Ok(Some(trimmed.to_owned()))
+}
+
+pub(crate) fn required_text(field: &str, value: String, max: usize) -> DomainResult<String> {
+    optional_text(field, Some(value), max)?
+        .ok_or_else(|| DomainError::bad_input(field, format!("`{field}` must not be blank")))
+}
+
+fn check_window(
+    field: &str,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+) -> DomainResult<()> {
+    match (start, end) {
+        (Some(start), Some(end)) if end <= start => Err(DomainError::bad_input(
+            field,
+            "the planned end must be after the planned start",
+        )),
+        (Some(_), None) | (None, Some(_)) => Err(DomainError::bad_input(
+            field,
+            "give both the planned start and the planned end, or neither",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Deduplicated ids of live CIs, or BAD_USER_INPUT on `field`.
+pub(crate) async fn live_items<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    field: &str,
+    ids: &[String],
+) -> DomainResult<Vec<ConfigurationItem>> {
+    let mut unique: Vec<String> = ids.iter().map(|id| id.trim().to_owned()).collect();
+    unique.sort();
+    unique.dedup();
+    if unique.len() > MAX_AFFECTED_ITEMS {
+        return Err(DomainError::bad_input(
+            field,
+            format!("a change touches at most {MAX_AFFECTED_ITEMS} CIs"),
+        ));
+    }
+    let found = quorum_cmdb::find_configuration_items(db, actor, &unique).await?;
+    let mut items = Vec::with_capacity(unique.len());
+    for id in &unique {
+        match found.get(id) {
+            None => {
+                return Err(DomainError::bad_input(
+                    field,
+                    format!("no configuration item has id `{id}`"),
+                ));
+            }
+            Some(item) if item.status == quorum_cmdb::CiStatus::Retired => {
+                return Err(DomainError::bad_input(
+                    field,
+                    format!("{} is retired; a change cannot touch it", item.number),
+                ));
+            }
+            Some(item) => items.push(item.clone()),
+        }
+    }
+    Ok(items)
+}
+
+/// The ids of the CIs a change touches, in id order.
+pub async fn affected_item_ids<C: ConnectionTrait>(
+    db: &C,
+    change_id: &str,
+) -> DomainResult<Vec<String>> {
+    Ok(affected_item::Entity::find()
+        .select_only()
+        .column(affected_item::Column::CiId)
+        .filter(affected_item::Column::ChangeId.eq(change_id))
+        .order_by_asc(affected_item::Column::CiId)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+async fn insert_items(
+    txn: &DatabaseTransaction,
+    change_id: &str,
+    items: &[ConfigurationItem],
+) -> DomainResult<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    affected_item::Entity::insert_many(items.iter().map(|item| affected_item::ActiveModel {
+        change_id: sea_orm::Set(change_id.to_owned()),
+        ci_id: sea_orm::Set(item.id.clone()),
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// The event snapshot of a change: its row and the CIs it touches.
+fn snapshot(model: &Model, items: &[String]) -> Json {
+    let mut value = serde_json::to_value(model).unwrap_or(Json::Null);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("affectedItemIds".to_owned(), Json::from(items.to_vec()));
+    }
+    value
+}
+
+pub(crate) async fn record(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    action: &'static str,
+    reason: Option<String>,
+    before: Option<(&Model, &[String])>,
+    after: (&Model, &[String]),
+) -> DomainResult<()> {
+    event::append(
+        txn,
+        actor,
+        now,
+        NewEvent {
+            entity_kind: CHANGE_EVENT_KIND,
+            entity_id: after.0.id.clone(),
+            action,
+            reason,
+            before: before.map(|(model, items)| snapshot(model, items)),
+            after: Some(snapshot(after.0, after.1)),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether `actor` may see `change`: drafts are hidden from those who may not read them.
+pub(crate) fn visible(actor: &Actor, change: &Model) -> bool {
+    change.state != ChangeState::Draft || actor.can(Permission::ReadDraftChanges)
+}
+
+/// Loads a change for a write, locking its row (PostgreSQL) until the transaction ends, and
+/// checks `version` when given.
+pub(crate) async fn load_for_write(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: &str,
+    version: Option<i32>,
+) -> DomainResult<Model> {
+    let current = change_request::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .filter(|change| visible(actor, change))
+        .ok_or_else(|| DomainError::not_found("Change", id))?;
+    if let Some(version) = version
+        && current.version != version
+    {
+        return Err(DomainError::conflict(format!(
+            "{} is at version {}, not {version}: it changed since you read it; reload and retry",
+            current.number, current.version
+        )));
+    }
+    Ok(current)
+}
+
+/// Writes `updated` (one version on) over `current`.
+pub(crate) async fn write(
+    txn: &DatabaseTransaction,
+    current: &Model,
+    updated: &Model,
+) -> DomainResult<()> {
+    let result = change_request::Entity::update_many()
+        .set(change_request::ActiveModel::from(updated.clone()).reset_all())
+        .filter(change_request::Column::Id.eq(current.id.as_str()))
+        .filter(change_request::Column::Version.eq(current.version))
+        .exec(txn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(DomainError::conflict(format!(
+            "{} changed while you were writing it; reload and retry",
+            current.number
+        )));
+    }
+    Ok(())
+}
+
+/// Runs one life-cycle move: load and check, `apply`, write one version on, record.
+#[allow(clippy::too_many_arguments)]
+async fn act(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    action: ChangeAction,
+    event_action: &'static str,
+    reason: Option<String>,
+    apply: impl FnOnce(&Model, DateTime<Utc>) -> DomainResult<Model>,
+) -> DomainResult<Model> {
+    actor.authorize(action.permission())?;
+    let txn = quorum_core::begin_write(db).await?;
+    let current = load_for_write(&txn, actor, id, Some(version)).await?;
+    let policy = policy::current(&txn).await?;
+    check(action, &current, actor, &policy)?;
+    let now = clock.now();
+    let mut updated = apply(&current, now)?;
+    updated.version = current.version + 1;
+    updated.updated_at = now;
+    write(&txn, &current, &updated).await?;
+    let items = affected_item_ids(&txn, id).await?;
+    record(
+        &txn,
+        actor,
+        now,
+        event_action,
+        reason,
+        Some((&current, &items)),
+        (&updated, &items),
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(change.number = %updated.number, change.action = event_action, "change.transition");
+    Ok(updated)
+}
+
+async fn insert_change(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    model: Model,
+    items: &[ConfigurationItem],
+) -> DomainResult<Model> {
+    change_request::Entity::insert(change_request::ActiveModel::from(model.clone()).reset_all())
+        .exec_without_returning(txn)
+        .await?;
+    insert_items(txn, &model.id, items).await?;
+    let mut ids: Vec<String> = items.iter().map(|item| item.id.clone()).collect();
+    ids.sort();
+    record(txn, actor, now, "created", None, None, (&model, &ids)).await?;
+    Ok(model)
+}
+
+fn new_model(
+    number: String,
+    change_type: ChangeType,
+    title: String,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Model {
+    Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        number,
+        change_type,
+        state: ChangeState::Draft,
+        title,
+        description: None,
+        justification: None,
+        implementation_plan: None,
+        backout_plan: None,
+        test_plan: None,
+        requested_by: actor.subject().to_owned(),
+        assignee: None,
+        template_id: None,
+        planned_start: None,
+        planned_end: None,
+        actual_start: None,
+        actual_end: None,
+        started_outside_window: false,
+        outcome: None,
+        completion_notes: None,
+        review: None,
+        risk: None,
+        risk_score: None,
+        risk_level: None,
+        schedule_override_reason: None,
+        submitted_at: None,
+        referred_at: None,
+        decided_at: None,
+        completed_at: None,
+        closed_at: None,
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// Raises a NORMAL or EMERGENCY change in DRAFT (ENGINEER, CHANGE_MANAGER).
+#[tracing::instrument(skip_all)]
+pub async fn create_change(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    input: NewChange,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::CreateChange)?;
+    let change_type = input.change_type.unwrap_or(ChangeType::Normal);
+    if change_type == ChangeType::Standard {
+        return Err(DomainError::bad_input(
+            "input.type",
+            "STANDARD changes are raised from a template with `createChangeFromTemplate`",
+        ));
+    }
+    let title = required_text("input.title", input.title, MAX_TITLE)?;
+    check_window("input.plannedEnd", input.planned_start, input.planned_end)?;
+    let txn = quorum_core::begin_write(db).await?;
+    let items = live_items(
+        &txn,
+        actor,
+        "input.affectedItemIds",
+        &input.affected_item_ids,
+    )
+    .await?;
+    let now = clock.now();
+    let number = next_number(&txn, CHANGE_NUMBER_PREFIX).await?;
+    let model = Model {
+        description: optional_text("input.description", input.description, MAX_TEXT)?,
+        justification: optional_text("input.justification", input.justification, MAX_TEXT)?,
+        implementation_plan: optional_text(
+            "input.implementationPlan",
+            input.implementation_plan,
+            MAX_TEXT,
+        )?,
+        backout_plan: optional_text("input.backoutPlan", input.backout_plan, MAX_TEXT)?,
+        test_plan: optional_text("input.testPlan", input.test_plan, MAX_TEXT)?,
+        assignee: optional_text("input.assignee", input.assignee, MAX_TITLE)?,
+        planned_start: input.planned_start,
+        planned_end: input.planned_end,
+        ..new_model(number, change_type, title, actor, now)
+    };
+    let model = insert_change(&txn, actor, now, model, &items).await?;
+    txn.commit().await?;
+    tracing::info!(change.number = %model.number, "change.created");
+    Ok(model)
+}
+
+/// Raises a STANDARD change in DRAFT from an active template (ENGINEER, CHANGE_MANAGER).
+#[tracing::instrument(skip_all)]
+pub async fn create_change_from_template(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    input: NewStandardChange,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::CreateChange)?;
+    check_window("input.plannedEnd", input.planned_start, input.planned_end)?;
+    let txn = quorum_core::begin_write(db).await?;
+    let template = active_template(&txn, "templateId", &input.template_id).await?;
+    let title = match input.title {
+        Some(title) => required_text("input.title", title, MAX_TITLE)?,
+        None => template.name.clone(),
+    };
+    let items = live_items(
+        &txn,
+        actor,
+        "input.affectedItemIds",
+        &input.affected_item_ids,
+    )
+    .await?;
+    let now = clock.now();
+    let number = next_number(&txn, CHANGE_NUMBER_PREFIX).await?;
+    let model = Model {
+        description: match input.description {
+            Some(text) => optional_text("input.description", Some(text), MAX_TEXT)?,
+            None => template.description.clone(),
+        },
+        implementation_plan: template.implementation_plan.clone(),
+        backout_plan: template.backout_plan.clone(),
+        test_plan: template.test_plan.clone(),
+        template_id: Some(template.id.clone()),
+        assignee: optional_text("input.assignee", input.assignee, MAX_TITLE)?,
+        planned_start: input.planned_start,
+        planned_end: input.planned_end,
+        ..new_model(number, ChangeType::Standard, title, actor, now)
+    };
+    let model = insert_change(&txn, actor, now, model, &items).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// The template with `id`, if it is active; BAD_USER_INPUT on `field` otherwise.
+async fn active_template<C: ConnectionTrait>(
+    db: &C,
+    field: &str,
+    id: &str,
+) -> DomainResult<template::Model> {
+    let template = template::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            DomainError::bad_input(field, format!("no standard change template has id `{id}`"))
+        })?;
+    if !template.active {
+        return Err(DomainError::bad_input(
+            field,
+            format!("the template `{}` is retired", template.name),
+        ));
+    }
+    Ok(template)
+}
+
+/// Edits a change in DRAFT or ASSESSMENT (its requester or a change manager). Edits during
+/// ASSESSMENT that change the window clear nothing; the risk stays until reassessed.
+#[tracing::instrument(skip(db, clock, actor, edits))]
+pub async fn update_change(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    edits: ChangeEdits,
+) -> DomainResult<Model> {
+    let title = edits
+        .title
+        .map(|title| required_text("input.title", title, MAX_TITLE))
+        .transpose()?;
+    let text =
+        |field: &str, edit: Option<Option<String>>| -> DomainResult<Option<Option<String>>> {
+            edit.map(|value| optional_text(field, value, MAX_TEXT))
+                .transpose()
+        };
+    let description = text("input.description", edits.description)?;
+    let justification = text("input.justification", edits.justification)?;
+    let implementation_plan = text("input.implementationPlan", edits.implementation_plan)?;
+    let backout_plan = text("input.backoutPlan", edits.backout_plan)?;
+    let test_plan = text("input.testPlan", edits.test_plan)?;
+    let assignee = text("input.assignee", edits.assignee)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ChangeAction::Update,
+        "updated",
+        None,
+        |current, _| {
+            let updated = Model {
+                title: title.unwrap_or_else(|| current.title.clone()),
+                description: description.unwrap_or_else(|| current.description.clone()),
+                justification: justification.unwrap_or_else(|| current.justification.clone()),
+                implementation_plan: implementation_plan
+                    .unwrap_or_else(|| current.implementation_plan.clone()),
+                backout_plan: backout_plan.unwrap_or_else(|| current.backout_plan.clone()),
+                test_plan: test_plan.unwrap_or_else(|| current.test_plan.clone()),
+                planned_start: edits.planned_start.unwrap_or(current.planned_start),
+                planned_end: edits.planned_end.unwrap_or(current.planned_end),
+                assignee: assignee.unwrap_or_else(|| current.assignee.clone()),
+                ..current.clone()
+            };
+            check_window(
+                "input.plannedEnd",
+                updated.planned_start,
+                updated.planned_end,
+            )?;
+            Ok(updated)
+        },
+    )
+    .await
+}
+
+/// Adds (`add`) or removes CIs from a change in DRAFT or ASSESSMENT. In ASSESSMENT the risk,
+/// computed for the old scope, is cleared: the change must be assessed again.
+#[tracing::instrument(skip(db, clock, actor, ci_ids))]
+#[allow(clippy::too_many_arguments)]
+pub async fn edit_affected_items(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    ci_ids: &[String],
+    add: bool,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::UpdateChange)?;
+    if ci_ids.is_empty() {
+        return Err(DomainError::bad_input("ciIds", "name at least one CI"));
+    }
+    let txn = quorum_core::begin_write(db).await?;
+    let current = load_for_write(&txn, actor, id, Some(version)).await?;
+    let policy = policy::current(&txn).await?;
+    check(ChangeAction::EditAffectedItems, &current, actor, &policy)?;
+    let before = affected_item_ids(&txn, id).await?;
+    let mut after = before.clone();
+    if add {
+        let items = live_items(&txn, actor, "ciIds", ci_ids).await?;
+        let new: Vec<ConfigurationItem> = items
+            .into_iter()
+            .filter(|item| !before.contains(&item.id))
+            .collect();
+        if before.len() + new.len() > MAX_AFFECTED_ITEMS {
+            return Err(DomainError::bad_input(
+                "ciIds",
+                format!("a change touches at most {MAX_AFFECTED_ITEMS} CIs"),
+            ));
+        }
+        insert_items(&txn, id, &new).await?;
+        after.extend(new.into_iter().map(|item| item.id));
+    } else {
+        for ci_id in ci_ids {
+            if !before.contains(ci_id) {
+                return Err(DomainError::bad_input(
+                    "ciIds",
+                    format!("{} does not touch CI `{ci_id}`", current.number),
+                ));
+            }
+        }
+        affected_item::Entity::delete_many()
+            .filter(affected_item::Column::ChangeId.eq(id))
+            .filter(affected_item::Column::CiId.is_in(ci_ids.iter().map(String::as_str)))
+            .exec(&txn)
+            .await?;
+        after.retain(|ci_id| !ci_ids.contains(ci_id));
+    }
+    after.sort();
+    if after == before {
+        return Ok(current);
+    }
+    let now = clock.now();
+    let updated = Model {
+        risk: None,
+        risk_score: None,
+        risk_level: None,
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
+    write(&txn, &current, &updated).await?;
+    record(
+        &txn,
+        actor,
+        now,
+        "affectedItemsChanged",
+        None,
+        Some((&current, &before)),
+        (&updated, &after),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Submits a draft: a STANDARD change is authorized at once, a NORMAL one goes to ASSESSMENT,
+/// an EMERGENCY one to the emergency CAB.
+#[tracing::instrument(skip(db, clock, actor))]
+pub async fn submit_change(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::SubmitChange)?;
+    let txn = quorum_core::begin_write(db).await?;
+    let current = load_for_write(&txn, actor, id, Some(version)).await?;
+    let policy = policy::current(&txn).await?;
+    check(ChangeAction::Submit, &current, actor, &policy)?;
+    let items = affected_item_ids(&txn, id).await?;
+    if items.is_empty() {
+        return Err(DomainError::InvalidTransition {
+            message: format!(
+                "{} cannot be submitted without an affected CI",
+                current.number
+            ),
+        });
+    }
+    let now = clock.now();
+    let mut updated = Model {
+        submitted_at: Some(now),
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
+    match current.change_type {
+        ChangeType::Standard => {
+            let template_id = current.template_id.clone().unwrap_or_default();
+            let template = active_template(&txn, "id", &template_id)
+                .await
+                .map_err(|_| DomainError::InvalidTransition {
+                    message: format!(
+                        "{} comes from a template that is retired; raise it as a NORMAL change",
+                        current.number
+                    ),
+                })?;
+            let risk = RiskAssessment::standard(&template.name, now, actor.subject());
+            updated.risk_score = Some(risk.score);
+            updated.risk_level = Some(risk.level);
+            updated.risk = Some(serde_json::to_value(&risk).unwrap_or(Json::Null));
+            updated.state = ChangeState::Authorized;
+            updated.decided_at = Some(now);
+        }
+        ChangeType::Normal => updated.state = ChangeState::Assessment,
+        ChangeType::Emergency => {
+            updated.state = ChangeState::CabReview;
+            updated.referred_at = Some(now);
+        }
+    }
+    write(&txn, &current, &updated).await?;
+    record(
+        &txn,
+        actor,
+        now,
+        "submitted",
+        None,
+        Some((&current, &items)),
+        (&updated, &items),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Records the risk questionnaire and computes the risk (CHANGE_MANAGER): NORMAL changes in
+/// ASSESSMENT, EMERGENCY ones in CAB_REVIEW. The state does not move.
+#[tracing::instrument(skip(db, clock, actor, answers))]
+pub async fn assess_change(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    answers: RiskQuestionnaire,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::AssessChange)?;
+    let txn = quorum_core::begin_write(db).await?;
+    let current = load_for_write(&txn, actor, id, Some(version)).await?;
+    let policy = policy::current(&txn).await?;
+    check(ChangeAction::Assess, &current, actor, &policy)?;
+    let ids = affected_item_ids(&txn, id).await?;
+    let items: Vec<ConfigurationItem> = quorum_cmdb::find_configuration_items(&txn, actor, &ids)
+        .await?
+        .into_values()
+        .collect();
+    let now = clock.now();
+    let risk = crate::risk::assess(&txn, actor, id, &items, answers, now).await?;
+    let updated = Model {
+        risk_score: Some(risk.score),
+        risk_level: Some(risk.level),
+        risk: Some(serde_json::to_value(&risk).unwrap_or(Json::Null)),
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
+    write(&txn, &current, &updated).await?;
+    record(
+        &txn,
+        actor,
+        now,
+        "assessed",
+        None,
+        Some((&current, &ids)),
+        (&updated, &ids),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Authorizes an assessed NORMAL change below the CAB threshold (CHANGE_MANAGER).
+pub async fn authorize_change(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    reason: Option<String>,
+) -> DomainResult<Model> {
+    let reason = optional_text("reason", reason, MAX_TEXT)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ChangeAction::Authorize,
+        "authorized",
+        reason,
+        |current, now| {
+            Ok(Model {
+                state: ChangeState::Authorized,
+                decided_at: Some(now),
+                ..current.clone()
+            })
+        },
+    )
+    .await
+}
+
+/// Refers an assessed NORMAL change to the CAB (CHANGE_MANAGER).
+pub async fn refer_change_to_cab(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    reason: Option<String>,
+) -> DomainResult<Model> {
+    let reason = optional_text("reason", reason, MAX_TEXT)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ChangeAction::ReferToCab,
+        "referredToCab",
+        reason,
+        |current, now| {
+            Ok(Model {
+                state: ChangeState::CabReview,
+                referred_at: Some(now),
+                ..current.clone()
+            })
+        },
+    )
+    .await
+}
+
+/// Rejects a change in ASSESSMENT (CHANGE_MANAGER); the reason is required.
+pub async fn reject_change(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    reason: String,
+) -> DomainResult<Model> {
+    let reason = required_text("reason", reason, MAX_TEXT)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ChangeAction::Reject,
+        "rejected",
+        Some(reason),
+        |current, now| {
+            Ok(Model {
+                state: ChangeState::Rejected,
+                decided_at: Some(now),
+                ..current.clone()
+            })
+        },
+    )
+    .await
+}
+
+/// Starts implementing a scheduled change (its assignee or a change manager). Starting
+/// outside the planned window is allowed and flagged.
+pub async fn start_implementation(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+) -> DomainResult<Model> {
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ChangeAction::StartImplementation,
+        "implementationStarted",
+        None,
+        |current, now| {
+            let inside = matches!(
+                (current.planned_start, current.planned_end),
+                (Some(start), Some(end)) if start <= now && now < end
+            );
+            Ok(Model {
+                state: ChangeState::Implementing,
+                actual_start: Some(now),
+                started_outside_window: !inside,
+                ..current.clone()
+            })
+        },
+    )
+    .await
+}
+
+/// Ends the implementation with its outcome (its assignee or a change manager): → REVIEW.
+#[allow(clippy::too_many_arguments)]
+pub async fn complete_implementation(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    outcome: ChangeOutcome,
+    notes: Option<String>,
+) -> DomainResult<Model> {
+    let notes = optional_text("notes", notes, MAX_TEXT)?;
+    if outcome != ChangeOutcome::Successful && notes.is_none() {
+        return Err(DomainError::bad_input(
+            "notes",
+            format!(
+                "say what happened: notes are required when the outcome is {}",
+                name_of(&outcome)
+            ),
+        ));
+    }
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ChangeAction::CompleteImplementation,
+        "implementationCompleted",
+        None,
+        |current, now| {
+            Ok(Model {
+                state: ChangeState::Review,
+                actual_end: Some(now),
+                completed_at: Some(now),
+                outcome: Some(outcome),
+                completion_notes: notes,
+                ..current.clone()
+            })
+        },
+    )
+    .await
+}
+
+/// A post-implementation review.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Review {
+    pub lessons_learned: String,
+    /// Whether the change achieved what it was for.
+    pub objectives_met: bool,
+    pub follow_up_actions: Option<String>,
+    pub reviewed_at: DateTime<Utc>,
+    pub reviewed_by: String,
+}
+
+/// Records the post-implementation review of a change in REVIEW (CHANGE_MANAGER); a second
+/// review replaces the first (both stay in the history).
+#[allow(clippy::too_many_arguments)]
+pub async fn record_review(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    lessons_learned: String,
+    objectives_met: bool,
+    follow_up_actions: Option<String>,
+) -> DomainResult<Model> {
+    let lessons_learned = required_text("lessonsLearned", lessons_learned, MAX_TEXT)?;
+    let follow_up_actions = optional_text("followUpActions", follow_up_actions, MAX_TEXT)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ChangeAction::RecordReview,
+        "reviewed",
+        None,
+        |current, now| {
+            let review = Review {
+                lessons_learned,
+                objectives_met,
+                follow_up_actions,
+                reviewed_at: now,
+                reviewed_by: actor.subject().to_owned(),
+            };
+            Ok(Model {
+                review: Some(serde_json::to_value(&review).unwrap_or(Json::Null)),
+                ..current.clone()
+            })
+        },
+    )
+    .await
+}
+
+/// Closes a change in REVIEW (CHANGE_MANAGER); refused while a required review is missing.
+pub async fn close_change(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+) -> DomainResult<Model> {
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ChangeAction::Close,
+        "closed",
+        None,
+        |current, now| {
+            Ok(Model {
+                state: ChangeState::Closed,
+                closed_at: Some(now),
+                ..current.clone()
+            })
+        },
+    )
+    .await
+}
+
+/// Cancels a change before implementation (its requester or a change manager); the reason
+/// is required.
+pub async fn cancel_change(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    reason: String,
+) -> DomainResult<Model> {
+    let reason = required_text("reason", reason, MAX_TEXT)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ChangeAction::Cancel,
+        "cancelled",
+        Some(reason),
+        |current, now| {
+            Ok(Model {
+                state: ChangeState::Cancelled,
+                closed_at: Some(now),
+                ..current.clone()
+            })
+        },
+    )
+    .await
+}

@@ -1,0 +1,33 @@
+//! `change_policy`: the one row (id 1) of rules the service head sets.
+
+use chrono::{DateTime, Utc};
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::RiskLevel;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "change_policy")]
+#[serde(rename_all = "camelCase")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: i32,
+    /// CAB approvals that authorize a NORMAL change.
+    pub cab_quorum: i32,
+    /// Whether one REJECT rejects the change.
+    pub reject_vetoes: bool,
+    /// NORMAL changes of this risk level and above go to the CAB.
+    pub cab_threshold: RiskLevel,
+    /// ECAB approvals that authorize an EMERGENCY change.
+    pub ecab_quorum: i32,
+    /// Hops through relationships within which two changes' CIs conflict.
+    pub conflict_depth: i32,
+    pub version: i32,
+    pub updated_by: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,117 @@
+//! The change policy: CAB quorum and veto, the risk level that needs the CAB, the ECAB quorum
+//! and the depth of dependency conflicts. One row, set by the service head.
+
+use quorum_core::event::{self, NewEvent};
+use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+};
+
+use crate::entity::RiskLevel;
+use crate::entity::policy::{self, Model};
+
+/// The policy's row id.
+const POLICY_ID: i32 = 1;
+/// The largest quorum a policy may ask for.
+const MAX_QUORUM: i32 = 25;
+/// The deepest conflict walk a policy may ask for.
+const MAX_CONFLICT_DEPTH: i32 = 6;
+
+/// The policy in force. The migration writes the defaults (2, true, HIGH, 1, 3).
+pub async fn current<C: ConnectionTrait>(db: &C) -> DomainResult<Model> {
+    policy::Entity::find_by_id(POLICY_ID)
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::Internal("the change policy row is missing".to_owned()))
+}
+
+/// The policy as a reader sees it.
+pub async fn change_policy<C: ConnectionTrait>(db: &C, actor: &Actor) -> DomainResult<Model> {
+    actor.authorize(Permission::ReadChanges)?;
+    current(db).await
+}
+
+/// What `updateChangePolicy` changes; fields left `None` stay.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyChanges {
+    pub cab_quorum: Option<i32>,
+    pub reject_vetoes: Option<bool>,
+    pub cab_threshold: Option<RiskLevel>,
+    pub ecab_quorum: Option<i32>,
+    pub conflict_depth: Option<i32>,
+}
+
+fn in_range(field: &str, value: i32, low: i32, high: i32) -> DomainResult<i32> {
+    if (low..=high).contains(&value) {
+        Ok(value)
+    } else {
+        Err(DomainError::bad_input(
+            field,
+            format!("`{field}` must be {low} to {high}, not {value}"),
+        ))
+    }
+}
+
+/// Changes the policy (SERVICE_HEAD). Changes already in CAB review are decided by the new
+/// quorum at their next vote.
+pub async fn update_change_policy(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    changes: PolicyChanges,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::UpdateChangePolicy)?;
+    let txn = quorum_core::begin_write(db).await?;
+    let current = current(&txn).await?;
+    let updated = Model {
+        cab_quorum: changes
+            .cab_quorum
+            .map(|value| in_range("input.cabQuorum", value, 1, MAX_QUORUM))
+            .transpose()?
+            .unwrap_or(current.cab_quorum),
+        reject_vetoes: changes.reject_vetoes.unwrap_or(current.reject_vetoes),
+        cab_threshold: changes.cab_threshold.unwrap_or(current.cab_threshold),
+        ecab_quorum: changes
+            .ecab_quorum
+            .map(|value| in_range("input.ecabQuorum", value, 1, MAX_QUORUM))
+            .transpose()?
+            .unwrap_or(current.ecab_quorum),
+        conflict_depth: changes
+            .conflict_depth
+            .map(|value| in_range("input.conflictDepth", value, 0, MAX_CONFLICT_DEPTH))
+            .transpose()?
+            .unwrap_or(current.conflict_depth),
+        ..current.clone()
+    };
+    if updated == current {
+        return Ok(current);
+    }
+    let now = clock.now();
+    let updated = Model {
+        version: current.version + 1,
+        updated_by: Some(actor.subject().to_owned()),
+        updated_at: Some(now),
+        ..updated
+    };
+    policy::Entity::update_many()
+        .set(policy::ActiveModel::from(updated.clone()).reset_all())
+        .filter(policy::Column::Id.eq(POLICY_ID))
+        .exec(&txn)
+        .await?;
+    event::append(
+        &txn,
+        actor,
+        now,
+        NewEvent {
+            entity_kind: "ChangePolicy",
+            entity_id: POLICY_ID.to_string(),
+            action: "updated",
+            reason: None,
+            before: serde_json::to_value(&current).ok(),
+            after: serde_json::to_value(&updated).ok(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}

@@ -1,0 +1,252 @@
+//! Reading changes: one by id or number, filtered pages, the CIs of many changes at once (for
+//! DataLoaders) and a change's history. Drafts stay hidden from those who may not read them.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use quorum_core::event;
+use quorum_core::pagination::{self, Page, PageRequest, SortOrder};
+use quorum_core::{Actor, DomainResult, Permission};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::CHANGE_EVENT_KIND;
+use crate::entity::change_request::{self, Column, Model};
+use crate::entity::{ChangeState, ChangeType, RiskLevel, affected_item};
+
+/// How a single change is named in a lookup.
+#[derive(Debug, Clone)]
+pub enum ChangeKey {
+    Id(String),
+    Number(String),
+}
+
+/// The change by id or number; `None` when there is none or the actor may not see it.
+pub async fn find_change<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    key: &ChangeKey,
+) -> DomainResult<Option<Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    let query = match key {
+        ChangeKey::Id(id) => change_request::Entity::find_by_id(id.as_str()),
+        ChangeKey::Number(number) => {
+            change_request::Entity::find().filter(Column::Number.eq(number.trim().to_uppercase()))
+        }
+    };
+    Ok(query
+        .one(db)
+        .await?
+        .filter(|change| crate::change::visible(actor, change)))
+}
+
+/// Changes by id (those the actor may see), for loaders.
+pub async fn find_changes<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    ids: &[String],
+) -> DomainResult<HashMap<String, Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    let mut found = HashMap::with_capacity(ids.len());
+    for batch in quorum_core::ids::batches(db, ids) {
+        for change in change_request::Entity::find()
+            .filter(quorum_core::ids::one_of(db, Column::Id, batch))
+            .all(db)
+            .await?
+        {
+            if crate::change::visible(actor, &change) {
+                found.insert(change.id.clone(), change);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The CI ids of each of `change_ids`, for loaders: one statement per batch of changes.
+pub async fn affected_items_of<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    change_ids: &[String],
+) -> DomainResult<HashMap<String, Vec<String>>> {
+    actor.authorize(Permission::ReadChanges)?;
+    let mut found: HashMap<String, Vec<String>> = HashMap::new();
+    for batch in quorum_core::ids::batches(db, change_ids) {
+        for row in affected_item::Entity::find()
+            .filter(quorum_core::ids::one_of(
+                db,
+                affected_item::Column::ChangeId,
+                batch,
+            ))
+            .all(db)
+            .await?
+        {
+            found.entry(row.change_id).or_default().push(row.ci_id);
+        }
+    }
+    for ids in found.values_mut() {
+        ids.sort();
+    }
+    Ok(found)
+}
+
+/// Narrows a list of changes; every given criterion must hold.
+#[derive(Debug, Clone, Default)]
+pub struct ChangeFilter {
+    pub states: Option<Vec<ChangeState>>,
+    pub types: Option<Vec<ChangeType>>,
+    pub risk_levels: Option<Vec<RiskLevel>>,
+    /// Changes touching this CI.
+    pub affected_item_id: Option<String>,
+    pub requested_by: Option<String>,
+    pub assignee: Option<String>,
+    /// Changes whose planned window overlaps `[planned_from, planned_to)`.
+    pub planned_from: Option<DateTime<Utc>>,
+    pub planned_to: Option<DateTime<Utc>>,
+    /// Case-insensitive part of the title or description, or the exact number.
+    pub text: Option<String>,
+}
+
+/// The orders a change list can take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, async_graphql::Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum ChangeOrderField {
+    /// By number, that is by creation.
+    #[default]
+    Number,
+    UpdatedAt,
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+fn filter_condition(actor: &Actor, filter: &ChangeFilter) -> Condition {
+    let mut condition = Condition::all()
+        .add_option(
+            filter
+                .states
+                .as_ref()
+                .map(|states| Column::State.is_in(states.iter().copied())),
+        )
+        .add_option(
+            filter
+                .types
+                .as_ref()
+                .map(|types| Column::ChangeType.is_in(types.iter().copied())),
+        )
+        .add_option(
+            filter
+                .risk_levels
+                .as_ref()
+                .map(|levels| Column::RiskLevel.is_in(levels.iter().copied())),
+        )
+        .add_option(
+            filter
+                .requested_by
+                .as_deref()
+                .map(|who| Column::RequestedBy.eq(who)),
+        )
+        .add_option(
+            filter
+                .assignee
+                .as_deref()
+                .map(|who| Column::Assignee.eq(who)),
+        )
+        .add_option(filter.planned_to.map(|to| Column::PlannedStart.lt(to)))
+        .add_option(filter.planned_from.map(|from| Column::PlannedEnd.gt(from)));
+    if let Some(ci_id) = &filter.affected_item_id {
+        let mut touching = Query::select();
+        touching
+            .column(affected_item::Column::ChangeId)
+            .from(affected_item::Entity)
+            .and_where(affected_item::Column::CiId.eq(ci_id.as_str()));
+        condition = condition.add(Column::Id.in_subquery(touching));
+    }
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+    {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        let like = |column: Column| {
+            Expr::expr(Func::lower(Expr::col((change_request::Entity, column))))
+                .like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        condition = condition.add(
+            Condition::any()
+                .add(Column::Number.eq(text.to_uppercase()))
+                .add(like(Column::Title))
+                .add(like(Column::Description)),
+        );
+    }
+    if !actor.can(Permission::ReadDraftChanges) {
+        condition = condition.add(Column::State.ne(ChangeState::Draft));
+    }
+    condition
+}
+
+/// A page of the changes matching `filter` that the actor may see, in `order`.
+pub async fn list_changes<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    filter: &ChangeFilter,
+    order: ChangeOrderField,
+    descending: bool,
+    page: &PageRequest,
+) -> DomainResult<Page<Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    let select = change_request::Entity::find().filter(filter_condition(actor, filter));
+    let sort = if descending {
+        SortOrder::Descending
+    } else {
+        SortOrder::Ascending
+    };
+    match order {
+        ChangeOrderField::Number => {
+            pagination::paginate(
+                db,
+                select,
+                Column::Number,
+                sort,
+                |m: &Model| m.number.clone(),
+                page,
+            )
+            .await
+        }
+        ChangeOrderField::UpdatedAt => {
+            pagination::paginate(
+                db,
+                select,
+                (Column::UpdatedAt, Column::Id),
+                sort,
+                |m: &Model| (m.updated_at, m.id.clone()),
+                page,
+            )
+            .await
+        }
+    }
+}
+
+/// The events of a change (its moves, edits and votes), newest first.
+pub async fn change_history<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    change: &Model,
+    page: &PageRequest,
+) -> DomainResult<Page<event::Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    if !crate::change::visible(actor, change) {
+        return Err(quorum_core::DomainError::not_found("Change", &change.id));
+    }
+    event::page(
+        db,
+        Condition::all()
+            .add(event::Column::EntityKind.eq(CHANGE_EVENT_KIND))
+            .add(event::Column::EntityId.eq(change.id.as_str())),
+        page,
+    )
+    .await
+}

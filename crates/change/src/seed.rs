@@ -1,0 +1,1 @@
+//! Seeds for benchmarks (filled in below).

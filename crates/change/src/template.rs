@@ -1,0 +1,160 @@
+//! Standard change templates, kept by change managers.
+
+use quorum_core::event::{self, NewEvent};
+use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use crate::change::{optional_text, required_text};
+use crate::entity::template::{self, Model};
+
+/// What `createStandardChangeTemplate` takes.
+#[derive(Debug, Clone)]
+pub struct NewTemplate {
+    pub name: String,
+    pub description: Option<String>,
+    pub implementation_plan: String,
+    pub backout_plan: String,
+    pub test_plan: Option<String>,
+}
+
+fn template_event(action: &'static str, before: Option<&Model>, after: &Model) -> NewEvent {
+    NewEvent {
+        entity_kind: "StandardChangeTemplate",
+        entity_id: after.id.clone(),
+        action,
+        reason: None,
+        before: before.and_then(|model| serde_json::to_value(model).ok()),
+        after: serde_json::to_value(after).ok(),
+    }
+}
+
+/// Creates an active template (CHANGE_MANAGER). Its plans are what its changes carry.
+pub async fn create_template(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    input: NewTemplate,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::ManageStandardChangeTemplates)?;
+    let now = clock.now();
+    let model = Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: required_text("input.name", input.name, 200)?,
+        description: optional_text("input.description", input.description, 20_000)?,
+        implementation_plan: Some(required_text(
+            "input.implementationPlan",
+            input.implementation_plan,
+            20_000,
+        )?),
+        backout_plan: Some(required_text(
+            "input.backoutPlan",
+            input.backout_plan,
+            20_000,
+        )?),
+        test_plan: optional_text("input.testPlan", input.test_plan, 20_000)?,
+        active: true,
+        version: 1,
+        created_by: actor.subject().to_owned(),
+        created_at: now,
+        updated_at: now,
+    };
+    let txn = quorum_core::begin_write(db).await?;
+    template::ActiveModel::from(model.clone())
+        .reset_all()
+        .insert(&txn)
+        .await?;
+    event::append(&txn, actor, now, template_event("created", None, &model)).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Retires a template (CHANGE_MANAGER): it raises no new changes; drafts raised from it can no
+/// longer be submitted.
+pub async fn retire_template(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::ManageStandardChangeTemplates)?;
+    let txn = quorum_core::begin_write(db).await?;
+    let current = template::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| DomainError::not_found("StandardChangeTemplate", id))?;
+    if current.version != version {
+        return Err(DomainError::conflict(format!(
+            "template `{}` is at version {}, not {version}; reload and retry",
+            current.name, current.version
+        )));
+    }
+    if !current.active {
+        return Err(DomainError::InvalidTransition {
+            message: format!("template `{}` is already retired", current.name),
+        });
+    }
+    let now = clock.now();
+    let retired = Model {
+        active: false,
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
+    template::Entity::update_many()
+        .set(template::ActiveModel::from(retired.clone()).reset_all())
+        .filter(template::Column::Id.eq(id))
+        .filter(template::Column::Version.eq(version))
+        .exec(&txn)
+        .await?;
+    event::append(
+        &txn,
+        actor,
+        now,
+        template_event("retired", Some(&current), &retired),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(retired)
+}
+
+/// Templates by name; only active ones unless `include_retired`.
+pub async fn templates<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    include_retired: bool,
+) -> DomainResult<Vec<Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    let mut select = template::Entity::find();
+    if !include_retired {
+        select = select.filter(template::Column::Active.eq(true));
+    }
+    Ok(select
+        .order_by_asc(template::Column::Name)
+        .order_by_asc(template::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Templates by id (any state), for loaders.
+pub async fn templates_by_id<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    ids: &[String],
+) -> DomainResult<Vec<Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    let mut found = Vec::new();
+    for batch in quorum_core::ids::batches(db, ids) {
+        found.extend(
+            template::Entity::find()
+                .filter(quorum_core::ids::one_of(db, template::Column::Id, batch))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(found)
+}

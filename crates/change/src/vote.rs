@@ -1,0 +1,178 @@
+//! CAB and ECAB votes. A vote takes no version, so members voting at once never collide: each
+//! vote locks the change, records itself, counts the board's standing votes and, when they
+//! decide, moves the change in the same transaction. The change is decided exactly once.
+
+use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use crate::change::{affected_item_ids, load_for_write, optional_text, record, write};
+use crate::entity::cab_vote::{self, Model as Vote};
+use crate::entity::change_request::Model;
+use crate::entity::{ChangeState, VoteDecision};
+use crate::lifecycle::{ChangeAction, board_of, check};
+use crate::policy;
+
+/// The standing votes on a change, oldest first.
+pub async fn votes_of<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    change_ids: &[String],
+) -> DomainResult<Vec<Vote>> {
+    actor.authorize(Permission::ReadChanges)?;
+    let mut votes = Vec::new();
+    for batch in quorum_core::ids::batches(db, change_ids) {
+        votes.extend(
+            cab_vote::Entity::find()
+                .filter(quorum_core::ids::one_of(
+                    db,
+                    cab_vote::Column::ChangeId,
+                    batch,
+                ))
+                .order_by_asc(cab_vote::Column::CastAt)
+                .order_by_asc(cab_vote::Column::Voter)
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(votes)
+}
+
+/// Casts (or replaces) the actor's vote on a change in CAB_REVIEW. A REJECT needs a comment.
+#[tracing::instrument(skip(db, clock, actor, comment))]
+pub async fn cast_cab_vote(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    change_id: &str,
+    decision: VoteDecision,
+    comment: Option<String>,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::CastCabVote)?;
+    let comment = optional_text("comment", comment, 5_000)?;
+    if decision == VoteDecision::Reject && comment.is_none() {
+        return Err(DomainError::bad_input(
+            "comment",
+            "say why: a REJECT vote needs a comment",
+        ));
+    }
+    let txn = quorum_core::begin_write(db).await?;
+    // The lock serializes the votes on one change: each counts the ones before it.
+    let current = load_for_write(&txn, actor, change_id, None).await?;
+    let policy = policy::current(&txn).await?;
+    check(ChangeAction::Vote, &current, actor, &policy)?;
+    let board = board_of(current.change_type)
+        .ok_or_else(|| DomainError::Internal("a change in CAB review has no board".to_owned()))?;
+    let now = clock.now();
+    let previous = cab_vote::Entity::find_by_id((change_id.to_owned(), actor.subject().to_owned()))
+        .one(&txn)
+        .await?;
+    let vote = Vote {
+        change_id: change_id.to_owned(),
+        voter: actor.subject().to_owned(),
+        board,
+        decision,
+        comment,
+        cast_at: now,
+    };
+    cab_vote::Entity::insert(cab_vote::ActiveModel::from(vote.clone()))
+        .on_conflict(
+            OnConflict::columns([cab_vote::Column::ChangeId, cab_vote::Column::Voter])
+                .update_columns([
+                    cab_vote::Column::Board,
+                    cab_vote::Column::Decision,
+                    cab_vote::Column::Comment,
+                    cab_vote::Column::CastAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
+    quorum_core::event::append(
+        &txn,
+        actor,
+        now,
+        quorum_core::event::NewEvent {
+            entity_kind: crate::CHANGE_EVENT_KIND,
+            entity_id: change_id.to_owned(),
+            action: "voted",
+            reason: vote.comment.clone(),
+            before: previous
+                .as_ref()
+                .and_then(|vote| serde_json::to_value(vote).ok()),
+            after: serde_json::to_value(&vote).ok(),
+        },
+    )
+    .await?;
+
+    let standing = cab_vote::Entity::find()
+        .filter(cab_vote::Column::ChangeId.eq(change_id))
+        .filter(cab_vote::Column::Board.eq(board))
+        .all(&txn)
+        .await?;
+    let approvals = standing
+        .iter()
+        .filter(|vote| vote.decision == VoteDecision::Approve)
+        .count();
+    let rejects = standing
+        .iter()
+        .filter(|vote| vote.decision == VoteDecision::Reject)
+        .count();
+    let quorum = usize::try_from(match current.change_type {
+        crate::entity::ChangeType::Emergency => policy.ecab_quorum,
+        _ => policy.cab_quorum,
+    })
+    .unwrap_or(1);
+    let decision = if policy.reject_vetoes && rejects > 0 {
+        Some((
+            ChangeState::Rejected,
+            format!("vetoed by a REJECT vote ({rejects} reject)"),
+        ))
+    } else if approvals >= quorum {
+        Some((
+            ChangeState::Authorized,
+            format!("{approvals} approvals reached the quorum of {quorum}"),
+        ))
+    } else if !policy.reject_vetoes && rejects >= quorum {
+        Some((
+            ChangeState::Rejected,
+            format!("{rejects} rejections reached the quorum of {quorum}"),
+        ))
+    } else {
+        None
+    };
+    let result = match decision {
+        Some((state, reason)) => {
+            let updated = Model {
+                state,
+                decided_at: Some(now),
+                version: current.version + 1,
+                updated_at: now,
+                ..current.clone()
+            };
+            write(&txn, &current, &updated).await?;
+            let items = affected_item_ids(&txn, change_id).await?;
+            let action = if state == ChangeState::Authorized {
+                "authorized"
+            } else {
+                "rejected"
+            };
+            record(
+                &txn,
+                actor,
+                now,
+                action,
+                Some(reason),
+                Some((&current, &items)),
+                (&updated, &items),
+            )
+            .await?;
+            updated
+        }
+        None => current,
+    };
+    txn.commit().await?;
+    Ok(result)
+}
