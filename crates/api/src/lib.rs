@@ -4,6 +4,7 @@
 //! and map the result; they never decide who may do what (the domain does).
 
 mod audit;
+mod change;
 mod cmdb;
 mod connection;
 pub mod context;
@@ -22,11 +23,16 @@ pub use operation::Execution;
 
 /// The root query: one part per domain, merged.
 #[derive(MergedObject, Default)]
-pub struct Query(viewer::ViewerQuery, audit::AuditQuery, cmdb::CmdbQuery);
+pub struct Query(
+    viewer::ViewerQuery,
+    audit::AuditQuery,
+    cmdb::CmdbQuery,
+    change::ChangeQuery,
+);
 
 /// The root mutation: one part per domain, merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(cmdb::CmdbMutation);
+pub struct Mutation(cmdb::CmdbMutation, change::ChangeMutation);
 
 pub type QuorumSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -1,6 +1,6 @@
 //! `configurationItem(s)` and the CMDB mutations.
 
-mod objects;
+pub(crate) mod objects;
 
 use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object};
 use chrono::{DateTime, Utc};

@@ -188,6 +188,39 @@ impl ConfigurationItem {
             .await
     }
 
+    /// The changes touching this CI, newest first (CAB members do not see drafts).
+    #[graphql(complexity = "crate::connection::complexity(first, None, child_complexity)")]
+    async fn changes(
+        &self,
+        ctx: &Context<'_>,
+        states: Option<Vec<quorum_change::ChangeState>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<QuorumConnection<crate::change::objects::Change>> {
+        let actor = ctx.actor()?;
+        let filter = quorum_change::ChangeFilter {
+            states,
+            affected_item_id: Some(self.item.id.clone()),
+            ..quorum_change::ChangeFilter::default()
+        };
+        let page = PageRequest {
+            first,
+            after,
+            ..PageRequest::default()
+        };
+        let changes = quorum_change::list_changes(
+            &ctx.app()?.db,
+            actor,
+            &filter,
+            quorum_change::ChangeOrderField::Number,
+            true,
+            &page,
+        )
+        .await
+        .gql(ctx)?;
+        Ok(connection(changes, crate::change::objects::Change::new))
+    }
+
     /// The events of this CI and of its relationships, newest first, with who made them and
     /// the record before and after.
     #[graphql(complexity = "crate::connection::complexity(first, None, child_complexity)")]
@@ -302,9 +335,12 @@ pub struct ImpactAnalysis {
     as_of: Option<DateTime<Utc>>,
 }
 
-impl ImpactAnalysis {
-    fn new(walk: quorum_cmdb::Walk, as_of: Option<DateTime<Utc>>) -> Self {
-        let to_item = |reached: &quorum_cmdb::Reached| ImpactedItem {
+impl ImpactedItem {
+    pub(crate) fn from_reached(
+        reached: &quorum_cmdb::Reached,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Self {
+        Self {
             item: ConfigurationItem::new(Arc::clone(&reached.item), as_of),
             distance: i32::try_from(reached.distance).unwrap_or(i32::MAX),
             path: reached
@@ -313,7 +349,13 @@ impl ImpactAnalysis {
                 .map(|step| ConfigurationItem::new(Arc::clone(step), as_of))
                 .collect(),
             relationship_type: reached.via,
-        };
+        }
+    }
+}
+
+impl ImpactAnalysis {
+    fn new(walk: quorum_cmdb::Walk, as_of: Option<DateTime<Utc>>) -> Self {
+        let to_item = |reached: &quorum_cmdb::Reached| ImpactedItem::from_reached(reached, as_of);
         Self {
             business_services: walk.business_services().map(to_item).collect(),
             items: walk.reached.iter().map(to_item).collect(),

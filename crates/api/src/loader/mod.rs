@@ -2,12 +2,14 @@
 //! of statements whatever its size. Loaders are made per request: they carry the request's
 //! actor (the domain authorizes each batch) and cache only within the request.
 
+mod change;
 mod configuration_item;
 mod relationships;
 
 use async_graphql::dataloader::DataLoader;
 use quorum_core::Actor;
 
+pub use change::{AffectedItemsLoader, PolicyLoader, TemplateLoader, VotesLoader};
 pub use configuration_item::{CiAt, ConfigurationItemLoader};
 pub use relationships::{RelationshipsLoader, RelationshipsOf};
 
@@ -34,19 +36,17 @@ pub(crate) fn register(
     app: &AppData,
     actor: &Actor,
 ) -> async_graphql::Request {
+    let db = || app.db.clone();
+    let who = || actor.clone();
     request
-        .data(
-            DataLoader::new(
-                ConfigurationItemLoader::new(app.db.clone(), actor.clone()),
-                tokio::spawn,
-            )
-            .delay(BATCH_WINDOW),
-        )
-        .data(
-            DataLoader::new(
-                RelationshipsLoader::new(app.db.clone(), actor.clone()),
-                tokio::spawn,
-            )
-            .delay(BATCH_WINDOW),
-        )
+        .data(batched(ConfigurationItemLoader::new(db(), who())))
+        .data(batched(RelationshipsLoader::new(db(), who())))
+        .data(batched(AffectedItemsLoader::new(db(), who())))
+        .data(batched(VotesLoader::new(db(), who())))
+        .data(batched(TemplateLoader::new(db(), who())))
+        .data(batched(PolicyLoader::new(db(), who())))
+}
+
+fn batched<T: Send + Sync + 'static>(loader: T) -> DataLoader<T> {
+    DataLoader::new(loader, tokio::spawn).delay(BATCH_WINDOW)
 }

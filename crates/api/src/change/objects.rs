@@ -1,0 +1,719 @@
+//! The change domain's GraphQL objects, built from domain values.
+
+use std::sync::Arc;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use quorum_change::{
+    Board, ChangeAction, ChangeOutcome, ChangeState, ChangeType, ConflictKind, RiskLevel,
+    UserImpact, VoteDecision,
+};
+use quorum_cmdb::WalkDirection;
+use quorum_core::pagination::PageRequest;
+
+use crate::audit::AuditEvent;
+use crate::cmdb::objects::{ConfigurationItem, ImpactedItem};
+use crate::connection::{QuorumConnection, connection};
+use crate::context::ContextExt;
+use crate::error::GqlResultExt;
+use crate::loader::{
+    AffectedItemsLoader, CiAt, ConfigurationItemLoader, PolicyLoader, TemplateLoader, VotesLoader,
+};
+
+/// A request for change (RFC), from draft to closure.
+pub struct Change(pub(crate) Arc<quorum_change::Change>);
+
+impl Change {
+    pub(crate) fn new(change: quorum_change::Change) -> Self {
+        Self(Arc::new(change))
+    }
+
+    async fn affected_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let loader = ctx.data::<DataLoader<AffectedItemsLoader>>()?;
+        Ok(loader
+            .load_one(self.0.id.clone())
+            .await
+            .gql(ctx)?
+            .unwrap_or_default())
+    }
+}
+
+/// Loads CIs by id through the request's loader, in the order of `ids`.
+pub(crate) async fn items_by_id(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> async_graphql::Result<Vec<ConfigurationItem>> {
+    let loader = ctx.data::<DataLoader<ConfigurationItemLoader>>()?;
+    let keys = ids.iter().map(|id| CiAt {
+        id: id.clone(),
+        as_of: None,
+    });
+    let found = loader.load_many(keys).await.gql(ctx)?;
+    let mut items: Vec<ConfigurationItem> = ids
+        .iter()
+        .filter_map(|id| {
+            found
+                .get(&CiAt {
+                    id: id.clone(),
+                    as_of: None,
+                })
+                .map(|item| ConfigurationItem::new(item.clone(), None))
+        })
+        .collect();
+    items.sort_by(|a, b| a.item.number.cmp(&b.item.number));
+    Ok(items)
+}
+
+#[Object]
+impl Change {
+    /// Opaque id.
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// Human number, e.g. `CHG0000042`.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+
+    #[graphql(name = "type")]
+    async fn change_type(&self) -> ChangeType {
+        self.0.change_type
+    }
+
+    async fn state(&self) -> ChangeState {
+        self.0.state
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// Why the change is needed.
+    async fn justification(&self) -> Option<&str> {
+        self.0.justification.as_deref()
+    }
+
+    async fn implementation_plan(&self) -> Option<&str> {
+        self.0.implementation_plan.as_deref()
+    }
+
+    async fn backout_plan(&self) -> Option<&str> {
+        self.0.backout_plan.as_deref()
+    }
+
+    async fn test_plan(&self) -> Option<&str> {
+        self.0.test_plan.as_deref()
+    }
+
+    /// Subject of the requester.
+    async fn requested_by(&self) -> &str {
+        &self.0.requested_by
+    }
+
+    /// Subject of who implements it.
+    async fn assignee(&self) -> Option<&str> {
+        self.0.assignee.as_deref()
+    }
+
+    async fn planned_start(&self) -> Option<DateTime<Utc>> {
+        self.0.planned_start
+    }
+
+    async fn planned_end(&self) -> Option<DateTime<Utc>> {
+        self.0.planned_end
+    }
+
+    async fn actual_start(&self) -> Option<DateTime<Utc>> {
+        self.0.actual_start
+    }
+
+    async fn actual_end(&self) -> Option<DateTime<Utc>> {
+        self.0.actual_end
+    }
+
+    /// True when implementation started outside the planned window (allowed, but counted).
+    async fn started_outside_window(&self) -> bool {
+        self.0.started_outside_window
+    }
+
+    /// How the implementation ended; null until it has.
+    async fn outcome(&self) -> Option<ChangeOutcome> {
+        self.0.outcome
+    }
+
+    async fn completion_notes(&self) -> Option<&str> {
+        self.0.completion_notes.as_deref()
+    }
+
+    /// The post-implementation review; null until recorded.
+    async fn review(&self) -> Option<Review> {
+        self.0
+            .review
+            .as_ref()
+            .and_then(|json| serde_json::from_value::<quorum_change::Review>(json.clone()).ok())
+            .map(Review)
+    }
+
+    /// Whether the change needs a review before it closes: FAILED or BACKED_OUT outcomes and
+    /// every EMERGENCY change.
+    async fn review_required(&self) -> bool {
+        quorum_change::lifecycle::review_required(&self.0)
+    }
+
+    /// The risk, once assessed (standard changes: at submission). The score is the sum of the
+    /// factors' points.
+    async fn risk(&self) -> Option<RiskAssessment> {
+        self.0
+            .risk
+            .as_ref()
+            .and_then(|json| serde_json::from_value(json.clone()).ok())
+            .map(RiskAssessment)
+    }
+
+    /// Why it was scheduled over conflicts, when it was.
+    async fn schedule_override_reason(&self) -> Option<&str> {
+        self.0.schedule_override_reason.as_deref()
+    }
+
+    async fn submitted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.submitted_at
+    }
+
+    /// When it went to the CAB (or ECAB).
+    async fn referred_at(&self) -> Option<DateTime<Utc>> {
+        self.0.referred_at
+    }
+
+    /// When it was authorized or rejected.
+    async fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.decided_at
+    }
+
+    async fn completed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.completed_at
+    }
+
+    /// When it was closed or cancelled.
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+
+    /// Send it back with every change mutation but votes: a stale one is CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// The CIs the change touches, by number.
+    async fn affected_items(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ConfigurationItem>> {
+        ctx.actor()?;
+        let ids = self.affected_ids(ctx).await?;
+        items_by_id(ctx, &ids).await
+    }
+
+    /// The standing CAB (or ECAB) votes, oldest first; a member's second vote replaces the
+    /// first (both are in `history`).
+    async fn votes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CabVote>> {
+        ctx.actor()?;
+        let loader = ctx.data::<DataLoader<VotesLoader>>()?;
+        Ok(loader
+            .load_one(self.0.id.clone())
+            .await
+            .gql(ctx)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(CabVote)
+            .collect())
+    }
+
+    /// The standard template it was raised from.
+    async fn template(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<StandardChangeTemplate>> {
+        ctx.actor()?;
+        let Some(id) = &self.0.template_id else {
+            return Ok(None);
+        };
+        let loader = ctx.data::<DataLoader<TemplateLoader>>()?;
+        Ok(loader
+            .load_one(id.clone())
+            .await
+            .gql(ctx)?
+            .map(StandardChangeTemplate))
+    }
+
+    /// Conflicts of the planned window (none without one): other in-flight changes (AUTHORIZED,
+    /// SCHEDULED, IMPLEMENTING) with an overlapping window on the same CI (SAME_CI) or on a CI
+    /// within the policy's conflict depth along relationships, one way (DEPENDENT_CI, with the
+    /// path), and freeze windows holding its CIs (FREEZE_WINDOW). Ordered by kind, then the
+    /// other change or window, then CI.
+    #[graphql(complexity = "50 + child_complexity")]
+    async fn conflicts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ChangeConflict>> {
+        let actor = ctx.actor()?;
+        let conflicts = quorum_change::change_conflicts(&ctx.app()?.db, actor, &self.0)
+            .await
+            .gql(ctx)?;
+        Ok(conflicts.into_iter().map(ChangeConflict).collect())
+    }
+
+    /// Everything a change to its CIs reaches, up to `depth` hops (1 to 10): the union of the
+    /// affected CIs' impact, business services apart.
+    #[graphql(complexity = "crate::cmdb::walk_complexity(depth, child_complexity)")]
+    async fn blast_radius(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 5)] depth: i32,
+    ) -> async_graphql::Result<BlastRadius> {
+        let actor = ctx.actor()?;
+        let depth = u32::try_from(depth)
+            .ok()
+            .filter(|depth| (1..=quorum_cmdb::MAX_WALK_DEPTH).contains(depth))
+            .ok_or_else(|| {
+                quorum_core::DomainError::bad_input(
+                    "depth",
+                    format!("depth must be 1 to {}", quorum_cmdb::MAX_WALK_DEPTH),
+                )
+            })
+            .gql(ctx)?;
+        let ids = self.affected_ids(ctx).await?;
+        let walk =
+            quorum_cmdb::walk_from(&ctx.app()?.db, actor, &ids, WalkDirection::Impact, depth)
+                .await
+                .gql(ctx)?;
+        let to_item = |reached: &quorum_cmdb::Reached| ImpactedItem::from_reached(reached, None);
+        Ok(BlastRadius {
+            roots: items_by_id(ctx, &ids).await?,
+            depth: i32::try_from(depth).unwrap_or(i32::MAX),
+            business_services: walk.business_services().map(to_item).collect(),
+            items: walk.reached.iter().map(to_item).collect(),
+            truncated: walk.truncated,
+        })
+    }
+
+    /// What the viewer may do next, and why not: render buttons from this.
+    async fn available_transitions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<AvailableTransition>> {
+        let actor = ctx.actor()?;
+        let loader = ctx.data::<DataLoader<PolicyLoader>>()?;
+        let policy = loader
+            .load_one(())
+            .await
+            .gql(ctx)?
+            .ok_or_else(|| async_graphql::Error::new("the change policy is missing"))?;
+        Ok(
+            quorum_change::available_transitions(&self.0, actor, &policy)
+                .into_iter()
+                .map(|transition| AvailableTransition {
+                    action: transition.action,
+                    allowed: transition.allowed,
+                    reason: transition.reason,
+                })
+                .collect(),
+        )
+    }
+
+    /// The change's events (moves, edits, votes), newest first, with actor and reason.
+    #[graphql(complexity = "crate::connection::complexity(first, None, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
+        let actor = ctx.actor()?;
+        let page = PageRequest {
+            first,
+            after,
+            ..PageRequest::default()
+        };
+        let events = quorum_change::change_history(&ctx.app()?.db, actor, &self.0, &page)
+            .await
+            .gql(ctx)?;
+        Ok(connection(events, AuditEvent::from))
+    }
+}
+
+/// Whether the viewer may take an action now.
+#[derive(SimpleObject)]
+pub struct AvailableTransition {
+    action: ChangeAction,
+    allowed: bool,
+    /// Why not (role, person, state, missing assessment or review); null when allowed.
+    reason: Option<String>,
+}
+
+/// The union of the impact of a change's CIs.
+#[derive(SimpleObject)]
+pub struct BlastRadius {
+    /// The change's CIs, where every walk starts.
+    roots: Vec<ConfigurationItem>,
+    depth: i32,
+    /// Every CI reached (the roots excluded), nearest first; each path starts at the nearest
+    /// root.
+    items: Vec<ImpactedItem>,
+    /// The business services among `items`.
+    business_services: Vec<ImpactedItem>,
+    /// True when CIs lie beyond `depth`.
+    truncated: bool,
+}
+
+/// A change's risk: a 0–100 score in which every point is explained by a factor.
+pub struct RiskAssessment(quorum_change::RiskAssessment);
+
+#[Object]
+impl RiskAssessment {
+    /// 0 to 100: the sum of the factors' points.
+    async fn score(&self) -> i32 {
+        self.0.score
+    }
+
+    /// LOW below 25, MEDIUM below 50, HIGH below 75, VERY_HIGH from 75.
+    async fn level(&self) -> RiskLevel {
+        self.0.level
+    }
+
+    /// Every factor assessed, with its points (0 included) and why.
+    async fn factors(&self) -> Vec<RiskFactor> {
+        self.0.factors.iter().cloned().map(RiskFactor).collect()
+    }
+
+    /// The answers it was computed from; null for standard changes.
+    async fn questionnaire(&self) -> Option<RiskQuestionnaire> {
+        self.0.questionnaire.clone().map(RiskQuestionnaire)
+    }
+
+    async fn assessed_at(&self) -> DateTime<Utc> {
+        self.0.assessed_at
+    }
+
+    /// Subject of who assessed it.
+    async fn assessed_by(&self) -> &str {
+        &self.0.assessed_by
+    }
+}
+
+/// One reason for risk points.
+pub struct RiskFactor(quorum_change::RiskFactor);
+
+#[Object]
+impl RiskFactor {
+    /// `userImpact`, `outageRequired`, `tested`, `backoutTested`, `doneBefore`,
+    /// `affectedItemCriticality`, `businessServiceCriticality`, `failureHistory` or
+    /// `standardTemplate`.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn points(&self) -> i32 {
+        self.0.points
+    }
+
+    async fn detail(&self) -> &str {
+        &self.0.detail
+    }
+}
+
+/// The risk questionnaire's answers.
+pub struct RiskQuestionnaire(quorum_change::RiskQuestionnaire);
+
+#[Object]
+impl RiskQuestionnaire {
+    async fn user_impact(&self) -> UserImpact {
+        self.0.user_impact
+    }
+
+    async fn outage_required(&self) -> bool {
+        self.0.outage_required
+    }
+
+    async fn tested(&self) -> bool {
+        self.0.tested
+    }
+
+    async fn backout_tested(&self) -> bool {
+        self.0.backout_tested
+    }
+
+    async fn done_before(&self) -> bool {
+        self.0.done_before
+    }
+}
+
+/// A post-implementation review.
+pub struct Review(quorum_change::Review);
+
+#[Object]
+impl Review {
+    async fn lessons_learned(&self) -> &str {
+        &self.0.lessons_learned
+    }
+
+    async fn objectives_met(&self) -> bool {
+        self.0.objectives_met
+    }
+
+    async fn follow_up_actions(&self) -> Option<&str> {
+        self.0.follow_up_actions.as_deref()
+    }
+
+    async fn reviewed_at(&self) -> DateTime<Utc> {
+        self.0.reviewed_at
+    }
+
+    async fn reviewed_by(&self) -> &str {
+        &self.0.reviewed_by
+    }
+}
+
+/// A standing CAB or ECAB vote.
+pub struct CabVote(quorum_change::Vote);
+
+#[Object]
+impl CabVote {
+    /// Subject of the voter.
+    async fn voter(&self) -> &str {
+        &self.0.voter
+    }
+
+    async fn board(&self) -> Board {
+        self.0.board
+    }
+
+    async fn decision(&self) -> VoteDecision {
+        self.0.decision
+    }
+
+    async fn comment(&self) -> Option<&str> {
+        self.0.comment.as_deref()
+    }
+
+    async fn cast_at(&self) -> DateTime<Utc> {
+        self.0.cast_at
+    }
+}
+
+/// One conflict of a change's window.
+pub struct ChangeConflict(quorum_change::Conflict);
+
+#[Object]
+impl ChangeConflict {
+    async fn kind(&self) -> ConflictKind {
+        self.0.kind
+    }
+
+    /// The other change (SAME_CI, DEPENDENT_CI).
+    async fn change(&self) -> Option<Change> {
+        self.0
+            .change
+            .as_ref()
+            .map(|change| Change(Arc::clone(change)))
+    }
+
+    /// The freeze window (FREEZE_WINDOW).
+    async fn freeze_window(&self) -> Option<FreezeWindow> {
+        self.0
+            .freeze_window
+            .as_ref()
+            .map(|freeze| FreezeWindow(Arc::clone(freeze)))
+    }
+
+    /// The CI in conflict: the shared CI (SAME_CI), the other change's CI (DEPENDENT_CI), or
+    /// the frozen CI (FREEZE_WINDOW; null when the freeze holds every CI).
+    async fn item(&self) -> Option<ConfigurationItem> {
+        self.0
+            .item
+            .as_ref()
+            .map(|item| ConfigurationItem::new(Arc::clone(item), None))
+    }
+
+    /// This change's CI the conflict is about (for DEPENDENT_CI, where the path starts).
+    async fn affected_item(&self) -> Option<ConfigurationItem> {
+        self.0
+            .affected_item
+            .as_ref()
+            .map(|item| ConfigurationItem::new(Arc::clone(item), None))
+    }
+
+    /// DEPENDENT_CI: a shortest path from this change's CI (first) to the other's (last).
+    async fn path(&self) -> Vec<ConfigurationItem> {
+        self.0
+            .path
+            .iter()
+            .map(|item| ConfigurationItem::new(Arc::clone(item), None))
+            .collect()
+    }
+
+    /// Where the two windows overlap.
+    async fn overlap_start(&self) -> DateTime<Utc> {
+        self.0.overlap_start
+    }
+
+    async fn overlap_end(&self) -> DateTime<Utc> {
+        self.0.overlap_end
+    }
+}
+
+/// A span in which changes to its CIs (or to every CI) may not be scheduled, except
+/// EMERGENCY ones.
+pub struct FreezeWindow(pub(crate) Arc<quorum_change::FreezeWindow>);
+
+#[Object]
+impl FreezeWindow {
+    async fn id(&self) -> ID {
+        ID(self.0.window.id.clone())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.window.name
+    }
+
+    async fn start(&self) -> DateTime<Utc> {
+        self.0.window.starts_at
+    }
+
+    async fn end(&self) -> DateTime<Utc> {
+        self.0.window.ends_at
+    }
+
+    async fn reason(&self) -> Option<&str> {
+        self.0.window.reason.as_deref()
+    }
+
+    async fn created_by(&self) -> &str {
+        &self.0.window.created_by
+    }
+
+    /// True when it holds every CI.
+    async fn global(&self) -> bool {
+        self.0.ci_ids.is_empty()
+    }
+
+    /// The CIs it holds; empty when it holds every CI.
+    async fn items(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ConfigurationItem>> {
+        ctx.actor()?;
+        items_by_id(ctx, &self.0.ci_ids).await
+    }
+}
+
+/// A pre-authorized change that engineers raise as STANDARD.
+pub struct StandardChangeTemplate(pub(crate) quorum_change::StandardChangeTemplate);
+
+#[Object]
+impl StandardChangeTemplate {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    async fn implementation_plan(&self) -> Option<&str> {
+        self.0.implementation_plan.as_deref()
+    }
+
+    async fn backout_plan(&self) -> Option<&str> {
+        self.0.backout_plan.as_deref()
+    }
+
+    async fn test_plan(&self) -> Option<&str> {
+        self.0.test_plan.as_deref()
+    }
+
+    /// Retired templates raise no new changes.
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// The rules the service head sets for change authorization and conflicts.
+pub struct ChangePolicy(pub(crate) quorum_change::ChangePolicy);
+
+#[Object]
+impl ChangePolicy {
+    /// CAB approvals that authorize a NORMAL change (default 2).
+    async fn cab_quorum(&self) -> i32 {
+        self.0.cab_quorum
+    }
+
+    /// Whether one REJECT vote rejects the change (default true). Without veto, rejections
+    /// reaching the quorum reject it.
+    async fn reject_vetoes(&self) -> bool {
+        self.0.reject_vetoes
+    }
+
+    /// NORMAL changes assessed at this level or above must go to the CAB (default HIGH).
+    async fn cab_threshold(&self) -> RiskLevel {
+        self.0.cab_threshold
+    }
+
+    /// Approvals of change managers and service heads that authorize an EMERGENCY change
+    /// (default 1).
+    async fn ecab_quorum(&self) -> i32 {
+        self.0.ecab_quorum
+    }
+
+    /// Hops along relationships within which two changes' CIs conflict (default 3; 0 checks
+    /// the same CIs only).
+    async fn conflict_depth(&self) -> i32 {
+        self.0.conflict_depth
+    }
+
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    async fn updated_by(&self) -> Option<&str> {
+        self.0.updated_by.as_deref()
+    }
+
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.updated_at
+    }
+}
+
+/// Scheduled and in-flight changes and freeze windows in a range, for a calendar view.
+#[derive(SimpleObject)]
+pub struct ChangeCalendar {
+    pub(crate) from: DateTime<Utc>,
+    pub(crate) to: DateTime<Utc>,
+    /// AUTHORIZED, SCHEDULED and IMPLEMENTING changes whose planned window overlaps the range,
+    /// by planned start.
+    pub(crate) changes: Vec<Change>,
+    pub(crate) freeze_windows: Vec<FreezeWindow>,
+}
