@@ -22,6 +22,7 @@ use quorum_server::config::{AuthArgs, Secret};
 use quorum_server::http::{AppState, router};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
+pub mod change;
 pub mod cmdb;
 use serde_json::{Value, json};
 use tower::ServiceExt;
