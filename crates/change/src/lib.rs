@@ -8,6 +8,7 @@
 
 mod change;
 mod conflict;
+pub mod demo;
 pub mod entity;
 pub mod lifecycle;
 mod policy;

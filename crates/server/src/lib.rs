@@ -149,9 +149,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = open_database(&args.database.database_url).await?;
     if args.dev && quorum_cmdb::is_empty(&db).await? {
         let summary = run_import(&db, "quorum-dev-seed", quorum_cmdb::seed::demo()).await?;
+        let changes = quorum_change::demo::seed(&db, chrono::Utc::now())
+            .await
+            .context("cannot add the demo changes")?;
         tracing::info!(
             items = summary.created,
             relationships = summary.relationships_created,
+            changes,
             "dev.demo_data_seeded"
         );
     }

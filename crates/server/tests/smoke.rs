@@ -280,6 +280,30 @@ async fn dev_mode_seeds_the_demo_estate_once() {
             Some(&token),
         );
         assert_eq!(count["data"]["configurationItems"]["totalCount"], 3);
+        let changes = server.graphql(
+            "{ changes(first: 20) { totalCount nodes { number state outcome } } }",
+            Some(&token),
+        );
+        assert_eq!(changes["data"]["changes"]["totalCount"], 7, "{changes}");
+        let states: Vec<&str> = changes["data"]["changes"]["nodes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .filter_map(|change| change["state"].as_str())
+            .collect();
+        assert_eq!(
+            states,
+            [
+                "DRAFT",
+                "CAB_REVIEW",
+                "CAB_REVIEW",
+                "SCHEDULED",
+                "SCHEDULED",
+                "CLOSED",
+                "CLOSED"
+            ],
+            "{changes}"
+        );
         assert!(server.terminate().success());
     }
 }
