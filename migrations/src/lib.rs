@@ -13,6 +13,7 @@ mod m20261123_000001_event_log;
 mod m20261123_000002_cmdb;
 mod m20261123_000003_walk_function;
 mod m20261124_000004_change;
+mod m20261124_000005_incident_problem;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_cmdb::Migration),
             Box::new(m20261123_000003_walk_function::Migration),
             Box::new(m20261124_000004_change::Migration),
+            Box::new(m20261124_000005_incident_problem::Migration),
         ]
     }
 }

@@ -9,6 +9,7 @@ mod cmdb;
 mod connection;
 pub mod context;
 pub mod error;
+mod incident;
 pub mod limits;
 mod loader;
 mod operation;
@@ -28,11 +29,18 @@ pub struct Query(
     audit::AuditQuery,
     cmdb::CmdbQuery,
     change::ChangeQuery,
+    incident::IncidentQuery,
+    incident::problem::ProblemQuery,
 );
 
 /// The root mutation: one part per domain, merged.
 #[derive(MergedObject, Default)]
-pub struct Mutation(cmdb::CmdbMutation, change::ChangeMutation);
+pub struct Mutation(
+    cmdb::CmdbMutation,
+    change::ChangeMutation,
+    incident::IncidentMutation,
+    incident::problem::ProblemMutation,
+);
 
 pub type QuorumSchema = Schema<Query, Mutation, EmptySubscription>;
 

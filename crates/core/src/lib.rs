@@ -14,6 +14,7 @@ pub mod numbering;
 pub mod pagination;
 pub mod permission;
 pub mod store;
+pub mod text;
 
 pub use actor::{Actor, Role};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};

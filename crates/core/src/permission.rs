@@ -61,6 +61,39 @@ pub enum Permission {
     ManageFreezeWindows,
     /// `updateChangePolicy`.
     UpdateChangePolicy,
+    /// `incident`, `incidents`, `slaTargets`, `Change.causedIncidents`,
+    /// `ConfigurationItem.incidents`.
+    ReadIncidents,
+    /// `createIncident`.
+    CreateIncident,
+    /// `updateIncident`: title, description, impact, urgency, caller, group, CIs.
+    UpdateIncident,
+    /// `assignIncident`, `acknowledgeIncident`, `putIncidentOnHold`, `resumeIncident`,
+    /// `resolveIncident`.
+    WorkIncident,
+    /// `closeIncident`.
+    CloseIncident,
+    /// `reopenIncident`.
+    ReopenIncident,
+    /// `setIncidentCause`: the change that caused the incident.
+    LinkIncidentToChange,
+    /// `raiseMajorIncident`.
+    RaiseMajorIncident,
+    /// `lowerMajorIncident`.
+    LowerMajorIncident,
+    /// `updateSlaTargets`.
+    UpdateSlaTargets,
+    /// `problem`, `problems`, `knownErrors`, `Change.resolvesProblems`, `Incident.problem`.
+    ReadProblems,
+    /// `createProblem`.
+    CreateProblem,
+    /// `recordRootCause`, `recordWorkaround`, `markKnownError`, `linkIncidentsToProblem`,
+    /// `unlinkIncidentFromProblem`, `linkFixChange`.
+    InvestigateProblem,
+    /// `resolveProblem`.
+    ResolveProblem,
+    /// `closeProblem`.
+    CloseProblem,
 }
 
 const EVERY_ROLE: &[Role] = &Role::ALL;
@@ -69,7 +102,7 @@ const CHANGE_MANAGER: &[Role] = &[Role::ChangeManager];
 const NOT_CAB: &[Role] = &[Role::Engineer, Role::ChangeManager, Role::ServiceHead];
 
 impl Permission {
-    pub const ALL: [Permission; 26] = [
+    pub const ALL: [Permission; 41] = [
         Permission::ReadAuditLog,
         Permission::ReadCmdb,
         Permission::CreateConfigurationItem,
@@ -96,6 +129,21 @@ impl Permission {
         Permission::ManageStandardChangeTemplates,
         Permission::ManageFreezeWindows,
         Permission::UpdateChangePolicy,
+        Permission::ReadIncidents,
+        Permission::CreateIncident,
+        Permission::UpdateIncident,
+        Permission::WorkIncident,
+        Permission::CloseIncident,
+        Permission::ReopenIncident,
+        Permission::LinkIncidentToChange,
+        Permission::RaiseMajorIncident,
+        Permission::LowerMajorIncident,
+        Permission::UpdateSlaTargets,
+        Permission::ReadProblems,
+        Permission::CreateProblem,
+        Permission::InvestigateProblem,
+        Permission::ResolveProblem,
+        Permission::CloseProblem,
     ];
 
     /// The roles granted this permission.
@@ -127,6 +175,19 @@ impl Permission {
             | Permission::ManageFreezeWindows => CHANGE_MANAGER,
             Permission::CastCabVote => &[Role::CabMember, Role::ChangeManager, Role::ServiceHead],
             Permission::UpdateChangePolicy => &[Role::ServiceHead],
+            Permission::ReadIncidents | Permission::ReadProblems => EVERY_ROLE,
+            Permission::CreateIncident
+            | Permission::UpdateIncident
+            | Permission::WorkIncident
+            | Permission::CloseIncident
+            | Permission::ReopenIncident
+            | Permission::RaiseMajorIncident => NOT_CAB,
+            Permission::LinkIncidentToChange
+            | Permission::CreateProblem
+            | Permission::InvestigateProblem
+            | Permission::ResolveProblem
+            | Permission::CloseProblem => CMDB_WRITERS,
+            Permission::LowerMajorIncident | Permission::UpdateSlaTargets => &[Role::ServiceHead],
         }
     }
 
@@ -178,6 +239,21 @@ impl Permission {
             Permission::ManageStandardChangeTemplates => "manage standard change templates",
             Permission::ManageFreezeWindows => "manage freeze windows",
             Permission::UpdateChangePolicy => "change the change policy",
+            Permission::ReadIncidents => "read incidents",
+            Permission::CreateIncident => "log incidents",
+            Permission::UpdateIncident => "update incidents",
+            Permission::WorkIncident => "work incidents",
+            Permission::CloseIncident => "close incidents",
+            Permission::ReopenIncident => "reopen incidents",
+            Permission::LinkIncidentToChange => "link incidents to the changes that caused them",
+            Permission::RaiseMajorIncident => "raise major incidents",
+            Permission::LowerMajorIncident => "lower major incidents",
+            Permission::UpdateSlaTargets => "change SLA targets",
+            Permission::ReadProblems => "read problems",
+            Permission::CreateProblem => "create problems",
+            Permission::InvestigateProblem => "investigate problems",
+            Permission::ResolveProblem => "resolve problems",
+            Permission::CloseProblem => "close problems",
         }
     }
 
@@ -218,6 +294,29 @@ impl Permission {
             }
             Permission::ManageFreezeWindows => "`createFreezeWindow`, `removeFreezeWindow`",
             Permission::UpdateChangePolicy => "`updateChangePolicy`",
+            Permission::ReadIncidents => {
+                "`incident`, `incidents`, `slaTargets`, `Change.causedIncidents`, `ConfigurationItem.incidents`"
+            }
+            Permission::CreateIncident => "`createIncident`",
+            Permission::UpdateIncident => "`updateIncident`",
+            Permission::WorkIncident => {
+                "`assignIncident`, `acknowledgeIncident`, `putIncidentOnHold`, `resumeIncident`, `resolveIncident`"
+            }
+            Permission::CloseIncident => "`closeIncident`",
+            Permission::ReopenIncident => "`reopenIncident`",
+            Permission::LinkIncidentToChange => "`setIncidentCause`",
+            Permission::RaiseMajorIncident => "`raiseMajorIncident`",
+            Permission::LowerMajorIncident => "`lowerMajorIncident`",
+            Permission::UpdateSlaTargets => "`updateSlaTargets`",
+            Permission::ReadProblems => {
+                "`problem`, `problems`, `knownErrors`, `Change.resolvesProblems`, `Incident.problem`"
+            }
+            Permission::CreateProblem => "`createProblem`",
+            Permission::InvestigateProblem => {
+                "`recordRootCause`, `recordWorkaround`, `markKnownError`, `linkIncidentsToProblem`, `unlinkIncidentFromProblem`, `linkFixChange`"
+            }
+            Permission::ResolveProblem => "`resolveProblem`",
+            Permission::CloseProblem => "`closeProblem`",
         }
     }
 

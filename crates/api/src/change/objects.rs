@@ -307,6 +307,40 @@ impl Change {
         })
     }
 
+    /// The incidents this change caused, by number.
+    async fn caused_incidents(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::incident::objects::Incident>> {
+        ctx.actor()?;
+        let loader = ctx.data::<DataLoader<crate::loader::CausedIncidentsLoader>>()?;
+        Ok(loader
+            .load_one(self.0.id.clone())
+            .await
+            .gql(ctx)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(crate::incident::objects::Incident)
+            .collect())
+    }
+
+    /// The problems this change was raised to fix, by number.
+    async fn resolves_problems(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::incident::objects::Problem>> {
+        ctx.actor()?;
+        let loader = ctx.data::<DataLoader<crate::loader::ResolvedProblemsLoader>>()?;
+        Ok(loader
+            .load_one(self.0.id.clone())
+            .await
+            .gql(ctx)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(crate::incident::objects::Problem)
+            .collect())
+    }
+
     /// What the viewer may do next, and why not: render buttons from this.
     async fn available_transitions(
         &self,

@@ -221,6 +221,41 @@ impl ConfigurationItem {
         Ok(connection(changes, crate::change::objects::Change::new))
     }
 
+    /// The incidents that hit this CI, newest first.
+    #[graphql(complexity = "crate::connection::complexity(first, None, child_complexity)")]
+    async fn incidents(
+        &self,
+        ctx: &Context<'_>,
+        states: Option<Vec<quorum_incident::IncidentState>>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<QuorumConnection<crate::incident::objects::Incident>> {
+        let actor = ctx.actor()?;
+        let app = ctx.app()?;
+        let filter = quorum_incident::IncidentFilter {
+            states,
+            affected_item_id: Some(self.item.id.clone()),
+            ..quorum_incident::IncidentFilter::default()
+        };
+        let page = PageRequest {
+            first,
+            after,
+            ..PageRequest::default()
+        };
+        let incidents = quorum_incident::list_incidents(
+            &app.db,
+            actor,
+            &filter,
+            quorum_incident::IncidentOrderField::Number,
+            true,
+            app.clock.now(),
+            &page,
+        )
+        .await
+        .gql(ctx)?;
+        Ok(connection(incidents, crate::incident::objects::Incident))
+    }
+
     /// The events of this CI and of its relationships, newest first, with who made them and
     /// the record before and after.
     #[graphql(complexity = "crate::connection::complexity(first, None, child_complexity)")]

@@ -4,6 +4,7 @@
 
 mod change;
 mod configuration_item;
+mod incident;
 mod relationships;
 
 use async_graphql::dataloader::DataLoader;
@@ -11,6 +12,10 @@ use quorum_core::Actor;
 
 pub use change::{AffectedItemsLoader, PolicyLoader, TemplateLoader, VotesLoader};
 pub use configuration_item::{CiAt, ConfigurationItemLoader};
+pub use incident::{
+    CausedIncidentsLoader, ChangeLoader, FixChangesLoader, IncidentItemsLoader,
+    ProblemIncidentsLoader, ProblemItemsLoader, ProblemLoader, ResolvedProblemsLoader,
+};
 pub use relationships::{RelationshipsLoader, RelationshipsOf};
 
 use crate::context::AppData;
@@ -45,6 +50,14 @@ pub(crate) fn register(
         .data(batched(VotesLoader::new(db(), who())))
         .data(batched(TemplateLoader::new(db(), who())))
         .data(batched(PolicyLoader::new(db(), who())))
+        .data(batched(ChangeLoader::new(db(), who())))
+        .data(batched(IncidentItemsLoader::new(db(), who())))
+        .data(batched(CausedIncidentsLoader::new(db(), who())))
+        .data(batched(ProblemIncidentsLoader::new(db(), who())))
+        .data(batched(ProblemLoader::new(db(), who())))
+        .data(batched(ProblemItemsLoader::new(db(), who())))
+        .data(batched(FixChangesLoader::new(db(), who())))
+        .data(batched(ResolvedProblemsLoader::new(db(), who())))
 }
 
 fn batched<T: Send + Sync + 'static>(loader: T) -> DataLoader<T> {

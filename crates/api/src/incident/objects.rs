@@ -1,0 +1,435 @@
+//! The incident and problem GraphQL objects.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use quorum_core::pagination::PageRequest;
+use quorum_incident::{IncidentAction, IncidentState, Level, Priority, ResolutionCode};
+use quorum_problem::{ProblemAction, ProblemState};
+
+use crate::audit::AuditEvent;
+use crate::change::objects::{Change, items_by_id};
+use crate::cmdb::objects::ConfigurationItem;
+use crate::connection::{QuorumConnection, connection};
+use crate::context::ContextExt;
+use crate::error::GqlResultExt;
+use crate::loader::{
+    ChangeLoader, FixChangesLoader, IncidentItemsLoader, ProblemIncidentsLoader,
+    ProblemItemsLoader, ProblemLoader,
+};
+
+/// Loads changes by id, in the order of `ids`, leaving out those the viewer may not see.
+pub(crate) async fn changes_by_id(
+    ctx: &Context<'_>,
+    ids: &[String],
+) -> async_graphql::Result<Vec<Change>> {
+    let loader = ctx.data::<DataLoader<ChangeLoader>>()?;
+    let found = loader.load_many(ids.iter().cloned()).await.gql(ctx)?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.get(id).cloned().map(Change::new))
+        .collect())
+}
+
+/// An unplanned interruption or degradation of a service.
+pub struct Incident(pub(crate) quorum_incident::Incident);
+
+#[Object]
+impl Incident {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// Human number, e.g. `INC0000017`.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    async fn impact(&self) -> Level {
+        self.0.impact
+    }
+
+    async fn urgency(&self) -> Level {
+        self.0.urgency
+    }
+
+    /// From impact and urgency by the ITIL matrix (H/H P1; H/M, M/H P2; H/L, M/M, L/H P3;
+    /// M/L, L/M P4; L/L P5); never set directly.
+    async fn priority(&self) -> Priority {
+        self.0.priority
+    }
+
+    async fn state(&self) -> IncidentState {
+        self.0.state
+    }
+
+    /// Who reported it.
+    async fn caller(&self) -> Option<&str> {
+        self.0.caller.as_deref()
+    }
+
+    async fn assignment_group(&self) -> Option<&str> {
+        self.0.assignment_group.as_deref()
+    }
+
+    /// Subject of who works it.
+    async fn assignee(&self) -> Option<&str> {
+        self.0.assignee.as_deref()
+    }
+
+    async fn major_incident(&self) -> bool {
+        self.0.major_incident
+    }
+
+    async fn resolution_code(&self) -> Option<ResolutionCode> {
+        self.0.resolution_code
+    }
+
+    async fn resolution_notes(&self) -> Option<&str> {
+        self.0.resolution_notes.as_deref()
+    }
+
+    /// How many times it was reopened.
+    async fn reopen_count(&self) -> i32 {
+        self.0.reopen_count
+    }
+
+    /// Why it is on hold, while it is.
+    async fn hold_reason(&self) -> Option<&str> {
+        self.0.hold_reason.as_deref()
+    }
+
+    /// Subject of who logged it.
+    async fn opened_by(&self) -> &str {
+        &self.0.opened_by
+    }
+
+    async fn opened_at(&self) -> DateTime<Utc> {
+        self.0.opened_at
+    }
+
+    /// The first assignment or acknowledgement.
+    async fn responded_at(&self) -> Option<DateTime<Utc>> {
+        self.0.responded_at
+    }
+
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.resolved_at
+    }
+
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+
+    /// Send it back with every incident mutation: a stale one is CONFLICT.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// The SLA clocks as of now (the server's clock).
+    async fn sla(&self, ctx: &Context<'_>) -> async_graphql::Result<Sla> {
+        let now = ctx.app()?.clock.now();
+        let status = quorum_incident::sla::status(&self.0, now);
+        Ok(Sla {
+            response_target_minutes: self.0.response_target_minutes,
+            resolution_target_minutes: self.0.resolution_target_minutes,
+            response_due: status.response_due,
+            resolution_due: status.resolution_due,
+            response_breached: status.response_breached,
+            resolution_breached: status.resolution_breached,
+            remaining_seconds: status.remaining_seconds,
+            paused_seconds: status.paused_seconds,
+        })
+    }
+
+    /// The CIs it hits, by number.
+    async fn affected_items(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ConfigurationItem>> {
+        ctx.actor()?;
+        let loader = ctx.data::<DataLoader<IncidentItemsLoader>>()?;
+        let ids = loader
+            .load_one(self.0.id.clone())
+            .await
+            .gql(ctx)?
+            .unwrap_or_default();
+        items_by_id(ctx, &ids).await
+    }
+
+    /// The change that caused it, when known.
+    async fn caused_by_change(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Change>> {
+        ctx.actor()?;
+        let Some(id) = &self.0.caused_by_change_id else {
+            return Ok(None);
+        };
+        Ok(changes_by_id(ctx, std::slice::from_ref(id)).await?.pop())
+    }
+
+    /// The problem behind it, when linked.
+    async fn problem(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Problem>> {
+        ctx.actor()?;
+        let Some(id) = &self.0.problem_id else {
+            return Ok(None);
+        };
+        let loader = ctx.data::<DataLoader<ProblemLoader>>()?;
+        Ok(loader.load_one(id.clone()).await.gql(ctx)?.map(Problem))
+    }
+
+    /// What the viewer may do next, and why not.
+    async fn available_transitions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<IncidentTransition>> {
+        let actor = ctx.actor()?;
+        Ok(quorum_incident::available_transitions(&self.0, actor)
+            .into_iter()
+            .map(|transition| IncidentTransition {
+                action: transition.action,
+                allowed: transition.allowed,
+                reason: transition.reason,
+            })
+            .collect())
+    }
+
+    /// Its events, newest first.
+    #[graphql(complexity = "crate::connection::complexity(first, None, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
+        let actor = ctx.actor()?;
+        let page = PageRequest {
+            first,
+            after,
+            ..PageRequest::default()
+        };
+        let events = quorum_incident::incident_history(&ctx.app()?.db, actor, &self.0.id, &page)
+            .await
+            .gql(ctx)?;
+        Ok(connection(events, AuditEvent::from))
+    }
+}
+
+/// An incident's SLA clocks, as of the server's now.
+#[derive(SimpleObject)]
+pub struct Sla {
+    /// The targets it was opened (or last re-prioritized) with.
+    response_target_minutes: i32,
+    resolution_target_minutes: i32,
+    response_due: DateTime<Utc>,
+    /// Later by every pause (ON_HOLD, or RESOLVED before a reopen), the one in progress
+    /// included.
+    resolution_due: DateTime<Utc>,
+    /// Responded late, or not yet and already late.
+    response_breached: bool,
+    /// Resolved late, or not yet and already late.
+    resolution_breached: bool,
+    /// Seconds to the resolution due time (negative once late); frozen while on hold and once
+    /// resolved.
+    remaining_seconds: i64,
+    /// Seconds the resolution clock has stood still.
+    paused_seconds: i64,
+}
+
+/// Whether the viewer may take an incident action now.
+#[derive(SimpleObject)]
+pub struct IncidentTransition {
+    action: IncidentAction,
+    allowed: bool,
+    reason: Option<String>,
+}
+
+/// The response and resolution targets of a priority.
+pub struct SlaTarget(pub(crate) quorum_incident::SlaTarget);
+
+#[Object]
+impl SlaTarget {
+    async fn priority(&self) -> Priority {
+        self.0.priority
+    }
+
+    async fn response_minutes(&self) -> i32 {
+        self.0.response_minutes
+    }
+
+    async fn resolution_minutes(&self) -> i32 {
+        self.0.resolution_minutes
+    }
+
+    async fn updated_by(&self) -> Option<&str> {
+        self.0.updated_by.as_deref()
+    }
+
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        self.0.updated_at
+    }
+}
+
+/// The cause behind one or more incidents.
+pub struct Problem(pub(crate) quorum_problem::Problem);
+
+#[Object]
+impl Problem {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+
+    /// Human number, e.g. `PRB0000003`.
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    async fn state(&self) -> ProblemState {
+        self.0.state
+    }
+
+    async fn root_cause(&self) -> Option<&str> {
+        self.0.root_cause.as_deref()
+    }
+
+    /// What the service desk can do meanwhile.
+    async fn workaround(&self) -> Option<&str> {
+        self.0.workaround.as_deref()
+    }
+
+    async fn known_error_at(&self) -> Option<DateTime<Utc>> {
+        self.0.known_error_at
+    }
+
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.resolved_at
+    }
+
+    /// Why it was resolved without a successful fix change, when it was.
+    async fn resolution_reason(&self) -> Option<&str> {
+        self.0.resolution_reason.as_deref()
+    }
+
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.closed_at
+    }
+
+    async fn close_reason(&self) -> Option<&str> {
+        self.0.close_reason.as_deref()
+    }
+
+    async fn created_by(&self) -> &str {
+        &self.0.created_by
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+
+    /// Its incidents, by number.
+    async fn incidents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Incident>> {
+        ctx.actor()?;
+        let loader = ctx.data::<DataLoader<ProblemIncidentsLoader>>()?;
+        Ok(loader
+            .load_one(self.0.id.clone())
+            .await
+            .gql(ctx)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Incident)
+            .collect())
+    }
+
+    /// The changes raised to fix it, in link order.
+    async fn fix_changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Change>> {
+        ctx.actor()?;
+        let loader = ctx.data::<DataLoader<FixChangesLoader>>()?;
+        let ids = loader
+            .load_one(self.0.id.clone())
+            .await
+            .gql(ctx)?
+            .unwrap_or_default();
+        changes_by_id(ctx, &ids).await
+    }
+
+    /// Its own CIs and its incidents' CIs, by number, each once.
+    async fn affected_items(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ConfigurationItem>> {
+        ctx.actor()?;
+        let loader = ctx.data::<DataLoader<ProblemItemsLoader>>()?;
+        let ids = loader
+            .load_one(self.0.id.clone())
+            .await
+            .gql(ctx)?
+            .unwrap_or_default();
+        items_by_id(ctx, &ids).await
+    }
+
+    /// What the viewer may do next, and why not.
+    async fn available_transitions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ProblemTransition>> {
+        let actor = ctx.actor()?;
+        Ok(quorum_problem::available_transitions(&self.0, actor)
+            .into_iter()
+            .map(|transition| ProblemTransition {
+                action: transition.action,
+                allowed: transition.allowed,
+                reason: transition.reason,
+            })
+            .collect())
+    }
+
+    /// Its events, newest first.
+    #[graphql(complexity = "crate::connection::complexity(first, None, child_complexity)")]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
+        let actor = ctx.actor()?;
+        let page = PageRequest {
+            first,
+            after,
+            ..PageRequest::default()
+        };
+        let events = quorum_problem::problem_history(&ctx.app()?.db, actor, &self.0.id, &page)
+            .await
+            .gql(ctx)?;
+        Ok(connection(events, AuditEvent::from))
+    }
+}
+
+/// Whether the viewer may take a problem action now.
+#[derive(SimpleObject)]
+pub struct ProblemTransition {
+    action: ProblemAction,
+    allowed: bool,
+    reason: Option<String>,
+}

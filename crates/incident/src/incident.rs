@@ -1,0 +1,929 @@
+//! Incidents: log, edit, work, resolve, close, reopen, link. Each write runs in one
+//! transaction: load (locked) and check the version, [`check`] the action, write the next
+//! version, append the event.
+
+use chrono::{DateTime, Utc};
+use quorum_change::ChangeState;
+use quorum_cmdb::ConfigurationItem;
+use quorum_core::event::{self, NewEvent};
+use quorum_core::numbering::next_number;
+use quorum_core::text::{optional_text, required_text};
+use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::Value as Json;
+
+use crate::entity::incident::{self, Model};
+use crate::entity::{IncidentState, Level, Priority, ResolutionCode, affected_item, sla_target};
+use crate::lifecycle::{IncidentAction, check};
+use crate::sla;
+use crate::{INCIDENT_EVENT_KIND, INCIDENT_NUMBER_PREFIX};
+
+const MAX_TITLE: usize = 200;
+const MAX_TEXT: usize = 20_000;
+/// Most CIs one incident may name.
+pub const MAX_AFFECTED_ITEMS: usize = 100;
+
+/// What `createIncident` takes.
+#[derive(Debug, Clone)]
+pub struct NewIncident {
+    pub title: String,
+    pub description: Option<String>,
+    pub impact: Level,
+    pub urgency: Level,
+    pub affected_item_ids: Vec<String>,
+    pub caller: Option<String>,
+    pub assignment_group: Option<String>,
+}
+
+/// What `updateIncident` changes: `None` leaves a field; `Some(None)` clears an optional one;
+/// `affected_item_ids` replaces the CIs.
+#[derive(Debug, Clone, Default)]
+pub struct IncidentEdits {
+    pub title: Option<String>,
+    pub description: Option<Option<String>>,
+    pub impact: Option<Level>,
+    pub urgency: Option<Level>,
+    pub caller: Option<Option<String>>,
+    pub assignment_group: Option<Option<String>>,
+    pub affected_item_ids: Option<Vec<String>>,
+}
+
+/// The SLA targets of `priority`, in minutes (response, resolution).
+pub(crate) async fn targets<C: ConnectionTrait>(
+    db: &C,
+    priority: Priority,
+) -> DomainResult<(i32, i32)> {
+    let target = sla_target::Entity::find_by_id(priority)
+        .one(db)
+        .await?
+        .ok_or_else(|| DomainError::Internal(format!("no SLA target for {priority:?}")))?;
+    Ok((target.response_minutes, target.resolution_minutes))
+}
+
+/// Deduplicated live CIs, or BAD_USER_INPUT on `field`.
+async fn items<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    field: &str,
+    ids: &[String],
+) -> DomainResult<Vec<ConfigurationItem>> {
+    let mut unique: Vec<String> = ids.iter().map(|id| id.trim().to_owned()).collect();
+    unique.sort();
+    unique.dedup();
+    if unique.len() > MAX_AFFECTED_ITEMS {
+        return Err(DomainError::bad_input(
+            field,
+            format!("an incident names at most {MAX_AFFECTED_ITEMS} CIs"),
+        ));
+    }
+    let found = quorum_cmdb::find_configuration_items(db, actor, &unique).await?;
+    unique
+        .iter()
+        .map(|id| {
+            found.get(id).cloned().ok_or_else(|| {
+                DomainError::bad_input(field, format!("no configuration item has id `{id}`"))
+            })
+        })
+        .collect()
+}
+
+/// The CI ids of an incident, in id order.
+pub async fn affected_item_ids<C: ConnectionTrait>(
+    db: &C,
+    incident_id: &str,
+) -> DomainResult<Vec<String>> {
+    Ok(affected_item::Entity::find()
+        .select_only()
+        .column(affected_item::Column::CiId)
+        .filter(affected_item::Column::IncidentId.eq(incident_id))
+        .order_by_asc(affected_item::Column::CiId)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+async fn replace_items(
+    txn: &DatabaseTransaction,
+    incident_id: &str,
+    ids: &[String],
+) -> DomainResult<()> {
+    affected_item::Entity::delete_many()
+        .filter(affected_item::Column::IncidentId.eq(incident_id))
+        .exec(txn)
+        .await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    affected_item::Entity::insert_many(ids.iter().map(|ci_id| affected_item::ActiveModel {
+        incident_id: sea_orm::Set(incident_id.to_owned()),
+        ci_id: sea_orm::Set(ci_id.clone()),
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+fn snapshot(model: &Model, items: &[String]) -> Json {
+    let mut value = serde_json::to_value(model).unwrap_or(Json::Null);
+    if let Some(object) = value.as_object_mut() {
+        object.insert("affectedItemIds".to_owned(), Json::from(items.to_vec()));
+    }
+    value
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn record(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    action: &'static str,
+    reason: Option<String>,
+    before: Option<(&Model, &[String])>,
+    after: (&Model, &[String]),
+) -> DomainResult<()> {
+    event::append(
+        txn,
+        actor,
+        now,
+        NewEvent {
+            entity_kind: INCIDENT_EVENT_KIND,
+            entity_id: after.0.id.clone(),
+            action,
+            reason,
+            before: before.map(|(model, items)| snapshot(model, items)),
+            after: Some(snapshot(after.0, after.1)),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Loads an incident for a write, locked (PostgreSQL) until the transaction ends, at `version`.
+pub(crate) async fn load_for_write(
+    txn: &DatabaseTransaction,
+    id: &str,
+    version: Option<i32>,
+) -> DomainResult<Model> {
+    let current = incident::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| DomainError::not_found("Incident", id))?;
+    if let Some(version) = version
+        && current.version != version
+    {
+        return Err(DomainError::conflict(format!(
+            "{} is at version {}, not {version}: it changed since you read it; reload and retry",
+            current.number, current.version
+        )));
+    }
+    Ok(current)
+}
+
+/// Writes `updated` (one version on) over `current`.
+pub(crate) async fn write(
+    txn: &DatabaseTransaction,
+    current: &Model,
+    updated: &Model,
+) -> DomainResult<()> {
+    let result = incident::Entity::update_many()
+        .set(incident::ActiveModel::from(updated.clone()).reset_all())
+        .filter(incident::Column::Id.eq(current.id.as_str()))
+        .filter(incident::Column::Version.eq(current.version))
+        .exec(txn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(DomainError::conflict(format!(
+            "{} changed while you were writing it; reload and retry",
+            current.number
+        )));
+    }
+    Ok(())
+}
+
+/// Logs an incident (any role but CAB_MEMBER): NEW, its priority from the matrix, its SLA due
+/// times from the targets of that priority.
+#[tracing::instrument(skip_all)]
+pub async fn create_incident(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    input: NewIncident,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::CreateIncident)?;
+    let title = required_text("input.title", input.title, MAX_TITLE)?;
+    let description = optional_text("input.description", input.description, MAX_TEXT)?;
+    let caller = optional_text("input.caller", input.caller, MAX_TITLE)?;
+    let assignment_group =
+        optional_text("input.assignmentGroup", input.assignment_group, MAX_TITLE)?;
+    let txn = quorum_core::begin_write(db).await?;
+    let cis = items(
+        &txn,
+        actor,
+        "input.affectedItemIds",
+        &input.affected_item_ids,
+    )
+    .await?;
+    let priority = Priority::of(input.impact, input.urgency);
+    let (response, resolution) = targets(&txn, priority).await?;
+    let now = clock.now();
+    let number = next_number(&txn, INCIDENT_NUMBER_PREFIX).await?;
+    let model = sla::retarget(
+        Model {
+            id: uuid::Uuid::now_v7().to_string(),
+            number,
+            title,
+            description,
+            impact: input.impact,
+            urgency: input.urgency,
+            priority,
+            state: IncidentState::New,
+            caller,
+            assignment_group,
+            assignee: None,
+            caused_by_change_id: None,
+            problem_id: None,
+            major_incident: false,
+            resolution_code: None,
+            resolution_notes: None,
+            reopen_count: 0,
+            hold_reason: None,
+            opened_by: actor.subject().to_owned(),
+            opened_at: now,
+            responded_at: None,
+            response_target_minutes: 0,
+            resolution_target_minutes: 0,
+            response_due: now,
+            resolution_due: now,
+            on_hold_since: None,
+            paused_seconds: 0,
+            resolved_at: None,
+            closed_at: None,
+            version: 1,
+            updated_at: now,
+        },
+        response,
+        resolution,
+    );
+    incident::Entity::insert(incident::ActiveModel::from(model.clone()).reset_all())
+        .exec_without_returning(&txn)
+        .await?;
+    let ids: Vec<String> = cis.into_iter().map(|item| item.id).collect();
+    replace_items(&txn, &model.id, &ids).await?;
+    record(&txn, actor, now, "created", None, None, (&model, &ids)).await?;
+    txn.commit().await?;
+    tracing::info!(incident.number = %model.number, incident.priority = ?model.priority, "incident.created");
+    Ok(model)
+}
+
+/// Runs one move: load and check, `apply`, write one version on, record.
+#[allow(clippy::too_many_arguments)]
+async fn act(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    action: IncidentAction,
+    event_action: &'static str,
+    reason: Option<String>,
+    apply: impl FnOnce(Model, DateTime<Utc>) -> DomainResult<Model>,
+) -> DomainResult<Model> {
+    actor.authorize(action.permission())?;
+    let txn = quorum_core::begin_write(db).await?;
+    let current = load_for_write(&txn, id, Some(version)).await?;
+    check(action, &current, actor)?;
+    let now = clock.now();
+    let mut updated = apply(current.clone(), now)?;
+    updated.version = current.version + 1;
+    updated.updated_at = now;
+    write(&txn, &current, &updated).await?;
+    let ids = affected_item_ids(&txn, id).await?;
+    record(
+        &txn,
+        actor,
+        now,
+        event_action,
+        reason,
+        Some((&current, &ids)),
+        (&updated, &ids),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// The first response: the first assignment or acknowledgement, moving NEW to IN_PROGRESS.
+fn respond(incident: Model, now: DateTime<Utc>) -> Model {
+    Model {
+        responded_at: incident.responded_at.or(Some(now)),
+        state: if incident.state == IncidentState::New {
+            IncidentState::InProgress
+        } else {
+            incident.state
+        },
+        ..incident
+    }
+}
+
+/// Edits an open incident. A new impact or urgency recomputes the priority and the due
+/// times (elapsed and paused time are kept).
+#[tracing::instrument(skip(db, clock, actor, edits))]
+pub async fn update_incident(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    edits: IncidentEdits,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::UpdateIncident)?;
+    let title = edits
+        .title
+        .map(|title| required_text("input.title", title, MAX_TITLE))
+        .transpose()?;
+    let description = edits
+        .description
+        .map(|text| optional_text("input.description", text, MAX_TEXT))
+        .transpose()?;
+    let caller = edits
+        .caller
+        .map(|text| optional_text("input.caller", text, MAX_TITLE))
+        .transpose()?;
+    let group = edits
+        .assignment_group
+        .map(|text| optional_text("input.assignmentGroup", text, MAX_TITLE))
+        .transpose()?;
+    let txn = quorum_core::begin_write(db).await?;
+    let current = load_for_write(&txn, id, Some(version)).await?;
+    check(IncidentAction::Update, &current, actor)?;
+    let before_items = affected_item_ids(&txn, id).await?;
+    let after_items = match &edits.affected_item_ids {
+        Some(ids) => {
+            let mut ids: Vec<String> = items(&txn, actor, "input.affectedItemIds", ids)
+                .await?
+                .into_iter()
+                .map(|item| item.id)
+                .collect();
+            ids.sort();
+            ids
+        }
+        None => before_items.clone(),
+    };
+    let impact = edits.impact.unwrap_or(current.impact);
+    let urgency = edits.urgency.unwrap_or(current.urgency);
+    let priority = Priority::of(impact, urgency);
+    let mut updated = Model {
+        title: title.unwrap_or_else(|| current.title.clone()),
+        description: description.unwrap_or_else(|| current.description.clone()),
+        caller: caller.unwrap_or_else(|| current.caller.clone()),
+        assignment_group: group.unwrap_or_else(|| current.assignment_group.clone()),
+        impact,
+        urgency,
+        priority,
+        ..current.clone()
+    };
+    if priority != current.priority {
+        let (response, resolution) = targets(&txn, priority).await?;
+        updated = sla::retarget(updated, response, resolution);
+    }
+    if updated == current && after_items == before_items {
+        return Ok(current);
+    }
+    let now = clock.now();
+    updated.version = current.version + 1;
+    updated.updated_at = now;
+    write(&txn, &current, &updated).await?;
+    if after_items != before_items {
+        replace_items(&txn, id, &after_items).await?;
+    }
+    let reason = (priority != current.priority)
+        .then(|| format!("priority {:?} → {:?}", current.priority, priority));
+    record(
+        &txn,
+        actor,
+        now,
+        "updated",
+        reason,
+        Some((&current, &before_items)),
+        (&updated, &after_items),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Assigns an open incident to `assignee` (and optionally a group); the first assignment is
+/// the response.
+#[allow(clippy::too_many_arguments)]
+pub async fn assign_incident(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    assignee: String,
+    assignment_group: Option<String>,
+) -> DomainResult<Model> {
+    let assignee = required_text("assignee", assignee, MAX_TITLE)?;
+    let group = optional_text("assignmentGroup", assignment_group, MAX_TITLE)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        IncidentAction::Assign,
+        "assigned",
+        None,
+        |current, now| {
+            let group = group.or_else(|| current.assignment_group.clone());
+            Ok(respond(
+                Model {
+                    assignee: Some(assignee),
+                    assignment_group: group,
+                    ..current
+                },
+                now,
+            ))
+        },
+    )
+    .await
+}
+
+/// Acknowledges a NEW incident: the response; the caller becomes the assignee when there is
+/// none.
+pub async fn acknowledge_incident(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+) -> DomainResult<Model> {
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        IncidentAction::Acknowledge,
+        "acknowledged",
+        None,
+        |current, now| {
+            let assignee = current
+                .assignee
+                .clone()
+                .or_else(|| Some(actor.subject().to_owned()));
+            Ok(respond(
+                Model {
+                    assignee,
+                    ..current
+                },
+                now,
+            ))
+        },
+    )
+    .await
+}
+
+/// Puts an incident IN_PROGRESS on hold, with a reason: the resolution clock stops.
+pub async fn put_incident_on_hold(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    reason: String,
+) -> DomainResult<Model> {
+    let reason = required_text("reason", reason, MAX_TEXT)?;
+    let hold_reason = reason.clone();
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        IncidentAction::PutOnHold,
+        "putOnHold",
+        Some(reason),
+        |current, now| {
+            Ok(sla::pause(
+                Model {
+                    state: IncidentState::OnHold,
+                    hold_reason: Some(hold_reason),
+                    ..current
+                },
+                now,
+            ))
+        },
+    )
+    .await
+}
+
+/// Resumes an incident ON_HOLD: the resolution clock runs again, its due time later by the
+/// hold.
+pub async fn resume_incident(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+) -> DomainResult<Model> {
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        IncidentAction::Resume,
+        "resumed",
+        None,
+        |current, now| {
+            let since = current.on_hold_since.unwrap_or(now);
+            Ok(sla::end_pause(
+                Model {
+                    state: IncidentState::InProgress,
+                    hold_reason: None,
+                    ..current
+                },
+                since,
+                now,
+            ))
+        },
+    )
+    .await
+}
+
+/// Resolves an open incident with a code and notes.
+#[allow(clippy::too_many_arguments)]
+pub async fn resolve_incident(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    code: ResolutionCode,
+    notes: String,
+) -> DomainResult<Model> {
+    let notes = required_text("notes", notes, MAX_TEXT)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        IncidentAction::Resolve,
+        "resolved",
+        None,
+        |current, now| {
+            let current = match current.on_hold_since {
+                Some(since) => sla::end_pause(current, since, now),
+                None => current,
+            };
+            Ok(Model {
+                state: IncidentState::Resolved,
+                resolution_code: Some(code),
+                resolution_notes: Some(notes),
+                resolved_at: Some(now),
+                responded_at: current.responded_at.or(Some(now)),
+                hold_reason: None,
+                ..current
+            })
+        },
+    )
+    .await
+}
+
+/// Closes a RESOLVED incident.
+pub async fn close_incident(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+) -> DomainResult<Model> {
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        IncidentAction::Close,
+        "closed",
+        None,
+        |current, now| {
+            Ok(Model {
+                state: IncidentState::Closed,
+                closed_at: Some(now),
+                ..current
+            })
+        },
+    )
+    .await
+}
+
+/// Reopens a RESOLVED incident (counted): IN_PROGRESS again; the time it sat resolved does
+/// not count against its resolution target.
+pub async fn reopen_incident(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    reason: String,
+) -> DomainResult<Model> {
+    let reason = required_text("reason", reason, MAX_TEXT)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        IncidentAction::Reopen,
+        "reopened",
+        Some(reason),
+        |current, now| {
+            let since = current.resolved_at.unwrap_or(now);
+            let reopened = Model {
+                state: IncidentState::InProgress,
+                reopen_count: current.reopen_count + 1,
+                resolved_at: None,
+                resolution_code: None,
+                resolution_notes: None,
+                ..current
+            };
+            Ok(sla::end_pause(reopened, since, now))
+        },
+    )
+    .await
+}
+
+/// Names (or, with `None`, clears) the change that caused an incident (ENGINEER,
+/// CHANGE_MANAGER). The change must have started implementing.
+pub async fn set_incident_cause(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    change_id: Option<String>,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::LinkIncidentToChange)?;
+    if let Some(change_id) = &change_id {
+        let change =
+            quorum_change::find_change(db, actor, &quorum_change::ChangeKey::Id(change_id.clone()))
+                .await?
+                .ok_or_else(|| {
+                    DomainError::bad_input("changeId", format!("no change has id `{change_id}`"))
+                })?;
+        let started = matches!(
+            change.state,
+            ChangeState::Implementing | ChangeState::Review | ChangeState::Closed
+        ) && change.actual_start.is_some();
+        if !started {
+            return Err(DomainError::bad_input(
+                "changeId",
+                format!(
+                    "{} has not started implementing, so it cannot have caused an incident",
+                    change.number
+                ),
+            ));
+        }
+    }
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        IncidentAction::SetCause,
+        "causeSet",
+        None,
+        |current, _| {
+            Ok(Model {
+                caused_by_change_id: change_id,
+                ..current
+            })
+        },
+    )
+    .await
+}
+
+/// Raises an open incident to a major incident (ENGINEER, CHANGE_MANAGER, SERVICE_HEAD).
+pub async fn raise_major_incident(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    reason: Option<String>,
+) -> DomainResult<Model> {
+    let reason = optional_text("reason", reason, MAX_TEXT)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        IncidentAction::RaiseMajor,
+        "raisedMajor",
+        reason,
+        |current, _| {
+            Ok(Model {
+                major_incident: true,
+                ..current
+            })
+        },
+    )
+    .await
+}
+
+/// Lowers a major incident (SERVICE_HEAD), with a reason.
+pub async fn lower_major_incident(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    reason: String,
+) -> DomainResult<Model> {
+    let reason = required_text("reason", reason, MAX_TEXT)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        IncidentAction::LowerMajor,
+        "loweredMajor",
+        Some(reason),
+        |current, _| {
+            Ok(Model {
+                major_incident: false,
+                ..current
+            })
+        },
+    )
+    .await
+}
+
+/// Links incidents to a problem (or unlinks with `None`) inside the problem's transaction; the
+/// problem crate calls it. Each incident gets a version and an event.
+pub async fn set_problem(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    incident_ids: &[String],
+    problem_id: Option<&str>,
+    field: &str,
+) -> DomainResult<Vec<Model>> {
+    let mut changed = Vec::with_capacity(incident_ids.len());
+    for id in incident_ids {
+        let current = load_for_write(txn, id, None)
+            .await
+            .map_err(|error| match error {
+                DomainError::NotFound { .. } => {
+                    DomainError::bad_input(field, format!("no incident has id `{id}`"))
+                }
+                other => other,
+            })?;
+        if current.problem_id.as_deref() == problem_id {
+            continue;
+        }
+        let updated = Model {
+            problem_id: problem_id.map(str::to_owned),
+            version: current.version + 1,
+            updated_at: now,
+            ..current.clone()
+        };
+        write(txn, &current, &updated).await?;
+        let items = affected_item_ids(txn, id).await?;
+        let action = if problem_id.is_some() {
+            "linkedToProblem"
+        } else {
+            "unlinkedFromProblem"
+        };
+        record(
+            txn,
+            actor,
+            now,
+            action,
+            None,
+            Some((&current, &items)),
+            (&updated, &items),
+        )
+        .await?;
+        changed.push(updated);
+    }
+    Ok(changed)
+}
+
+/// The SLA targets, P1 first.
+pub async fn sla_targets<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+) -> DomainResult<Vec<sla_target::Model>> {
+    actor.authorize(Permission::ReadIncidents)?;
+    Ok(sla_target::Entity::find()
+        .order_by_asc(sla_target::Column::Priority)
+        .all(db)
+        .await?)
+}
+
+/// New targets for one priority.
+#[derive(Debug, Clone)]
+pub struct SlaTargetInput {
+    pub priority: Priority,
+    pub response_minutes: i32,
+    pub resolution_minutes: i32,
+}
+
+/// Sets SLA targets (SERVICE_HEAD). Incidents already open keep the targets they were opened
+/// (or last re-prioritized) with.
+pub async fn update_sla_targets(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    targets: Vec<SlaTargetInput>,
+) -> DomainResult<Vec<sla_target::Model>> {
+    actor.authorize(Permission::UpdateSlaTargets)?;
+    if targets.is_empty() {
+        return Err(DomainError::bad_input(
+            "targets",
+            "give at least one target",
+        ));
+    }
+    for (index, target) in targets.iter().enumerate() {
+        let field = format!("targets.{index}");
+        if !(1..=60 * 24 * 365).contains(&target.response_minutes) {
+            return Err(DomainError::bad_input(
+                format!("{field}.responseMinutes"),
+                "must be 1 minute to a year",
+            ));
+        }
+        if !(target.response_minutes..=60 * 24 * 365).contains(&target.resolution_minutes) {
+            return Err(DomainError::bad_input(
+                format!("{field}.resolutionMinutes"),
+                "must be at least the response target and at most a year",
+            ));
+        }
+        if targets[..index]
+            .iter()
+            .any(|other| other.priority == target.priority)
+        {
+            return Err(DomainError::bad_input(
+                format!("{field}.priority"),
+                "each priority at most once",
+            ));
+        }
+    }
+    let txn = quorum_core::begin_write(db).await?;
+    let now = clock.now();
+    for target in targets {
+        let current = sla_target::Entity::find_by_id(target.priority)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| {
+                DomainError::Internal(format!("no SLA target for {:?}", target.priority))
+            })?;
+        let updated = sla_target::Model {
+            response_minutes: target.response_minutes,
+            resolution_minutes: target.resolution_minutes,
+            version: current.version + 1,
+            updated_by: Some(actor.subject().to_owned()),
+            updated_at: Some(now),
+            ..current.clone()
+        };
+        if current.response_minutes == updated.response_minutes
+            && current.resolution_minutes == updated.resolution_minutes
+        {
+            continue;
+        }
+        sla_target::Entity::update(sla_target::ActiveModel::from(updated.clone()).reset_all())
+            .exec(&txn)
+            .await?;
+        event::append(
+            &txn,
+            actor,
+            now,
+            NewEvent {
+                entity_kind: "SlaTarget",
+                entity_id: format!("{:?}", updated.priority),
+                action: "updated",
+                reason: None,
+                before: serde_json::to_value(&current).ok(),
+                after: serde_json::to_value(&updated).ok(),
+            },
+        )
+        .await?;
+    }
+    let all = sla_target::Entity::find()
+        .order_by_asc(sla_target::Column::Priority)
+        .all(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(all)
+}

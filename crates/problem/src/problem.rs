@@ -1,0 +1,756 @@
+//! Problems: the causes behind incidents. Investigated to a root cause and workaround (a
+//! known error), linked to their incidents, CIs and fix changes, resolved and closed.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use quorum_change::{ChangeOutcome, ChangeState};
+use quorum_core::event::{self, NewEvent};
+use quorum_core::numbering::next_number;
+use quorum_core::text::{optional_text, required_text};
+use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::Value as Json;
+
+use crate::entity::problem::{self, Model};
+use crate::entity::{ProblemState, affected_item, fix_change};
+use crate::{PROBLEM_EVENT_KIND, PROBLEM_NUMBER_PREFIX};
+
+const MAX_TEXT: usize = 20_000;
+
+/// What can be done to a problem: one action per mutation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
+#[graphql(name = "ProblemAction", rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum ProblemAction {
+    RecordRootCause,
+    RecordWorkaround,
+    MarkKnownError,
+    LinkIncidents,
+    UnlinkIncident,
+    LinkFixChange,
+    Resolve,
+    Close,
+}
+
+impl ProblemAction {
+    pub const ALL: [ProblemAction; 8] = [
+        ProblemAction::RecordRootCause,
+        ProblemAction::RecordWorkaround,
+        ProblemAction::MarkKnownError,
+        ProblemAction::LinkIncidents,
+        ProblemAction::UnlinkIncident,
+        ProblemAction::LinkFixChange,
+        ProblemAction::Resolve,
+        ProblemAction::Close,
+    ];
+
+    pub fn permission(self) -> Permission {
+        match self {
+            ProblemAction::Resolve => Permission::ResolveProblem,
+            ProblemAction::Close => Permission::CloseProblem,
+            _ => Permission::InvestigateProblem,
+        }
+    }
+}
+
+fn state_name(state: ProblemState) -> &'static str {
+    match state {
+        ProblemState::New => "NEW",
+        ProblemState::UnderInvestigation => "UNDER_INVESTIGATION",
+        ProblemState::KnownError => "KNOWN_ERROR",
+        ProblemState::Resolved => "RESOLVED",
+        ProblemState::Closed => "CLOSED",
+    }
+}
+
+/// Whether `actor` may take `action` on `problem` now (closing from NEW or
+/// UNDER_INVESTIGATION also needs a reason, and resolving a successful fix or a reason: the
+/// operations check those).
+pub fn check(action: ProblemAction, problem: &Model, actor: &Actor) -> DomainResult<()> {
+    use ProblemState as S;
+    actor.authorize(action.permission())?;
+    let open = matches!(
+        problem.state,
+        S::New | S::UnderInvestigation | S::KnownError
+    );
+    let (ok, when) = match action {
+        ProblemAction::RecordRootCause
+        | ProblemAction::RecordWorkaround
+        | ProblemAction::LinkIncidents
+        | ProblemAction::UnlinkIncident
+        | ProblemAction::LinkFixChange => (open, "before it is resolved"),
+        ProblemAction::MarkKnownError => (
+            matches!(problem.state, S::New | S::UnderInvestigation),
+            "when NEW or UNDER_INVESTIGATION",
+        ),
+        ProblemAction::Resolve => (
+            matches!(problem.state, S::UnderInvestigation | S::KnownError),
+            "when UNDER_INVESTIGATION or KNOWN_ERROR",
+        ),
+        ProblemAction::Close => (
+            matches!(problem.state, S::New | S::UnderInvestigation | S::Resolved),
+            "when RESOLVED (or, with a reason, NEW or UNDER_INVESTIGATION)",
+        ),
+    };
+    if !ok {
+        return Err(DomainError::InvalidTransition {
+            message: format!(
+                "{} is {}; {action:?} is possible only {when}",
+                problem.number,
+                state_name(problem.state)
+            ),
+        });
+    }
+    if action == ProblemAction::MarkKnownError
+        && problem.root_cause.is_none()
+        && problem.workaround.is_none()
+    {
+        return Err(DomainError::InvalidTransition {
+            message: format!(
+                "{} has neither a root cause nor a workaround yet; record one first",
+                problem.number
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// Whether an action is open to the viewer, and why not.
+#[derive(Debug, Clone)]
+pub struct ProblemTransition {
+    pub action: ProblemAction,
+    pub allowed: bool,
+    pub reason: Option<String>,
+}
+
+pub fn available_transitions(problem: &Model, actor: &Actor) -> Vec<ProblemTransition> {
+    ProblemAction::ALL
+        .into_iter()
+        .map(|action| {
+            let result = check(action, problem, actor);
+            ProblemTransition {
+                action,
+                allowed: result.is_ok(),
+                reason: result.err().map(|error| error.to_string()),
+            }
+        })
+        .collect()
+}
+
+/// What `createProblem` takes.
+#[derive(Debug, Clone, Default)]
+pub struct NewProblem {
+    pub title: String,
+    pub description: Option<String>,
+    pub incident_ids: Vec<String>,
+    pub affected_item_ids: Vec<String>,
+}
+
+fn snapshot(model: &Model) -> Json {
+    serde_json::to_value(model).unwrap_or(Json::Null)
+}
+
+async fn record(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    action: &'static str,
+    reason: Option<String>,
+    before: Option<&Model>,
+    after: &Model,
+) -> DomainResult<()> {
+    event::append(
+        txn,
+        actor,
+        now,
+        NewEvent {
+            entity_kind: PROBLEM_EVENT_KIND,
+            entity_id: after.id.clone(),
+            action,
+            reason,
+            before: before.map(snapshot),
+            after: Some(snapshot(after)),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn load_for_write(txn: &DatabaseTransaction, id: &str, version: i32) -> DomainResult<Model> {
+    let current = problem::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| DomainError::not_found("Problem", id))?;
+    if current.version != version {
+        return Err(DomainError::conflict(format!(
+            "{} is at version {}, not {version}: it changed since you read it; reload and retry",
+            current.number, current.version
+        )));
+    }
+    Ok(current)
+}
+
+async fn write(txn: &DatabaseTransaction, current: &Model, updated: &Model) -> DomainResult<()> {
+    let result = problem::Entity::update_many()
+        .set(problem::ActiveModel::from(updated.clone()).reset_all())
+        .filter(problem::Column::Id.eq(current.id.as_str()))
+        .filter(problem::Column::Version.eq(current.version))
+        .exec(txn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(DomainError::conflict(format!(
+            "{} changed while you were writing it; reload and retry",
+            current.number
+        )));
+    }
+    Ok(())
+}
+
+async fn add_items(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    problem_id: &str,
+    field: &str,
+    ids: &[String],
+) -> DomainResult<()> {
+    let mut unique: Vec<String> = ids.iter().map(|id| id.trim().to_owned()).collect();
+    unique.sort();
+    unique.dedup();
+    let found = quorum_cmdb::find_configuration_items(txn, actor, &unique).await?;
+    if let Some(missing) = unique.iter().find(|id| !found.contains_key(*id)) {
+        return Err(DomainError::bad_input(
+            field,
+            format!("no configuration item has id `{missing}`"),
+        ));
+    }
+    if unique.is_empty() {
+        return Ok(());
+    }
+    affected_item::Entity::insert_many(unique.iter().map(|ci_id| affected_item::ActiveModel {
+        problem_id: sea_orm::Set(problem_id.to_owned()),
+        ci_id: sea_orm::Set(ci_id.clone()),
+    }))
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+/// Raises a problem (ENGINEER, CHANGE_MANAGER), linking its incidents and CIs.
+pub async fn create_problem(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    input: NewProblem,
+) -> DomainResult<Model> {
+    actor.authorize(Permission::CreateProblem)?;
+    let title = required_text("input.title", input.title, 200)?;
+    let description = optional_text("input.description", input.description, MAX_TEXT)?;
+    let txn = quorum_core::begin_write(db).await?;
+    let now = clock.now();
+    let number = next_number(&txn, PROBLEM_NUMBER_PREFIX).await?;
+    let model = Model {
+        id: uuid::Uuid::now_v7().to_string(),
+        number,
+        title,
+        description,
+        state: ProblemState::New,
+        root_cause: None,
+        workaround: None,
+        known_error_at: None,
+        resolved_at: None,
+        resolution_reason: None,
+        closed_at: None,
+        close_reason: None,
+        created_by: actor.subject().to_owned(),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    problem::Entity::insert(problem::ActiveModel::from(model.clone()).reset_all())
+        .exec_without_returning(&txn)
+        .await?;
+    add_items(
+        &txn,
+        actor,
+        &model.id,
+        "input.affectedItemIds",
+        &input.affected_item_ids,
+    )
+    .await?;
+    quorum_incident::set_problem(
+        &txn,
+        actor,
+        now,
+        &input.incident_ids,
+        Some(&model.id),
+        "input.incidentIds",
+    )
+    .await?;
+    record(&txn, actor, now, "created", None, None, &model).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Runs one move on a problem.
+#[allow(clippy::too_many_arguments)]
+async fn act(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    action: ProblemAction,
+    event_action: &'static str,
+    reason: Option<String>,
+    apply: impl AsyncFnOnce(&DatabaseTransaction, Model, DateTime<Utc>) -> DomainResult<Model>,
+) -> DomainResult<Model> {
+    actor.authorize(action.permission())?;
+    let txn = quorum_core::begin_write(db).await?;
+    let current = load_for_write(&txn, id, version).await?;
+    check(action, &current, actor)?;
+    let now = clock.now();
+    let mut updated = apply(&txn, current.clone(), now).await?;
+    updated.version = current.version + 1;
+    updated.updated_at = now;
+    write(&txn, &current, &updated).await?;
+    record(
+        &txn,
+        actor,
+        now,
+        event_action,
+        reason,
+        Some(&current),
+        &updated,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// NEW moves to UNDER_INVESTIGATION with any finding; with both a root cause and a workaround
+/// the problem is a KNOWN_ERROR.
+fn advance(problem: Model, now: DateTime<Utc>) -> Model {
+    let state = match problem.state {
+        ProblemState::New | ProblemState::UnderInvestigation
+            if problem.root_cause.is_some() && problem.workaround.is_some() =>
+        {
+            ProblemState::KnownError
+        }
+        ProblemState::New => ProblemState::UnderInvestigation,
+        other => other,
+    };
+    Model {
+        known_error_at: if state == ProblemState::KnownError {
+            problem.known_error_at.or(Some(now))
+        } else {
+            problem.known_error_at
+        },
+        state,
+        ..problem
+    }
+}
+
+pub async fn record_root_cause(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    root_cause: String,
+) -> DomainResult<Model> {
+    let root_cause = required_text("rootCause", root_cause, MAX_TEXT)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ProblemAction::RecordRootCause,
+        "rootCauseRecorded",
+        None,
+        async |_, current, now| {
+            Ok(advance(
+                Model {
+                    root_cause: Some(root_cause),
+                    ..current
+                },
+                now,
+            ))
+        },
+    )
+    .await
+}
+
+pub async fn record_workaround(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    workaround: String,
+) -> DomainResult<Model> {
+    let workaround = required_text("workaround", workaround, MAX_TEXT)?;
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ProblemAction::RecordWorkaround,
+        "workaroundRecorded",
+        None,
+        async |_, current, now| {
+            Ok(advance(
+                Model {
+                    workaround: Some(workaround),
+                    ..current
+                },
+                now,
+            ))
+        },
+    )
+    .await
+}
+
+/// Marks a problem with a root cause or a workaround as a KNOWN_ERROR.
+pub async fn mark_known_error(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+) -> DomainResult<Model> {
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ProblemAction::MarkKnownError,
+        "markedKnownError",
+        None,
+        async |_, current, now| {
+            Ok(Model {
+                state: ProblemState::KnownError,
+                known_error_at: Some(now),
+                ..current
+            })
+        },
+    )
+    .await
+}
+
+pub async fn link_incidents_to_problem(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    incident_ids: Vec<String>,
+) -> DomainResult<Model> {
+    if incident_ids.is_empty() {
+        return Err(DomainError::bad_input(
+            "incidentIds",
+            "name at least one incident",
+        ));
+    }
+    let problem_id = id.to_owned();
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ProblemAction::LinkIncidents,
+        "incidentsLinked",
+        None,
+        async |txn, current, now| {
+            quorum_incident::set_problem(
+                txn,
+                actor,
+                now,
+                &incident_ids,
+                Some(&problem_id),
+                "incidentIds",
+            )
+            .await?;
+            Ok(advance(current, now))
+        },
+    )
+    .await
+}
+
+pub async fn unlink_incident_from_problem(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    incident_id: String,
+) -> DomainResult<Model> {
+    let problem_id = id.to_owned();
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ProblemAction::UnlinkIncident,
+        "incidentUnlinked",
+        None,
+        async |txn, current, now| {
+            let incident = quorum_incident::find_incident(
+                txn,
+                actor,
+                &quorum_incident::IncidentKey::Id(incident_id.clone()),
+            )
+            .await?
+            .filter(|incident| incident.problem_id.as_deref() == Some(problem_id.as_str()))
+            .ok_or_else(|| {
+                DomainError::bad_input(
+                    "incidentId",
+                    format!(
+                        "incident `{incident_id}` is not linked to {}",
+                        current.number
+                    ),
+                )
+            })?;
+            quorum_incident::set_problem(txn, actor, now, &[incident.id], None, "incidentId")
+                .await?;
+            Ok(current)
+        },
+    )
+    .await
+}
+
+/// Links a change raised to fix the problem (not a rejected or cancelled one).
+pub async fn link_fix_change(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    change_id: String,
+) -> DomainResult<Model> {
+    let problem_id = id.to_owned();
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ProblemAction::LinkFixChange,
+        "fixChangeLinked",
+        None,
+        async |txn, current, now| {
+            let change = quorum_change::find_change(
+                txn,
+                actor,
+                &quorum_change::ChangeKey::Id(change_id.clone()),
+            )
+            .await?
+            .ok_or_else(|| {
+                DomainError::bad_input("changeId", format!("no change has id `{change_id}`"))
+            })?;
+            if matches!(change.state, ChangeState::Rejected | ChangeState::Cancelled) {
+                return Err(DomainError::bad_input(
+                    "changeId",
+                    format!("{} was {:?}; it fixes nothing", change.number, change.state),
+                ));
+            }
+            let exists = fix_change::Entity::find_by_id((problem_id.clone(), change.id.clone()))
+                .one(txn)
+                .await?;
+            if exists.is_some() {
+                return Err(DomainError::bad_input(
+                    "changeId",
+                    format!("{} is already linked", change.number),
+                ));
+            }
+            fix_change::ActiveModel::from(fix_change::Model {
+                problem_id: problem_id.clone(),
+                change_id: change.id,
+                linked_by: actor.subject().to_owned(),
+                linked_at: now,
+            })
+            .reset_all()
+            .insert(txn)
+            .await?;
+            Ok(advance(current, now))
+        },
+    )
+    .await
+}
+
+/// Resolves a problem under investigation or a known error: a linked fix change must have
+/// closed SUCCESSFUL or SUCCESSFUL_WITH_ISSUES, or a reason must say why none is needed.
+pub async fn resolve_problem(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    reason: Option<String>,
+) -> DomainResult<Model> {
+    let reason = optional_text("reason", reason, MAX_TEXT)?;
+    let problem_id = id.to_owned();
+    let event_reason = reason.clone();
+    act(db, clock, actor, id, version, ProblemAction::Resolve, "resolved", event_reason, async |txn, current, now| {
+        let fixes = fix_changes_of(txn, actor, std::slice::from_ref(&problem_id)).await?;
+        let ids = fixes.get(&problem_id).cloned().unwrap_or_default();
+        let changes = quorum_change::find_changes(txn, actor, &ids).await?;
+        let fixed = changes.values().any(|change| {
+            change.state == ChangeState::Closed
+                && matches!(change.outcome, Some(ChangeOutcome::Successful | ChangeOutcome::SuccessfulWithIssues))
+        });
+        if !fixed && reason.is_none() {
+            return Err(DomainError::InvalidTransition {
+                message: format!(
+                    "{} has no linked fix change closed SUCCESSFUL or SUCCESSFUL_WITH_ISSUES; link one, or give a reason",
+                    current.number
+                ),
+            });
+        }
+        Ok(Model {
+            state: ProblemState::Resolved,
+            resolved_at: Some(now),
+            resolution_reason: if fixed { None } else { reason },
+            ..current
+        })
+    })
+    .await
+}
+
+/// Closes a RESOLVED problem, or one NEW or UNDER_INVESTIGATION with a reason (not
+/// reproducible, duplicate).
+pub async fn close_problem(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+    reason: Option<String>,
+) -> DomainResult<Model> {
+    let reason = optional_text("reason", reason, MAX_TEXT)?;
+    let event_reason = reason.clone();
+    act(
+        db,
+        clock,
+        actor,
+        id,
+        version,
+        ProblemAction::Close,
+        "closed",
+        event_reason,
+        async |_, current, now| {
+            if current.state != ProblemState::Resolved && reason.is_none() {
+                return Err(DomainError::bad_input(
+                    "reason",
+                    format!(
+                        "{} is not resolved: say why it closes (e.g. not reproducible)",
+                        current.number
+                    ),
+                ));
+            }
+            Ok(Model {
+                state: ProblemState::Closed,
+                closed_at: Some(now),
+                close_reason: reason,
+                ..current
+            })
+        },
+    )
+    .await
+}
+
+/// The fix change ids of each of `problem_ids`, in link order.
+pub async fn fix_changes_of<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    problem_ids: &[String],
+) -> DomainResult<HashMap<String, Vec<String>>> {
+    actor.authorize(Permission::ReadProblems)?;
+    let mut found: HashMap<String, Vec<String>> = HashMap::new();
+    for batch in quorum_core::ids::batches(db, problem_ids) {
+        for row in fix_change::Entity::find()
+            .filter(quorum_core::ids::one_of(
+                db,
+                fix_change::Column::ProblemId,
+                batch,
+            ))
+            .order_by_asc(fix_change::Column::LinkedAt)
+            .all(db)
+            .await?
+        {
+            found.entry(row.problem_id).or_default().push(row.change_id);
+        }
+    }
+    Ok(found)
+}
+
+/// The problems each of `change_ids` was raised to fix.
+pub async fn problems_fixed_by<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    change_ids: &[String],
+) -> DomainResult<HashMap<String, Vec<Model>>> {
+    actor.authorize(Permission::ReadProblems)?;
+    let mut links: Vec<fix_change::Model> = Vec::new();
+    for batch in quorum_core::ids::batches(db, change_ids) {
+        links.extend(
+            fix_change::Entity::find()
+                .filter(quorum_core::ids::one_of(
+                    db,
+                    fix_change::Column::ChangeId,
+                    batch,
+                ))
+                .all(db)
+                .await?,
+        );
+    }
+    let problem_ids: Vec<String> = links.iter().map(|link| link.problem_id.clone()).collect();
+    let problems = crate::query::find_problems(db, actor, &problem_ids).await?;
+    let mut found: HashMap<String, Vec<Model>> = HashMap::new();
+    for link in links {
+        if let Some(problem) = problems.get(&link.problem_id) {
+            found
+                .entry(link.change_id)
+                .or_default()
+                .push(problem.clone());
+        }
+    }
+    for problems in found.values_mut() {
+        problems.sort_by(|a, b| a.number.cmp(&b.number));
+    }
+    Ok(found)
+}
+
+/// The CI ids named on each problem itself.
+pub async fn own_items_of<C: ConnectionTrait>(
+    db: &C,
+    problem_ids: &[String],
+) -> DomainResult<HashMap<String, Vec<String>>> {
+    let mut found: HashMap<String, Vec<String>> = HashMap::new();
+    for batch in quorum_core::ids::batches(db, problem_ids) {
+        let rows: Vec<(String, String)> = affected_item::Entity::find()
+            .select_only()
+            .column(affected_item::Column::ProblemId)
+            .column(affected_item::Column::CiId)
+            .filter(quorum_core::ids::one_of(
+                db,
+                affected_item::Column::ProblemId,
+                batch,
+            ))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (problem_id, ci_id) in rows {
+            found.entry(problem_id).or_default().push(ci_id);
+        }
+    }
+    Ok(found)
+}
