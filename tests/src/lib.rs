@@ -24,6 +24,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 pub mod change;
 pub mod cmdb;
+pub mod incident;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 

@@ -1,0 +1,155 @@
+//! A first walk through incidents and problems (the full suites are in incident_* and
+//! problem_* files).
+
+use quorum_tests::TestApp;
+use quorum_tests::change::{ENGINEER, IMPLEMENTER, MANAGER};
+use serde_json::json;
+
+#[tokio::test]
+async fn an_incident_caused_by_a_change_is_worked_to_closure_and_a_problem_tracks_it() {
+    let app = TestApp::new().await;
+    let db = app.create_ci("DATABASE", "payments-db").await;
+    let incident = app.new_incident("HIGH", "MEDIUM", &[&db]).await;
+    assert_eq!(incident["number"], "INC0000001");
+    assert_eq!(incident["priority"], "P2");
+    assert_eq!(incident["sla"]["responseDue"], "2026-01-05T09:30:00+00:00");
+    assert_eq!(
+        incident["sla"]["resolutionDue"],
+        "2026-01-05T17:00:00+00:00"
+    );
+
+    app.clock.advance(chrono::Duration::minutes(10));
+    let incident = app
+        .incident_action(
+            ENGINEER,
+            "assignIncident",
+            &incident,
+            ", $who: String!",
+            ", assignee: $who",
+            json!({ "who": "ivan" }),
+        )
+        .await
+        .expect("assigns");
+    assert_eq!(incident["state"], "IN_PROGRESS");
+    assert_eq!(incident["respondedAt"], "2026-01-05T09:10:00+00:00");
+
+    let incident = app
+        .incident_action(
+            ENGINEER,
+            "putIncidentOnHold",
+            &incident,
+            ", $reason: String!",
+            ", reason: $reason",
+            json!({ "reason": "waiting for the vendor" }),
+        )
+        .await
+        .expect("holds");
+    app.clock.advance(chrono::Duration::hours(2));
+    let incident = app
+        .incident_action(ENGINEER, "resumeIncident", &incident, "", "", json!({}))
+        .await
+        .expect("resumes");
+    assert_eq!(incident["sla"]["pausedSeconds"], 7200);
+    assert_eq!(
+        incident["sla"]["resolutionDue"],
+        "2026-01-05T19:00:00+00:00"
+    );
+
+    // The change that caused it.
+    let change = app.scheduled_change(&[&db]).await;
+    let refused = app
+        .incident_action(
+            ENGINEER,
+            "setIncidentCause",
+            &incident,
+            ", $change: ID",
+            ", changeId: $change",
+            json!({ "change": change["id"] }),
+        )
+        .await
+        .expect_err("not started");
+    assert_eq!(refused.error_codes(), ["BAD_USER_INPUT"]);
+    app.clock
+        .set("2026-01-10T10:30:00Z".parse().expect("instant"));
+    let change = app.act(IMPLEMENTER, "startImplementation", &change).await;
+    let incident = app
+        .incident_action(
+            ENGINEER,
+            "setIncidentCause",
+            &incident,
+            ", $change: ID",
+            ", changeId: $change",
+            json!({ "change": change["id"] }),
+        )
+        .await
+        .expect("links");
+    assert_eq!(incident["causedByChange"]["number"], change["number"]);
+    assert_eq!(incident["sla"]["resolutionBreached"], true);
+
+    let problem = app
+        .data_by(
+            MANAGER,
+            &format!(
+                "mutation($input: CreateProblemInput!) {{ createProblem(input: $input) {{ {} }} }}",
+                quorum_tests::incident::PROBLEM_FIELDS
+            ),
+            json!({ "input": { "title": "Pool exhaustion", "incidentIds": [incident["id"]] } }),
+        )
+        .await["createProblem"]
+        .clone();
+    assert_eq!(problem["number"], "PRB0000001");
+    assert_eq!(problem["incidents"], json!([{ "number": "INC0000001" }]));
+    assert_eq!(
+        problem["affectedItems"],
+        json!([{ "number": db["number"] }])
+    );
+    let problem = app
+        .problem_action(
+            MANAGER,
+            "recordRootCause",
+            &problem,
+            ", $text: String!",
+            ", rootCause: $text",
+            json!({ "text": "pool too small" }),
+        )
+        .await
+        .expect("root cause");
+    assert_eq!(problem["state"], "UNDER_INVESTIGATION");
+    let problem = app
+        .problem_action(
+            MANAGER,
+            "recordWorkaround",
+            &problem,
+            ", $text: String!",
+            ", workaround: $text",
+            json!({ "text": "restart the API" }),
+        )
+        .await
+        .expect("workaround");
+    assert_eq!(problem["state"], "KNOWN_ERROR");
+    let refused = app
+        .problem_action(MANAGER, "resolveProblem", &problem, "", "", json!({}))
+        .await
+        .expect_err("no fix yet");
+    assert_eq!(refused.error_codes(), ["INVALID_TRANSITION"]);
+
+    let known = app
+        .data_by(
+            ENGINEER,
+            "{ knownErrors(filter: { text: \"restart\" }) { totalCount nodes { number } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(known["knownErrors"]["totalCount"], 1);
+    let caused = app
+        .data_by(
+            ENGINEER,
+            "query($id: ID!) { change(id: $id) { causedIncidents { number } } }",
+            json!({ "id": change["id"] }),
+        )
+        .await;
+    assert_eq!(
+        caused["change"]["causedIncidents"],
+        json!([{ "number": "INC0000001" }])
+    );
+}
