@@ -9,8 +9,8 @@ use quorum_core::{Actor, DomainError, DomainResult, ManualClock, Role};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::{
-    ChangeOutcome, NewChange, NewFreezeWindow, NewStandardChange, NewTemplate, RiskQuestionnaire,
-    ScheduleRequest, UserImpact, VoteDecision,
+    Change, ChangeOutcome, NewChange, NewFreezeWindow, NewStandardChange, NewTemplate,
+    RiskQuestionnaire, ScheduleRequest, UserImpact, VoteDecision,
 };
 
 async fn ci_id(db: &DatabaseConnection, name: &str) -> DomainResult<String> {
@@ -67,8 +67,19 @@ fn window(request: (DateTime<Utc>, DateTime<Utc>)) -> ScheduleRequest {
     }
 }
 
-/// Adds the demo changes, as of `now`; returns how many changes it raised.
-pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<usize> {
+/// What the demo added, for the demos built on it.
+#[derive(Debug, Clone)]
+pub struct DemoChanges {
+    /// How many changes it raised.
+    pub count: usize,
+    /// The change that FAILED nine days before `now`.
+    pub failed: Change,
+    /// The change scheduled to fix what it broke.
+    pub fix: Change,
+}
+
+/// Adds the demo changes, as of `now`.
+pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<DemoChanges> {
     let engineer = Actor::new("demo.engineer", [Role::Engineer]);
     let implementer = Actor::new("demo.implementer", [Role::Engineer]);
     let manager = Actor::new("demo.manager", [Role::ChangeManager]);
@@ -201,7 +212,7 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<u
         Some("Raise a fix change with a sized pool; add pool saturation alerts.".to_owned()),
     )
     .await?;
-    crate::close_change(db, &clock, &manager, &pooling.id, pooling.version).await?;
+    let failed = crate::close_change(db, &clock, &manager, &pooling.id, pooling.version).await?;
 
     // The fix, scheduled in three days.
     clock.set(now - Duration::days(2));
@@ -228,7 +239,8 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<u
     .await?;
     let fix = crate::authorize_change(db, &clock, &manager, &fix.id, fix.version, None).await?;
     let fix_slot = evening(now, 3, 21, 2);
-    crate::schedule_change(db, &clock, &manager, &fix.id, fix.version, window(fix_slot)).await?;
+    let fix = crate::schedule_change(db, &clock, &manager, &fix.id, fix.version, window(fix_slot))
+        .await?;
 
     // A standard change on the VM the Payments API runs on, overlapping the fix: scheduled
     // over the conflict with a reason.
@@ -369,5 +381,9 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<u
         },
     )
     .await?;
-    Ok(7)
+    Ok(DemoChanges {
+        count: 7,
+        failed,
+        fix,
+    })
 }

@@ -2,6 +2,7 @@
 //! (root cause and workaround), resolved by a successful fix change (or a stated reason) and
 //! closed; and the known error database the service desk searches.
 
+pub mod demo;
 pub mod entity;
 mod problem;
 mod query;

@@ -149,13 +149,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = open_database(&args.database.database_url).await?;
     if args.dev && quorum_cmdb::is_empty(&db).await? {
         let summary = run_import(&db, "quorum-dev-seed", quorum_cmdb::seed::demo()).await?;
-        let changes = quorum_change::demo::seed(&db, chrono::Utc::now())
+        let now = chrono::Utc::now();
+        let changes = quorum_change::demo::seed(&db, now)
             .await
             .context("cannot add the demo changes")?;
+        let incidents = quorum_problem::demo::seed(&db, now, &changes)
+            .await
+            .context("cannot add the demo incidents and problem")?;
         tracing::info!(
             items = summary.created,
             relationships = summary.relationships_created,
-            changes,
+            changes = changes.count,
+            incidents,
             "dev.demo_data_seeded"
         );
     }

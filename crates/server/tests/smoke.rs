@@ -304,6 +304,26 @@ async fn dev_mode_seeds_the_demo_estate_once() {
             ],
             "{changes}"
         );
+        let incidents = server.graphql(
+            "{ incidents { totalCount } problems { nodes { state incidents { causedByChange { outcome } } fixChanges { state } } } }",
+            Some(&token),
+        );
+        assert_eq!(
+            incidents["data"]["incidents"]["totalCount"], 5,
+            "{incidents}"
+        );
+        assert_eq!(
+            incidents["data"]["problems"]["nodes"],
+            json!([{
+                "state": "KNOWN_ERROR",
+                "incidents": [
+                    { "causedByChange": { "outcome": "FAILED" } },
+                    { "causedByChange": { "outcome": "FAILED" } }
+                ],
+                "fixChanges": [{ "state": "SCHEDULED" }]
+            }]),
+            "{incidents}"
+        );
         assert!(server.terminate().success());
     }
 }
