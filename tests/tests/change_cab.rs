@@ -1069,6 +1069,53 @@ async fn five_members_voting_at_once_all_count_and_the_change_is_authorized_once
     );
 }
 
+#[tokio::test]
+async fn votes_past_the_quorum_arriving_at_once_find_the_change_decided() {
+    let app = TestApp::new().await;
+    let host = app.create_ci("SERVER", "web-01").await;
+    let change = cab_change(&app, &[&host]).await;
+    let version = change["version"].as_i64().expect("version");
+
+    let results = {
+        let (a, b, c, d, e) = tokio::join!(
+            app.vote(CAB[0], &change, "APPROVE", None),
+            app.vote(CAB[1], &change, "APPROVE", None),
+            app.vote(CAB[2], &change, "APPROVE", None),
+            app.vote(CAB[3], &change, "APPROVE", None),
+            app.vote(CAB[4], &change, "APPROVE", None),
+        );
+        [a, b, c, d, e]
+    };
+    let mut counted = 0;
+    for result in &results {
+        match result {
+            Ok(_) => counted += 1,
+            Err(response) => assert_eq!(
+                code(response),
+                "INVALID_TRANSITION",
+                "a late vote: {}",
+                response.text()
+            ),
+        }
+    }
+    assert_eq!(
+        counted, 2,
+        "the quorum of 2 decides; later votes find it decided"
+    );
+    let change = read_change(&app, &change).await;
+    assert_eq!(change["state"], "AUTHORIZED");
+    assert_eq!(change["version"], version + 1);
+    assert_eq!(votes(&change).len(), 2);
+    let events = history(&app, &change).await;
+    let count = |name: &str| {
+        events
+            .iter()
+            .filter(|(action, _, _)| action == name)
+            .count()
+    };
+    assert_eq!((count("voted"), count("authorized")), (2, 1));
+}
+
 // ---------------------------------------------------------------------------------------
 // The policy.
 // ---------------------------------------------------------------------------------------

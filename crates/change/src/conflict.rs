@@ -449,16 +449,20 @@ pub async fn schedule_change(
     };
     write(&txn, &current, &updated).await?;
     let event_reason = if overridden {
-        Some(format!(
-            "scheduled over {} conflict(s): {}; reason: {}",
+        let over = format!(
+            "scheduled over {} conflict(s): {}",
             conflicts.len(),
             conflicts
                 .iter()
                 .map(describe)
                 .collect::<Vec<_>>()
-                .join("; "),
-            reason.unwrap_or_default()
-        ))
+                .join("; ")
+        );
+        // An EMERGENCY change passes freezes without overriding anything: no reason to quote.
+        Some(match reason {
+            Some(reason) => format!("{over}; reason: {reason}"),
+            None => over,
+        })
     } else {
         reason
     };
