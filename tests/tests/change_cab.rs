@@ -1227,3 +1227,47 @@ async fn an_out_of_range_policy_is_bad_input_on_its_field_and_changes_nothing() 
     assert_eq!(same, updated);
     assert_eq!(app.event_count().await, events);
 }
+
+#[tokio::test]
+async fn policy_updates_made_at_once_both_stay() {
+    let app = TestApp::new().await;
+    let update = |input: Value| {
+        app.graphql_by(
+            HEAD,
+            "mutation($input: UpdateChangePolicyInput!) { updateChangePolicy(input: $input) { version } }",
+            json!({ "input": input }),
+        )
+    };
+    for round in 0..3_i64 {
+        let quorum = 3 + round;
+        let depth = 2 - round;
+        let (a, b) = tokio::join!(
+            update(json!({ "cabQuorum": quorum })),
+            update(json!({ "conflictDepth": depth }))
+        );
+        for response in [&a, &b] {
+            assert!(
+                response.json().get("errors").is_none(),
+                "{}",
+                response.text()
+            );
+        }
+        let mut versions = [
+            a.json()["data"]["updateChangePolicy"]["version"].clone(),
+            b.json()["data"]["updateChangePolicy"]["version"].clone(),
+        ]
+        .map(|version| version.as_i64().expect("version"));
+        versions.sort_unstable();
+        assert_eq!(versions, [2 + 2 * round, 3 + 2 * round], "one version each");
+        let policy = policy(&app).await;
+        assert_eq!(
+            (
+                &policy["cabQuorum"],
+                &policy["conflictDepth"],
+                &policy["version"]
+            ),
+            (&json!(quorum), &json!(depth), &json!(3 + 2 * round)),
+            "round {round}: neither update was lost"
+        );
+    }
+}

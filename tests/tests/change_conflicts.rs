@@ -802,6 +802,94 @@ async fn a_freeze_holds_normal_changes_even_overridden_but_not_emergency_ones() 
 }
 
 #[tokio::test]
+async fn a_bad_freeze_window_is_refused_on_its_argument_and_removing_one_frees_its_span() {
+    let app = TestApp::new().await;
+    let db = app.create_ci("DATABASE", "orders-db").await;
+    let retired = app.create_ci("SERVER", "old-host").await;
+    let response = app
+        .graphql_by(
+            ENGINEER,
+            "mutation($id: ID!) { retireConfigurationItem(id: $id, version: 1) { status } }",
+            json!({ "id": retired["id"] }),
+        )
+        .await;
+    assert!(
+        response.json().get("errors").is_none(),
+        "{}",
+        response.text()
+    );
+    const CREATE: &str = "mutation($name: String!, $start: DateTime!, $end: DateTime!, $reason: String, $ciIds: [ID!]) { createFreezeWindow(name: $name, start: $start, end: $end, reason: $reason, ciIds: $ciIds) { id name reason global items { number } } }";
+    let valid = json!({ "name": "Year end", "start": "2026-01-10T00:00:00Z", "end": "2026-01-11T00:00:00Z", "reason": "audit", "ciIds": [db["id"]] });
+    let with = |key: &str, value: Value| {
+        let mut variables = valid.clone();
+        variables[key] = value;
+        variables
+    };
+    let events = app.event_count().await;
+    for (variables, field) in [
+        (with("name", json!("   ")), "name"),
+        (with("name", json!("x".repeat(201))), "name"),
+        (with("reason", json!("x".repeat(5_001))), "reason"),
+        (with("end", json!("2026-01-10T00:00:00Z")), "end"),
+        (with("end", json!("2026-01-09T00:00:00Z")), "end"),
+        (with("ciIds", json!(["no-such-ci"])), "ciIds"),
+        (with("ciIds", json!([db["id"], retired["id"]])), "ciIds"),
+    ] {
+        let refused = app.graphql_by(MANAGER, CREATE, variables.clone()).await;
+        assert_eq!(
+            code(&refused),
+            "BAD_USER_INPUT",
+            "{variables}: {}",
+            refused.text()
+        );
+        assert_eq!(
+            first_error(&refused)["extensions"]["field"],
+            field,
+            "{variables}"
+        );
+    }
+    assert_eq!(app.event_count().await, events, "nothing written");
+    let listed = app
+        .data_by(
+            MANAGER,
+            "{ freezeWindows(from: \"2020-01-01T00:00:00Z\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(listed["freezeWindows"], json!([]));
+
+    let created = app.data_by(MANAGER, CREATE, valid).await["createFreezeWindow"].clone();
+    assert_eq!(created["reason"], "audit");
+    let change = authorized_in(&app, &[&db], None).await;
+    let refused = app.schedule(&change).await.expect_err("frozen");
+    assert_eq!(code(&refused), "CONFLICT");
+
+    let removed = app
+        .data_by(
+            MANAGER,
+            "mutation($id: ID!) { removeFreezeWindow(id: $id) { name global items { number } } }",
+            json!({ "id": created["id"] }),
+        )
+        .await["removeFreezeWindow"]
+        .clone();
+    assert_eq!(
+        removed,
+        json!({ "name": "Year end", "global": false, "items": [{ "number": number(&db) }] })
+    );
+    let again = app
+        .graphql_by(
+            MANAGER,
+            "mutation($id: ID!) { removeFreezeWindow(id: $id) { id } }",
+            json!({ "id": created["id"] }),
+        )
+        .await;
+    assert_eq!(code(&again), "NOT_FOUND", "{}", again.text());
+    let scheduled = app.schedule(&change).await.expect("the span is free again");
+    assert_eq!(scheduled["state"], "SCHEDULED");
+    assert!(scheduled["scheduleOverrideReason"].is_null());
+}
+
+#[tokio::test]
 async fn two_changes_scheduled_at_once_into_the_same_window_on_one_ci_cannot_both_succeed() {
     let app = TestApp::new().await;
     for round in 0..3 {
