@@ -15,7 +15,7 @@ use serde_json::Value as Json;
 
 use crate::entity::change_request::{self, Model};
 use crate::entity::{ChangeOutcome, ChangeState, ChangeType, affected_item, template};
-use crate::lifecycle::{ChangeAction, check, name_of};
+use crate::lifecycle::{ChangeAction, Facts, check, check_with, name_of};
 use crate::risk::{RiskAssessment, RiskQuestionnaire};
 use crate::{CHANGE_EVENT_KIND, CHANGE_NUMBER_PREFIX, policy};
 
@@ -428,7 +428,7 @@ pub async fn create_change_from_template(
     actor.authorize(Permission::CreateChange)?;
     check_window("input.plannedEnd", input.planned_start, input.planned_end)?;
     let txn = quorum_core::begin_write(db).await?;
-    let template = active_template(&txn, "templateId", &input.template_id).await?;
+    let template = active_template(&txn, "input.templateId", &input.template_id).await?;
     let title = match input.title {
         Some(title) => required_text("input.title", title, MAX_TITLE)?,
         None => template.name.clone(),
@@ -637,16 +637,21 @@ pub async fn submit_change(
     let txn = quorum_core::begin_write(db).await?;
     let current = load_for_write(&txn, actor, id, Some(version)).await?;
     let policy = policy::current(&txn).await?;
-    check(ChangeAction::Submit, &current, actor, &policy)?;
     let items = affected_item_ids(&txn, id).await?;
-    if items.is_empty() {
-        return Err(DomainError::InvalidTransition {
-            message: format!(
-                "{} cannot be submitted without an affected CI",
-                current.number
-            ),
-        });
-    }
+    let template = match &current.template_id {
+        Some(template_id) if current.change_type == ChangeType::Standard => {
+            template::Entity::find_by_id(template_id.as_str())
+                .one(&txn)
+                .await?
+        }
+        _ => None,
+    };
+    let facts = Facts {
+        affected_items: Some(items.len()),
+        template_active: (current.change_type == ChangeType::Standard)
+            .then(|| template.as_ref().is_some_and(|template| template.active)),
+    };
+    check_with(ChangeAction::Submit, &current, actor, &policy, facts)?;
     let now = clock.now();
     let mut updated = Model {
         submitted_at: Some(now),
@@ -656,16 +661,8 @@ pub async fn submit_change(
     };
     match current.change_type {
         ChangeType::Standard => {
-            let template_id = current.template_id.clone().unwrap_or_default();
-            let template = active_template(&txn, "id", &template_id)
-                .await
-                .map_err(|_| DomainError::InvalidTransition {
-                    message: format!(
-                        "{} comes from a template that is retired; raise it as a NORMAL change",
-                        current.number
-                    ),
-                })?;
-            let risk = RiskAssessment::standard(&template.name, now, actor.subject());
+            let name = template.map(|template| template.name).unwrap_or_default();
+            let risk = RiskAssessment::standard(&name, now, actor.subject());
             updated.risk_score = Some(risk.score);
             updated.risk_level = Some(risk.level);
             updated.risk = Some(serde_json::to_value(&risk).unwrap_or(Json::Null));
