@@ -1092,6 +1092,45 @@ async fn starting_before_or_after_the_planned_window_is_allowed_and_flagged() {
     }
 }
 
+#[tokio::test]
+async fn a_scheduled_change_is_rescheduled_and_started_against_its_new_window() {
+    let app = TestApp::new().await;
+    let item = app.create_ci("SERVER", "moved").await;
+    let change = app.scheduled_change(&[&item]).await;
+    set_clock(&app, "2026-01-07T09:00:00Z");
+    let moved = app
+        .schedule_in(
+            &change,
+            "2026-01-08T22:00:00Z",
+            "2026-01-08T23:00:00Z",
+            false,
+            None,
+        )
+        .await
+        .expect("reschedules");
+    assert_eq!(moved["state"], "SCHEDULED");
+    assert_eq!(
+        moved["version"],
+        change["version"].as_i64().unwrap_or(0) + 1
+    );
+    assert_times(
+        &moved,
+        &[
+            ("plannedStart", Some("2026-01-08T22:00:00Z")),
+            ("plannedEnd", Some("2026-01-08T23:00:00Z")),
+        ],
+    );
+    // The old window no longer counts.
+    set_clock(&app, "2026-01-08T22:30:00Z");
+    let started = app.act(IMPLEMENTER, "startImplementation", &moved).await;
+    assert_eq!(started["startedOutsideWindow"], false);
+    let events = history(&app, &started).await;
+    assert_eq!(
+        actions(&events)[events.len() - 3..],
+        ["scheduled", "scheduled", "implementationStarted"]
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // 2. Every illegal transition
 // ---------------------------------------------------------------------------------------
@@ -1640,8 +1679,8 @@ async fn submitting_without_plans_justification_or_a_ci_names_what_is_missing() 
 }
 
 #[tokio::test]
-#[ignore = "availableTransitions offers SUBMIT on a draft without affected CIs: objects.rs calls \
-            lifecycle::available_transitions without the change's CIs, so it cannot know"]
+#[ignore = "availableTransitions offers SUBMIT on a draft without affected CIs: objects.rs \
+            calls lifecycle::available_transitions without Facts { affected_items }"]
 async fn submit_is_not_offered_on_a_draft_without_affected_items() {
     let app = TestApp::new().await;
     let change = create_as(
@@ -1651,6 +1690,33 @@ async fn submit_is_not_offered_on_a_draft_without_affected_items() {
     )
     .await
     .expect("a draft");
+    let message = refused_with(
+        app.change_action(ENGINEER, "submitChange", &change, "", "", json!({}))
+            .await,
+        "INVALID_TRANSITION",
+    );
+    assert_eq!(
+        transitions(&app, ENGINEER, &change).await["SUBMIT"],
+        (false, Some(message))
+    );
+}
+
+#[tokio::test]
+#[ignore = "availableTransitions offers SUBMIT on a draft whose template is retired: objects.rs \
+            calls lifecycle::available_transitions without Facts { template_active }"]
+async fn submit_is_not_offered_on_a_draft_from_a_retired_template() {
+    let app = TestApp::new().await;
+    let item = app.create_ci("SERVER", "retired-button").await;
+    let template = create_template(&app, "Rotate the logs").await;
+    let change = from_template(&app, &template, &[&item])
+        .await
+        .expect("raised");
+    app.data_by(
+        MANAGER,
+        "mutation($id: ID!) { retireStandardChangeTemplate(id: $id, version: 1) { active } }",
+        json!({ "id": template["id"] }),
+    )
+    .await;
     let message = refused_with(
         app.change_action(ENGINEER, "submitChange", &change, "", "", json!({}))
             .await,
@@ -2399,6 +2465,9 @@ async fn changes_are_filtered_by_every_criterion() {
         (json!({ "text": "100%" }), vec![2]),
         (json!({ "text": "%" }), vec![2]),
         (json!({ "text": "_" }), vec![]),
+        (json!({ "text": "\\" }), vec![]),
+        (json!({ "states": [] }), vec![]),
+        (json!({ "affectedItemId": "no-such-ci" }), vec![]),
         (json!({ "text": "   " }), vec![4, 3, 2, 1]),
         // Every criterion must hold.
         (
@@ -2475,6 +2544,24 @@ async fn changes_are_ordered_and_paged() {
         }
         assert_eq!(seen, chg(&expected), "{order_by}");
     }
+    // Backwards from the end: the last two of newest-first are the oldest two.
+    let data = app
+        .data_by(
+            MANAGER,
+            "query($before: String) { changes(last: 2, before: $before) { totalCount pageInfo { hasPreviousPage startCursor } nodes { number } } }",
+            json!({ "before": null }),
+        )
+        .await;
+    assert_eq!(numbers_of(&data["changes"]["nodes"]), chg(&[2, 1]));
+    assert_eq!(data["changes"]["pageInfo"]["hasPreviousPage"], true);
+    let data = app
+        .data_by(
+            MANAGER,
+            "query($before: String) { changes(last: 2, before: $before) { nodes { number } } }",
+            json!({ "before": data["changes"]["pageInfo"]["startCursor"] }),
+        )
+        .await;
+    assert_eq!(numbers_of(&data["changes"]["nodes"]), chg(&[4, 3]));
     // A filter and an order together.
     let (total, numbers, more, _) = list(
         &app,
@@ -2735,6 +2822,18 @@ async fn update_change_with_null_clears_optional_fields_and_leaves_the_others() 
     assert_eq!(app.event_count().await, events);
     assert_eq!(texts(&app, &change).await, now);
 
+    // An edit that changes nothing writes nothing.
+    for input in [
+        json!({}),
+        json!({ "title": "Upgrade to 16.2", "description": null, "assignee": "ivan" }),
+    ] {
+        let same = update(&app, ENGINEER, &change, input.clone())
+            .await
+            .expect("a no-op");
+        assert_eq!(same["version"], change["version"], "{input}");
+    }
+    assert_eq!(app.event_count().await, events);
+
     // A cleared justification is missing at submission.
     let change = update(&app, ENGINEER, &change, json!({ "justification": null }))
         .await
@@ -2776,6 +2875,45 @@ async fn update_change_with_null_clears_optional_fields_and_leaves_the_others() 
             "updated"
         ]
     );
+}
+
+#[tokio::test]
+async fn a_standard_change_keeps_its_template_plans() {
+    let app = TestApp::new().await;
+    let item = app.create_ci("SERVER", "standard-plans").await;
+    let template = create_template(&app, "Rotate the logs").await;
+    let change = from_template(&app, &template, &[&item])
+        .await
+        .expect("raised");
+    let events = app.event_count().await;
+    for (field, value) in [
+        ("implementationPlan", json!("Something else")),
+        ("backoutPlan", json!("Hope")),
+        ("testPlan", Value::Null),
+    ] {
+        let message = bad_input(
+            update(&app, ENGINEER, &change, json!({ field: value })).await,
+            &format!("input.{field}"),
+        );
+        assert_eq!(
+            message,
+            "CHG0000001 is a STANDARD change: its plans are its template's; raise a NORMAL change to do it differently"
+        );
+    }
+    assert_unchanged(&app, &change, events).await;
+    // Restating them is no edit; the rest is the requester's.
+    let change = update(
+        &app,
+        ENGINEER,
+        &change,
+        json!({ "implementationPlan": "Run the rotation job", "title": "Rotate the web logs", "justification": "Disk at 90%" }),
+    )
+    .await
+    .expect("edits");
+    assert_eq!(change["title"], "Rotate the web logs");
+    assert_eq!(change["version"], 2);
+    let change = app.act(ENGINEER, "submitChange", &change).await;
+    assert_eq!(change["state"], "AUTHORIZED");
 }
 
 #[tokio::test]

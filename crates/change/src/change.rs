@@ -288,6 +288,10 @@ async fn act(
     check(action, &current, actor, &policy)?;
     let now = clock.now();
     let mut updated = apply(&current, now)?;
+    if updated == current {
+        // An edit that changes nothing writes nothing (no version, no event), as in the CMDB.
+        return Ok(current);
+    }
     updated.version = current.version + 1;
     updated.updated_at = now;
     write(&txn, &current, &updated).await?;
@@ -483,7 +487,8 @@ async fn active_template<C: ConnectionTrait>(
 }
 
 /// Edits a change in DRAFT or ASSESSMENT (its requester or a change manager). Edits during
-/// ASSESSMENT that change the window clear nothing; the risk stays until reassessed.
+/// ASSESSMENT that change the window clear nothing; the risk stays until reassessed. An edit
+/// that changes nothing writes nothing; a STANDARD change's plans stay its template's.
 #[tracing::instrument(skip(db, clock, actor, edits))]
 pub async fn update_change(
     db: &DatabaseConnection,
@@ -536,6 +541,33 @@ pub async fn update_change(
                 updated.planned_start,
                 updated.planned_end,
             )?;
+            if current.change_type == ChangeType::Standard {
+                // The template's plans are what was pre-authorized: a STANDARD change that
+                // does it differently is a NORMAL change.
+                for (field, before, after) in [
+                    (
+                        "input.implementationPlan",
+                        &current.implementation_plan,
+                        &updated.implementation_plan,
+                    ),
+                    (
+                        "input.backoutPlan",
+                        &current.backout_plan,
+                        &updated.backout_plan,
+                    ),
+                    ("input.testPlan", &current.test_plan, &updated.test_plan),
+                ] {
+                    if before != after {
+                        return Err(DomainError::bad_input(
+                            field,
+                            format!(
+                                "{} is a STANDARD change: its plans are its template's; raise a NORMAL change to do it differently",
+                                current.number
+                            ),
+                        ));
+                    }
+                }
+            }
             Ok(updated)
         },
     )
