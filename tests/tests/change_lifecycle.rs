@@ -16,7 +16,7 @@ use quorum_tests::{TestApp, TestResponse};
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------
-// Helpers
+// Helpers: people, instants, refusals, reads and moves
 // ---------------------------------------------------------------------------------------
 
 /// A change manager who also sits on the CAB: eligible for every change mutation on every
@@ -396,7 +396,413 @@ async fn assert_unchanged(app: &TestApp, before: &Value, events: i64) {
 }
 
 // ---------------------------------------------------------------------------------------
-// 1. Every legal path to its end
+// Helpers: every change mutation called with valid arguments, and changes parked in each state
+// ---------------------------------------------------------------------------------------
+
+/// Every change mutation.
+const MUTATIONS: [&str; 15] = [
+    "updateChange",
+    "addChangeAffectedItems",
+    "removeChangeAffectedItems",
+    "submitChange",
+    "assessChange",
+    "authorizeChange",
+    "referChangeToCab",
+    "rejectChange",
+    "castCabVote",
+    "scheduleChange",
+    "startImplementation",
+    "completeImplementation",
+    "recordReview",
+    "closeChange",
+    "cancelChange",
+];
+
+/// The `availableTransitions` action behind a mutation.
+fn action_of(mutation: &str) -> &'static str {
+    match mutation {
+        "updateChange" => "UPDATE",
+        "addChangeAffectedItems" | "removeChangeAffectedItems" => "EDIT_AFFECTED_ITEMS",
+        "submitChange" => "SUBMIT",
+        "assessChange" => "ASSESS",
+        "authorizeChange" => "AUTHORIZE",
+        "referChangeToCab" => "REFER_TO_CAB",
+        "rejectChange" => "REJECT",
+        "castCabVote" => "VOTE",
+        "scheduleChange" => "SCHEDULE",
+        "startImplementation" => "START_IMPLEMENTATION",
+        "completeImplementation" => "COMPLETE_IMPLEMENTATION",
+        "recordReview" => "RECORD_REVIEW",
+        "closeChange" => "CLOSE",
+        "cancelChange" => "CANCEL",
+        other => panic!("unknown mutation {other}"),
+    }
+}
+
+/// Who would normally call `mutation` on `change` (the requester, the assignee, the change
+/// manager, a board member); None when that person cannot see it (a CAB member and a draft).
+fn usual_caller(mutation: &str, change: &Value) -> Option<Person> {
+    match mutation {
+        "updateChange"
+        | "addChangeAffectedItems"
+        | "removeChangeAffectedItems"
+        | "submitChange"
+        | "cancelChange" => Some(ENGINEER),
+        "startImplementation" | "completeImplementation" => Some(IMPLEMENTER),
+        "castCabVote" if change["type"] == "EMERGENCY" => Some(HEAD),
+        "castCabVote" if change["state"] == "DRAFT" => None,
+        "castCabVote" => Some(CAB[0]),
+        _ => Some(MANAGER),
+    }
+}
+
+/// Calls `mutation` on `change` as `who` with valid arguments (`spare` is a CI the change
+/// does not touch).
+async fn call(
+    app: &TestApp,
+    who: Person,
+    mutation: &str,
+    change: &Value,
+    spare: &Value,
+) -> Result<Value, TestResponse> {
+    match mutation {
+        "updateChange" => update(app, who, change, json!({ "title": "Renamed" })).await,
+        "addChangeAffectedItems" => edit_items(app, who, mutation, change, &[&spare["id"]]).await,
+        "removeChangeAffectedItems" => {
+            edit_items(
+                app,
+                who,
+                mutation,
+                change,
+                &[&change["affectedItems"][0]["id"]],
+            )
+            .await
+        }
+        "assessChange" => {
+            app.change_action(
+                who,
+                mutation,
+                change,
+                ", $input: RiskQuestionnaireInput!",
+                ", input: $input",
+                json!({ "input": TestApp::low_risk_answers() }),
+            )
+            .await
+        }
+        "authorizeChange" | "referChangeToCab" => {
+            app.change_action(
+                who,
+                mutation,
+                change,
+                ", $reason: String",
+                ", reason: $reason",
+                json!({ "reason": "Because" }),
+            )
+            .await
+        }
+        "rejectChange" | "cancelChange" => {
+            reason_action(app, who, mutation, change, "Because").await
+        }
+        "castCabVote" => app.vote(who, change, "APPROVE", Some("Fine")).await,
+        "scheduleChange" => {
+            app.change_action(
+                who,
+                mutation,
+                change,
+                ", $start: DateTime!, $end: DateTime!",
+                ", plannedStart: $start, plannedEnd: $end",
+                json!({ "start": "2026-02-01T10:00:00Z", "end": "2026-02-01T11:00:00Z" }),
+            )
+            .await
+        }
+        "completeImplementation" => {
+            app.change_action(
+                who,
+                mutation,
+                change,
+                ", $outcome: ChangeOutcome!, $notes: String",
+                ", outcome: $outcome, notes: $notes",
+                json!({ "outcome": "SUCCESSFUL", "notes": "Done" }),
+            )
+            .await
+        }
+        "recordReview" => {
+            app.change_action(
+                who,
+                mutation,
+                change,
+                ", $lessons: String!",
+                ", lessonsLearned: $lessons",
+                json!({ "lessons": "None" }),
+            )
+            .await
+        }
+        "submitChange" | "startImplementation" | "closeChange" => {
+            app.change_action(who, mutation, change, "", "", json!({}))
+                .await
+        }
+        other => panic!("unknown mutation {other}"),
+    }
+}
+
+/// A change parked in a state, and the mutations legal on it there.
+struct Parked {
+    label: &'static str,
+    change: Value,
+    legal: &'static [&'static str],
+}
+
+const EDITS: [&str; 3] = [
+    "updateChange",
+    "addChangeAffectedItems",
+    "removeChangeAffectedItems",
+];
+
+/// One change in each state (and type where it matters), each on its own CI.
+async fn park_changes(app: &TestApp) -> Vec<Parked> {
+    let mut items = Vec::new();
+    for n in 0..14 {
+        items.push(app.create_ci("SERVER", &format!("parked-{n:02}")).await);
+    }
+    let template = create_template(app, "Rotate the logs").await;
+
+    let draft = app.new_change("NORMAL", &[&items[0]]).await;
+    let standard_draft = from_template(app, &template, &[&items[1]])
+        .await
+        .expect("raised");
+    let standard_authorized = from_template(app, &template, &[&items[2]])
+        .await
+        .expect("raised");
+    let standard_authorized = app
+        .act(ENGINEER, "submitChange", &standard_authorized)
+        .await;
+    let assessment = submitted(app, "NORMAL", &items[3]).await;
+    let cab_review = in_cab_review(app, &items[4]).await;
+    let emergency = submitted(app, "EMERGENCY", &items[5]).await;
+    let authorized = app.authorized_change(&[&items[6]]).await;
+    let scheduled = app.scheduled_change(&[&items[7]]).await;
+    let in_progress = implementing(app, &items[8]).await;
+    let review = app
+        .complete(&implementing(app, &items[9]).await, "SUCCESSFUL")
+        .await;
+    let failed = complete_with(
+        app,
+        &implementing(app, &items[10]).await,
+        "FAILED",
+        Some("Timed out"),
+    )
+    .await
+    .expect("completes");
+    let closed = app
+        .complete(&implementing(app, &items[11]).await, "SUCCESSFUL")
+        .await;
+    let closed = app.act(MANAGER, "closeChange", &closed).await;
+    let rejected = submitted(app, "NORMAL", &items[12]).await;
+    let rejected = reason_action(app, MANAGER, "rejectChange", &rejected, "No")
+        .await
+        .expect("rejects");
+    let cancelled = app.new_change("NORMAL", &[&items[13]]).await;
+    let cancelled = reason_action(app, ENGINEER, "cancelChange", &cancelled, "No")
+        .await
+        .expect("cancels");
+
+    const DRAFT: &[&str] = &[EDITS[0], EDITS[1], EDITS[2], "submitChange", "cancelChange"];
+    vec![
+        Parked {
+            label: "NORMAL DRAFT",
+            change: draft,
+            legal: DRAFT,
+        },
+        Parked {
+            label: "STANDARD DRAFT",
+            change: standard_draft,
+            legal: DRAFT,
+        },
+        Parked {
+            label: "STANDARD AUTHORIZED",
+            change: standard_authorized,
+            legal: &["scheduleChange", "cancelChange"],
+        },
+        Parked {
+            // Not yet assessed: authorize and refer wait for the assessment.
+            label: "NORMAL ASSESSMENT",
+            change: assessment,
+            legal: &[
+                EDITS[0],
+                EDITS[1],
+                EDITS[2],
+                "assessChange",
+                "rejectChange",
+                "cancelChange",
+            ],
+        },
+        Parked {
+            label: "NORMAL CAB_REVIEW",
+            change: cab_review,
+            legal: &["castCabVote", "cancelChange"],
+        },
+        Parked {
+            label: "EMERGENCY CAB_REVIEW",
+            change: emergency,
+            legal: &["assessChange", "castCabVote", "cancelChange"],
+        },
+        Parked {
+            label: "NORMAL AUTHORIZED",
+            change: authorized,
+            legal: &["scheduleChange", "cancelChange"],
+        },
+        Parked {
+            label: "NORMAL SCHEDULED",
+            change: scheduled,
+            legal: &["scheduleChange", "startImplementation", "cancelChange"],
+        },
+        Parked {
+            label: "NORMAL IMPLEMENTING",
+            change: in_progress,
+            legal: &["completeImplementation"],
+        },
+        Parked {
+            label: "NORMAL REVIEW (SUCCESSFUL)",
+            change: review,
+            legal: &["recordReview", "closeChange"],
+        },
+        Parked {
+            // Closing waits for the review.
+            label: "NORMAL REVIEW (FAILED)",
+            change: failed,
+            legal: &["recordReview"],
+        },
+        Parked {
+            label: "NORMAL CLOSED",
+            change: closed,
+            legal: &[],
+        },
+        Parked {
+            label: "NORMAL REJECTED",
+            change: rejected,
+            legal: &[],
+        },
+        Parked {
+            label: "NORMAL CANCELLED",
+            change: cancelled,
+            legal: &[],
+        },
+    ]
+}
+
+/// Reads what `who` is offered for `mutation`, calls it, and checks they agree: an offered
+/// move succeeds; a refused one fails with the offered reason as its message. Returns the
+/// call's result and the error code when refused.
+async fn agrees(
+    app: &TestApp,
+    who: Person,
+    mutation: &str,
+    change: &Value,
+    spare: &Value,
+) -> Result<Value, String> {
+    let (allowed, reason) = transitions(app, who, change).await[action_of(mutation)].clone();
+    let events = app.event_count().await;
+    let result = call(app, who, mutation, change, spare).await;
+    if allowed {
+        let value = result.unwrap_or_else(|response| {
+            panic!(
+                "{mutation} offered to {} but failed: {}",
+                who.subject,
+                response.text()
+            )
+        });
+        assert!(app.event_count().await > events);
+        Ok(value)
+    } else {
+        let refusal = refused(result);
+        assert_eq!(
+            Some(refusal.message.clone()),
+            reason,
+            "{mutation} as {}",
+            who.subject
+        );
+        assert_unchanged(app, change, events).await;
+        Err(refusal.code)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers: lists and lookups
+// ---------------------------------------------------------------------------------------
+
+const LIST: &str = "query($filter: ChangeFilter, $orderBy: ChangeOrder, $first: Int, $after: String) { changes(filter: $filter, orderBy: $orderBy, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { number } } }";
+
+/// A page of `changes` as `who`: (totalCount, numbers, hasNextPage, endCursor).
+async fn list(
+    app: &TestApp,
+    who: Person,
+    variables: Value,
+) -> (i64, Vec<String>, bool, Option<String>) {
+    let data = app.data_by(who, LIST, variables).await;
+    let changes = &data["changes"];
+    (
+        changes["totalCount"].as_i64().expect("totalCount"),
+        numbers_of(&changes["nodes"]),
+        changes["pageInfo"]["hasNextPage"]
+            .as_bool()
+            .expect("hasNextPage"),
+        changes["pageInfo"]["endCursor"].as_str().map(str::to_owned),
+    )
+}
+
+/// The numbers of the changes matching `filter`, as `who`, newest first; checks totalCount.
+async fn matching(app: &TestApp, who: Person, filter: Value) -> Vec<String> {
+    let (total, numbers, more, _) = list(app, who, json!({ "filter": filter })).await;
+    assert_eq!(total, i64::try_from(numbers.len()).unwrap_or(-1));
+    assert!(!more);
+    numbers
+}
+
+fn chg(numbers: &[u32]) -> Vec<String> {
+    numbers.iter().map(|n| format!("CHG{n:07}")).collect()
+}
+
+/// `ConfigurationItem.changes` as `who`: (totalCount, numbers).
+async fn changes_of_item(app: &TestApp, who: Person, item: &Value) -> (i64, Vec<String>) {
+    let data = app
+        .data_by(
+            who,
+            "query($id: ID) { configurationItem(id: $id) { changes(first: 10) { totalCount nodes { number } } } }",
+            json!({ "id": item["id"] }),
+        )
+        .await;
+    let changes = &data["configurationItem"]["changes"];
+    (
+        changes["totalCount"].as_i64().expect("totalCount"),
+        numbers_of(&changes["nodes"]),
+    )
+}
+
+async fn by_number(app: &TestApp, who: Person, number: &str) -> Value {
+    app.data_by(
+        who,
+        "query($number: String) { change(number: $number) { number state } }",
+        json!({ "number": number }),
+    )
+    .await["change"]
+        .clone()
+}
+
+const TEXT_FIELDS: &str = "title description justification implementationPlan backoutPlan testPlan assignee plannedStart plannedEnd version";
+
+async fn texts(app: &TestApp, change: &Value) -> Value {
+    app.data_by(
+        MANAGER,
+        &format!("query($id: ID) {{ change(id: $id) {{ {TEXT_FIELDS} }} }}"),
+        json!({ "id": change["id"] }),
+    )
+    .await["change"]
+        .clone()
+}
+
+// ---------------------------------------------------------------------------------------
+// 1. Every legal path to its end, with its timestamps; 4. the events (history, audit log) each
+//    move writes, with actor and reason
 // ---------------------------------------------------------------------------------------
 
 #[tokio::test]
@@ -1135,297 +1541,6 @@ async fn a_scheduled_change_is_rescheduled_and_started_against_its_new_window() 
 // 2. Every illegal transition
 // ---------------------------------------------------------------------------------------
 
-/// Every change mutation.
-const MUTATIONS: [&str; 15] = [
-    "updateChange",
-    "addChangeAffectedItems",
-    "removeChangeAffectedItems",
-    "submitChange",
-    "assessChange",
-    "authorizeChange",
-    "referChangeToCab",
-    "rejectChange",
-    "castCabVote",
-    "scheduleChange",
-    "startImplementation",
-    "completeImplementation",
-    "recordReview",
-    "closeChange",
-    "cancelChange",
-];
-
-/// The `availableTransitions` action behind a mutation.
-fn action_of(mutation: &str) -> &'static str {
-    match mutation {
-        "updateChange" => "UPDATE",
-        "addChangeAffectedItems" | "removeChangeAffectedItems" => "EDIT_AFFECTED_ITEMS",
-        "submitChange" => "SUBMIT",
-        "assessChange" => "ASSESS",
-        "authorizeChange" => "AUTHORIZE",
-        "referChangeToCab" => "REFER_TO_CAB",
-        "rejectChange" => "REJECT",
-        "castCabVote" => "VOTE",
-        "scheduleChange" => "SCHEDULE",
-        "startImplementation" => "START_IMPLEMENTATION",
-        "completeImplementation" => "COMPLETE_IMPLEMENTATION",
-        "recordReview" => "RECORD_REVIEW",
-        "closeChange" => "CLOSE",
-        "cancelChange" => "CANCEL",
-        other => panic!("unknown mutation {other}"),
-    }
-}
-
-/// Who would normally call `mutation` on `change` (the requester, the assignee, the change
-/// manager, a board member); None when that person cannot see it (a CAB member and a draft).
-fn usual_caller(mutation: &str, change: &Value) -> Option<Person> {
-    match mutation {
-        "updateChange"
-        | "addChangeAffectedItems"
-        | "removeChangeAffectedItems"
-        | "submitChange"
-        | "cancelChange" => Some(ENGINEER),
-        "startImplementation" | "completeImplementation" => Some(IMPLEMENTER),
-        "castCabVote" if change["type"] == "EMERGENCY" => Some(HEAD),
-        "castCabVote" if change["state"] == "DRAFT" => None,
-        "castCabVote" => Some(CAB[0]),
-        _ => Some(MANAGER),
-    }
-}
-
-/// Calls `mutation` on `change` as `who` with valid arguments (`spare` is a CI the change
-/// does not touch).
-async fn call(
-    app: &TestApp,
-    who: Person,
-    mutation: &str,
-    change: &Value,
-    spare: &Value,
-) -> Result<Value, TestResponse> {
-    match mutation {
-        "updateChange" => update(app, who, change, json!({ "title": "Renamed" })).await,
-        "addChangeAffectedItems" => edit_items(app, who, mutation, change, &[&spare["id"]]).await,
-        "removeChangeAffectedItems" => {
-            edit_items(
-                app,
-                who,
-                mutation,
-                change,
-                &[&change["affectedItems"][0]["id"]],
-            )
-            .await
-        }
-        "assessChange" => {
-            app.change_action(
-                who,
-                mutation,
-                change,
-                ", $input: RiskQuestionnaireInput!",
-                ", input: $input",
-                json!({ "input": TestApp::low_risk_answers() }),
-            )
-            .await
-        }
-        "authorizeChange" | "referChangeToCab" => {
-            app.change_action(
-                who,
-                mutation,
-                change,
-                ", $reason: String",
-                ", reason: $reason",
-                json!({ "reason": "Because" }),
-            )
-            .await
-        }
-        "rejectChange" | "cancelChange" => {
-            reason_action(app, who, mutation, change, "Because").await
-        }
-        "castCabVote" => app.vote(who, change, "APPROVE", Some("Fine")).await,
-        "scheduleChange" => {
-            app.change_action(
-                who,
-                mutation,
-                change,
-                ", $start: DateTime!, $end: DateTime!",
-                ", plannedStart: $start, plannedEnd: $end",
-                json!({ "start": "2026-02-01T10:00:00Z", "end": "2026-02-01T11:00:00Z" }),
-            )
-            .await
-        }
-        "completeImplementation" => {
-            app.change_action(
-                who,
-                mutation,
-                change,
-                ", $outcome: ChangeOutcome!, $notes: String",
-                ", outcome: $outcome, notes: $notes",
-                json!({ "outcome": "SUCCESSFUL", "notes": "Done" }),
-            )
-            .await
-        }
-        "recordReview" => {
-            app.change_action(
-                who,
-                mutation,
-                change,
-                ", $lessons: String!",
-                ", lessonsLearned: $lessons",
-                json!({ "lessons": "None" }),
-            )
-            .await
-        }
-        "submitChange" | "startImplementation" | "closeChange" => {
-            app.change_action(who, mutation, change, "", "", json!({}))
-                .await
-        }
-        other => panic!("unknown mutation {other}"),
-    }
-}
-
-/// A change parked in a state, and the mutations legal on it there.
-struct Parked {
-    label: &'static str,
-    change: Value,
-    legal: &'static [&'static str],
-}
-
-const EDITS: [&str; 3] = [
-    "updateChange",
-    "addChangeAffectedItems",
-    "removeChangeAffectedItems",
-];
-
-/// One change in each state (and type where it matters), each on its own CI.
-async fn park_changes(app: &TestApp) -> Vec<Parked> {
-    let mut items = Vec::new();
-    for n in 0..15 {
-        items.push(app.create_ci("SERVER", &format!("parked-{n:02}")).await);
-    }
-    let template = create_template(app, "Rotate the logs").await;
-
-    let draft = app.new_change("NORMAL", &[&items[0]]).await;
-    let standard_draft = from_template(app, &template, &[&items[1]])
-        .await
-        .expect("raised");
-    let standard_authorized = from_template(app, &template, &[&items[2]])
-        .await
-        .expect("raised");
-    let standard_authorized = app
-        .act(ENGINEER, "submitChange", &standard_authorized)
-        .await;
-    let assessment = submitted(app, "NORMAL", &items[3]).await;
-    let cab_review = in_cab_review(app, &items[4]).await;
-    let emergency = submitted(app, "EMERGENCY", &items[5]).await;
-    let authorized = app.authorized_change(&[&items[6]]).await;
-    let scheduled = app.scheduled_change(&[&items[7]]).await;
-    let implementing = implementing(app, &items[8]).await;
-    let review = app
-        .complete(&self::implementing(app, &items[9]).await, "SUCCESSFUL")
-        .await;
-    let failed = complete_with(
-        app,
-        &self::implementing(app, &items[10]).await,
-        "FAILED",
-        Some("Timed out"),
-    )
-    .await
-    .expect("completes");
-    let closed = app
-        .complete(&self::implementing(app, &items[11]).await, "SUCCESSFUL")
-        .await;
-    let closed = app.act(MANAGER, "closeChange", &closed).await;
-    let rejected = submitted(app, "NORMAL", &items[12]).await;
-    let rejected = reason_action(app, MANAGER, "rejectChange", &rejected, "No")
-        .await
-        .expect("rejects");
-    let cancelled = app.new_change("NORMAL", &[&items[13]]).await;
-    let cancelled = reason_action(app, ENGINEER, "cancelChange", &cancelled, "No")
-        .await
-        .expect("cancels");
-
-    const DRAFT: &[&str] = &[EDITS[0], EDITS[1], EDITS[2], "submitChange", "cancelChange"];
-    vec![
-        Parked {
-            label: "NORMAL DRAFT",
-            change: draft,
-            legal: DRAFT,
-        },
-        Parked {
-            label: "STANDARD DRAFT",
-            change: standard_draft,
-            legal: DRAFT,
-        },
-        Parked {
-            label: "STANDARD AUTHORIZED",
-            change: standard_authorized,
-            legal: &["scheduleChange", "cancelChange"],
-        },
-        Parked {
-            // Not yet assessed: authorize and refer wait for the assessment.
-            label: "NORMAL ASSESSMENT",
-            change: assessment,
-            legal: &[
-                EDITS[0],
-                EDITS[1],
-                EDITS[2],
-                "assessChange",
-                "rejectChange",
-                "cancelChange",
-            ],
-        },
-        Parked {
-            label: "NORMAL CAB_REVIEW",
-            change: cab_review,
-            legal: &["castCabVote", "cancelChange"],
-        },
-        Parked {
-            label: "EMERGENCY CAB_REVIEW",
-            change: emergency,
-            legal: &["assessChange", "castCabVote", "cancelChange"],
-        },
-        Parked {
-            label: "NORMAL AUTHORIZED",
-            change: authorized,
-            legal: &["scheduleChange", "cancelChange"],
-        },
-        Parked {
-            label: "NORMAL SCHEDULED",
-            change: scheduled,
-            legal: &["scheduleChange", "startImplementation", "cancelChange"],
-        },
-        Parked {
-            label: "NORMAL IMPLEMENTING",
-            change: implementing,
-            legal: &["completeImplementation"],
-        },
-        Parked {
-            label: "NORMAL REVIEW (SUCCESSFUL)",
-            change: review,
-            legal: &["recordReview", "closeChange"],
-        },
-        Parked {
-            // Closing waits for the review.
-            label: "NORMAL REVIEW (FAILED)",
-            change: failed,
-            legal: &["recordReview"],
-        },
-        Parked {
-            label: "NORMAL CLOSED",
-            change: closed,
-            legal: &[],
-        },
-        Parked {
-            label: "NORMAL REJECTED",
-            change: rejected,
-            legal: &[],
-        },
-        Parked {
-            label: "NORMAL CANCELLED",
-            change: cancelled,
-            legal: &[],
-        },
-    ]
-}
-
 #[tokio::test]
 async fn every_mutation_a_state_does_not_allow_is_an_invalid_transition_that_writes_nothing() {
     let app = TestApp::new().await;
@@ -1942,64 +2057,6 @@ async fn of_two_concurrent_updates_with_the_same_version_exactly_one_wins() {
 // 5. Drafts are hidden from the CAB
 // ---------------------------------------------------------------------------------------
 
-const LIST: &str = "query($filter: ChangeFilter, $orderBy: ChangeOrder, $first: Int, $after: String) { changes(filter: $filter, orderBy: $orderBy, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { number } } }";
-
-/// A page of `changes` as `who`: (totalCount, numbers, hasNextPage, endCursor).
-async fn list(
-    app: &TestApp,
-    who: Person,
-    variables: Value,
-) -> (i64, Vec<String>, bool, Option<String>) {
-    let data = app.data_by(who, LIST, variables).await;
-    let changes = &data["changes"];
-    (
-        changes["totalCount"].as_i64().expect("totalCount"),
-        numbers_of(&changes["nodes"]),
-        changes["pageInfo"]["hasNextPage"]
-            .as_bool()
-            .expect("hasNextPage"),
-        changes["pageInfo"]["endCursor"].as_str().map(str::to_owned),
-    )
-}
-
-/// The numbers of the changes matching `filter`, as `who`, newest first; checks totalCount.
-async fn matching(app: &TestApp, who: Person, filter: Value) -> Vec<String> {
-    let (total, numbers, more, _) = list(app, who, json!({ "filter": filter })).await;
-    assert_eq!(total, i64::try_from(numbers.len()).unwrap_or(-1));
-    assert!(!more);
-    numbers
-}
-
-fn chg(numbers: &[u32]) -> Vec<String> {
-    numbers.iter().map(|n| format!("CHG{n:07}")).collect()
-}
-
-/// `ConfigurationItem.changes` as `who`: (totalCount, numbers).
-async fn changes_of_item(app: &TestApp, who: Person, item: &Value) -> (i64, Vec<String>) {
-    let data = app
-        .data_by(
-            who,
-            "query($id: ID) { configurationItem(id: $id) { changes(first: 10) { totalCount nodes { number } } } }",
-            json!({ "id": item["id"] }),
-        )
-        .await;
-    let changes = &data["configurationItem"]["changes"];
-    (
-        changes["totalCount"].as_i64().expect("totalCount"),
-        numbers_of(&changes["nodes"]),
-    )
-}
-
-async fn by_number(app: &TestApp, who: Person, number: &str) -> Value {
-    app.data_by(
-        who,
-        "query($number: String) { change(number: $number) { number state } }",
-        json!({ "number": number }),
-    )
-    .await["change"]
-        .clone()
-}
-
 #[tokio::test]
 async fn cab_members_never_see_drafts_but_see_them_once_submitted() {
     let app = TestApp::new().await;
@@ -2049,42 +2106,6 @@ async fn cab_members_never_see_drafts_but_see_them_once_submitted() {
 // ---------------------------------------------------------------------------------------
 // 6. availableTransitions agrees with the mutations
 // ---------------------------------------------------------------------------------------
-
-/// Reads what `who` is offered for `mutation`, calls it, and checks they agree: an offered
-/// move succeeds; a refused one fails with the offered reason as its message. Returns the
-/// call's result and the error code when refused.
-async fn agrees(
-    app: &TestApp,
-    who: Person,
-    mutation: &str,
-    change: &Value,
-    spare: &Value,
-) -> Result<Value, String> {
-    let (allowed, reason) = transitions(app, who, change).await[action_of(mutation)].clone();
-    let events = app.event_count().await;
-    let result = call(app, who, mutation, change, spare).await;
-    if allowed {
-        let value = result.unwrap_or_else(|response| {
-            panic!(
-                "{mutation} offered to {} but failed: {}",
-                who.subject,
-                response.text()
-            )
-        });
-        assert!(app.event_count().await > events);
-        Ok(value)
-    } else {
-        let refusal = refused(result);
-        assert_eq!(
-            Some(refusal.message.clone()),
-            reason,
-            "{mutation} as {}",
-            who.subject
-        );
-        assert_unchanged(app, change, events).await;
-        Err(refusal.code)
-    }
-}
 
 #[tokio::test]
 async fn available_transitions_agree_with_the_mutations_for_each_viewer() {
@@ -2725,18 +2746,6 @@ async fn affected_items_are_edited_in_draft_and_assessment_only() {
             event("authorized", MANAGER, None),
         ]
     );
-}
-
-const TEXT_FIELDS: &str = "title description justification implementationPlan backoutPlan testPlan assignee plannedStart plannedEnd version";
-
-async fn texts(app: &TestApp, change: &Value) -> Value {
-    app.data_by(
-        MANAGER,
-        &format!("query($id: ID) {{ change(id: $id) {{ {TEXT_FIELDS} }} }}"),
-        json!({ "id": change["id"] }),
-    )
-    .await["change"]
-        .clone()
 }
 
 #[tokio::test]
