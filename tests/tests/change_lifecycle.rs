@@ -3021,3 +3021,47 @@ async fn a_retired_template_raises_no_changes_and_its_drafts_cannot_be_submitted
         json!([{ "action": "retired", "actor": "max" }, { "action": "created", "actor": "max" }])
     );
 }
+
+#[tokio::test]
+async fn a_ci_retired_while_a_change_adds_it_is_refused() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = TestApp::new().await;
+    let kept = app.create_ci("SERVER", "race-kept").await;
+    let going = app.create_ci("SERVER", "race-going").await;
+    let change = app.new_change("NORMAL", &[&kept]).await;
+    // A retirement holds the CI's row until it commits, a moment after the change reads it.
+    let retirement = app.db.begin().await.expect("transaction");
+    retirement
+        .execute_unprepared(&format!(
+            "UPDATE configuration_item SET status = 'RETIRED' WHERE id = '{}'",
+            going["id"].as_str().expect("id")
+        ))
+        .await
+        .expect("retires");
+    let going_ids = [&going["id"]];
+    let (added, ()) = tokio::join!(
+        edit_items(
+            &app,
+            ENGINEER,
+            "addChangeAffectedItems",
+            &change,
+            &going_ids
+        ),
+        async {
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            retirement.commit().await.expect("commits");
+        },
+    );
+    let message = bad_input(added, "ciIds");
+    assert_eq!(
+        message,
+        format!(
+            "{} is retired; a change cannot touch it",
+            going["number"].as_str().unwrap_or_default()
+        )
+    );
+    assert_eq!(
+        numbers_of(&read(&app, &change).await["affectedItems"]),
+        numbers_of(&json!([kept]))
+    );
+}

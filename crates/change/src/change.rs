@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use quorum_cmdb::ConfigurationItem;
+use quorum_cmdb::entity::configuration_item as ci;
 use quorum_core::event::{self, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
@@ -112,7 +113,8 @@ fn check_window(
     }
 }
 
-/// Deduplicated ids of live CIs, or BAD_USER_INPUT on `field`.
+/// Deduplicated ids of live CIs, read locked in the caller's transaction, or BAD_USER_INPUT
+/// on `field`.
 pub(crate) async fn live_items<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
@@ -128,7 +130,18 @@ pub(crate) async fn live_items<C: ConnectionTrait>(
             format!("a change touches at most {MAX_AFFECTED_ITEMS} CIs"),
         ));
     }
-    let found = quorum_cmdb::find_configuration_items(db, actor, &unique).await?;
+    actor.authorize(Permission::ReadCmdb)?;
+    let mut found = std::collections::HashMap::with_capacity(unique.len());
+    for batch in quorum_core::ids::batches(db, &unique) {
+        // FOR SHARE (PostgreSQL), as when relating CIs: a retirement committing meanwhile is
+        // waited for and seen, so a change never takes on a CI retired under it.
+        let rows = ci::Entity::find()
+            .filter(quorum_core::ids::one_of(db, ci::Column::Id, batch))
+            .lock_shared()
+            .all(db)
+            .await?;
+        found.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
+    }
     let mut items = Vec::with_capacity(unique.len());
     for id in &unique {
         match found.get(id) {
