@@ -1794,8 +1794,6 @@ async fn submitting_without_plans_justification_or_a_ci_names_what_is_missing() 
 }
 
 #[tokio::test]
-#[ignore = "availableTransitions offers SUBMIT on a draft without affected CIs: objects.rs \
-            calls lifecycle::available_transitions without Facts { affected_items }"]
 async fn submit_is_not_offered_on_a_draft_without_affected_items() {
     let app = TestApp::new().await;
     let change = create_as(
@@ -1817,8 +1815,6 @@ async fn submit_is_not_offered_on_a_draft_without_affected_items() {
 }
 
 #[tokio::test]
-#[ignore = "availableTransitions offers SUBMIT on a draft whose template is retired: objects.rs \
-            calls lifecycle::available_transitions without Facts { template_active }"]
 async fn submit_is_not_offered_on_a_draft_from_a_retired_template() {
     let app = TestApp::new().await;
     let item = app.create_ci("SERVER", "retired-button").await;
