@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use quorum_cmdb::ConfigurationItem;
+use quorum_cmdb::entity::configuration_item as ci;
 use quorum_core::event::{self, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
@@ -15,7 +16,7 @@ use serde_json::Value as Json;
 
 use crate::entity::change_request::{self, Model};
 use crate::entity::{ChangeOutcome, ChangeState, ChangeType, affected_item, template};
-use crate::lifecycle::{ChangeAction, check, name_of};
+use crate::lifecycle::{ChangeAction, Facts, check, check_with, name_of};
 use crate::risk::{RiskAssessment, RiskQuestionnaire};
 use crate::{CHANGE_EVENT_KIND, CHANGE_NUMBER_PREFIX, policy};
 
@@ -112,7 +113,8 @@ fn check_window(
     }
 }
 
-/// Deduplicated ids of live CIs, or BAD_USER_INPUT on `field`.
+/// Deduplicated ids of live CIs, read locked in the caller's transaction, or BAD_USER_INPUT
+/// on `field`.
 pub(crate) async fn live_items<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
@@ -128,7 +130,18 @@ pub(crate) async fn live_items<C: ConnectionTrait>(
             format!("a change touches at most {MAX_AFFECTED_ITEMS} CIs"),
         ));
     }
-    let found = quorum_cmdb::find_configuration_items(db, actor, &unique).await?;
+    actor.authorize(Permission::ReadCmdb)?;
+    let mut found = std::collections::HashMap::with_capacity(unique.len());
+    for batch in quorum_core::ids::batches(db, &unique) {
+        // FOR SHARE (PostgreSQL), as when relating CIs: a retirement committing meanwhile is
+        // waited for and seen, so a change never takes on a CI retired under it.
+        let rows = ci::Entity::find()
+            .filter(quorum_core::ids::one_of(db, ci::Column::Id, batch))
+            .lock_shared()
+            .all(db)
+            .await?;
+        found.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
+    }
     let mut items = Vec::with_capacity(unique.len());
     for id in &unique {
         match found.get(id) {
@@ -288,6 +301,10 @@ async fn act(
     check(action, &current, actor, &policy)?;
     let now = clock.now();
     let mut updated = apply(&current, now)?;
+    if updated == current {
+        // An edit that changes nothing writes nothing (no version, no event), as in the CMDB.
+        return Ok(current);
+    }
     updated.version = current.version + 1;
     updated.updated_at = now;
     write(&txn, &current, &updated).await?;
@@ -428,7 +445,7 @@ pub async fn create_change_from_template(
     actor.authorize(Permission::CreateChange)?;
     check_window("input.plannedEnd", input.planned_start, input.planned_end)?;
     let txn = quorum_core::begin_write(db).await?;
-    let template = active_template(&txn, "templateId", &input.template_id).await?;
+    let template = active_template(&txn, "input.templateId", &input.template_id).await?;
     let title = match input.title {
         Some(title) => required_text("input.title", title, MAX_TITLE)?,
         None => template.name.clone(),
@@ -483,7 +500,8 @@ async fn active_template<C: ConnectionTrait>(
 }
 
 /// Edits a change in DRAFT or ASSESSMENT (its requester or a change manager). Edits during
-/// ASSESSMENT that change the window clear nothing; the risk stays until reassessed.
+/// ASSESSMENT that change the window clear nothing; the risk stays until reassessed. An edit
+/// that changes nothing writes nothing; a STANDARD change's plans stay its template's.
 #[tracing::instrument(skip(db, clock, actor, edits))]
 pub async fn update_change(
     db: &DatabaseConnection,
@@ -536,6 +554,33 @@ pub async fn update_change(
                 updated.planned_start,
                 updated.planned_end,
             )?;
+            if current.change_type == ChangeType::Standard {
+                // The template's plans are what was pre-authorized: a STANDARD change that
+                // does it differently is a NORMAL change.
+                for (field, before, after) in [
+                    (
+                        "input.implementationPlan",
+                        &current.implementation_plan,
+                        &updated.implementation_plan,
+                    ),
+                    (
+                        "input.backoutPlan",
+                        &current.backout_plan,
+                        &updated.backout_plan,
+                    ),
+                    ("input.testPlan", &current.test_plan, &updated.test_plan),
+                ] {
+                    if before != after {
+                        return Err(DomainError::bad_input(
+                            field,
+                            format!(
+                                "{} is a STANDARD change: its plans are its template's; raise a NORMAL change to do it differently",
+                                current.number
+                            ),
+                        ));
+                    }
+                }
+            }
             Ok(updated)
         },
     )
@@ -637,16 +682,21 @@ pub async fn submit_change(
     let txn = quorum_core::begin_write(db).await?;
     let current = load_for_write(&txn, actor, id, Some(version)).await?;
     let policy = policy::current(&txn).await?;
-    check(ChangeAction::Submit, &current, actor, &policy)?;
     let items = affected_item_ids(&txn, id).await?;
-    if items.is_empty() {
-        return Err(DomainError::InvalidTransition {
-            message: format!(
-                "{} cannot be submitted without an affected CI",
-                current.number
-            ),
-        });
-    }
+    let template = match &current.template_id {
+        Some(template_id) if current.change_type == ChangeType::Standard => {
+            template::Entity::find_by_id(template_id.as_str())
+                .one(&txn)
+                .await?
+        }
+        _ => None,
+    };
+    let facts = Facts {
+        affected_items: Some(items.len()),
+        template_active: (current.change_type == ChangeType::Standard)
+            .then(|| template.as_ref().is_some_and(|template| template.active)),
+    };
+    check_with(ChangeAction::Submit, &current, actor, &policy, facts)?;
     let now = clock.now();
     let mut updated = Model {
         submitted_at: Some(now),
@@ -656,16 +706,8 @@ pub async fn submit_change(
     };
     match current.change_type {
         ChangeType::Standard => {
-            let template_id = current.template_id.clone().unwrap_or_default();
-            let template = active_template(&txn, "id", &template_id)
-                .await
-                .map_err(|_| DomainError::InvalidTransition {
-                    message: format!(
-                        "{} comes from a template that is retired; raise it as a NORMAL change",
-                        current.number
-                    ),
-                })?;
-            let risk = RiskAssessment::standard(&template.name, now, actor.subject());
+            let name = template.map(|template| template.name).unwrap_or_default();
+            let risk = RiskAssessment::standard(&name, now, actor.subject());
             updated.risk_score = Some(risk.score);
             updated.risk_level = Some(risk.level);
             updated.risk = Some(serde_json::to_value(&risk).unwrap_or(Json::Null));

@@ -449,16 +449,20 @@ pub async fn schedule_change(
     };
     write(&txn, &current, &updated).await?;
     let event_reason = if overridden {
-        Some(format!(
-            "scheduled over {} conflict(s): {}; reason: {}",
+        let over = format!(
+            "scheduled over {} conflict(s): {}",
             conflicts.len(),
             conflicts
                 .iter()
                 .map(describe)
                 .collect::<Vec<_>>()
-                .join("; "),
-            reason.unwrap_or_default()
-        ))
+                .join("; ")
+        );
+        // An EMERGENCY change passes freezes without overriding anything: no reason to quote.
+        Some(match reason {
+            Some(reason) => format!("{over}; reason: {reason}"),
+            None => over,
+        })
     } else {
         reason
     };
@@ -602,16 +606,18 @@ pub async fn create_freeze_window(
     input: NewFreezeWindow,
 ) -> DomainResult<FreezeWindow> {
     actor.authorize(Permission::ManageFreezeWindows)?;
-    let name = required_text("input.name", input.name, 200)?;
-    let reason = optional_text("input.reason", input.reason, 5_000)?;
+    // `createFreezeWindow` takes its fields as arguments, not an `input` object: the fields
+    // name the arguments.
+    let name = required_text("name", input.name, 200)?;
+    let reason = optional_text("reason", input.reason, 5_000)?;
     if input.end <= input.start {
         return Err(DomainError::bad_input(
-            "input.end",
+            "end",
             "the end must be after the start",
         ));
     }
     let txn = quorum_core::begin_write(db).await?;
-    let items = crate::change::live_items(&txn, actor, "input.ciIds", &input.ci_ids).await?;
+    let items = crate::change::live_items(&txn, actor, "ciIds", &input.ci_ids).await?;
     let now = clock.now();
     let window = freeze_window::Model {
         id: uuid::Uuid::now_v7().to_string(),

@@ -99,6 +99,26 @@ impl ChangeAction {
         }
     }
 
+    /// What the actor may do, after "may": `update it`.
+    fn infinitive(self) -> &'static str {
+        match self {
+            ChangeAction::Update => "update it",
+            ChangeAction::EditAffectedItems => "change its affected items",
+            ChangeAction::Submit => "submit it",
+            ChangeAction::Assess => "assess it",
+            ChangeAction::Authorize => "authorize it",
+            ChangeAction::ReferToCab => "refer it to the CAB",
+            ChangeAction::Reject => "reject it",
+            ChangeAction::Vote => "vote on it",
+            ChangeAction::Schedule => "schedule it",
+            ChangeAction::StartImplementation => "start implementing it",
+            ChangeAction::CompleteImplementation => "complete its implementation",
+            ChangeAction::RecordReview => "review it",
+            ChangeAction::Close => "close it",
+            ChangeAction::Cancel => "cancel it",
+        }
+    }
+
     /// The states (and types) the action is possible in, for messages.
     fn when(self) -> &'static str {
         match self {
@@ -159,7 +179,7 @@ fn check_actor(action: ChangeAction, change: &Model, actor: &Actor) -> DomainRes
                 message: format!(
                     "only the requester of {} or a change manager may {}",
                     change.number,
-                    action.verb().trim_start_matches("be ")
+                    action.infinitive()
                 ),
             })
         }
@@ -179,7 +199,9 @@ fn check_actor(action: ChangeAction, change: &Model, actor: &Actor) -> DomainRes
                 Some(Board::Ecab) => {
                     actor.has_role(Role::ChangeManager) || actor.has_role(Role::ServiceHead)
                 }
-                None => false,
+                // No board votes on a STANDARD change: that is the state check's to say (a
+                // CAB member told "only CAB members vote on NORMAL changes" would be lost).
+                None => return Ok(()),
             };
             if !eligible {
                 let who = match change.change_type {
@@ -220,7 +242,7 @@ fn state_allows(action: ChangeAction, change: &Model) -> bool {
             change.change_type == ChangeType::Normal && state == S::Assessment
         }
         ChangeAction::Reject => state == S::Assessment,
-        ChangeAction::Vote => state == S::CabReview,
+        ChangeAction::Vote => change.change_type != ChangeType::Standard && state == S::CabReview,
         ChangeAction::Schedule => matches!(state, S::Authorized | S::Scheduled),
         ChangeAction::StartImplementation => state == S::Scheduled,
         ChangeAction::CompleteImplementation => state == S::Implementing,
@@ -248,6 +270,18 @@ fn missing_for_submit(change: &Model) -> Vec<&'static str> {
     missing
 }
 
+/// What some checks need to know beyond the change's row, when the caller knows it. Unknown
+/// facts (`None`) are not checked: `submitChange` always knows them; a caller of
+/// [`available_transitions_with`] that passes them gets buttons that agree with it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// How many CIs the change touches (a change is submitted with at least one).
+    pub affected_items: Option<usize>,
+    /// Whether the template a STANDARD change was raised from is still active (a draft from
+    /// a retired template cannot be submitted).
+    pub template_active: Option<bool>,
+}
+
 /// Whether `actor` may take `action` on `change` now, under `policy`: FORBIDDEN for a role or
 /// person who may not, INVALID_TRANSITION for a state (or missing prerequisite) that does not
 /// allow it.
@@ -256,6 +290,17 @@ pub fn check(
     change: &Model,
     actor: &Actor,
     policy: &Policy,
+) -> DomainResult<()> {
+    check_with(action, change, actor, policy, Facts::default())
+}
+
+/// [`check`], also checking the prerequisites that depend on `facts`.
+pub fn check_with(
+    action: ChangeAction,
+    change: &Model,
+    actor: &Actor,
+    policy: &Policy,
+    facts: Facts,
 ) -> DomainResult<()> {
     actor.authorize(action.permission())?;
     check_actor(action, change, actor)?;
@@ -271,7 +316,16 @@ pub fn check(
     }
     match action {
         ChangeAction::Submit => {
-            let missing = missing_for_submit(change);
+            if change.change_type == ChangeType::Standard && facts.template_active == Some(false) {
+                return Err(invalid(format!(
+                    "{} comes from a template that is retired; raise it as a NORMAL change",
+                    change.number
+                )));
+            }
+            let mut missing = missing_for_submit(change);
+            if facts.affected_items == Some(0) {
+                missing.push("affectedItemIds");
+            }
             if !missing.is_empty() {
                 return Err(invalid(format!(
                     "{} cannot be submitted without: {}",
@@ -331,21 +385,34 @@ pub struct Transition {
     pub reason: Option<String>,
 }
 
-/// Every action, with whether `actor` may take it on `change` now.
+/// Every action, with whether `actor` may take it on `change` now (prerequisites that need
+/// [`Facts`] unchecked: prefer [`available_transitions_with`]).
 pub fn available_transitions(change: &Model, actor: &Actor, policy: &Policy) -> Vec<Transition> {
+    available_transitions_with(change, actor, policy, Facts::default())
+}
+
+/// Every action, with whether `actor` may take it on `change` now, given `facts`.
+pub fn available_transitions_with(
+    change: &Model,
+    actor: &Actor,
+    policy: &Policy,
+    facts: Facts,
+) -> Vec<Transition> {
     ChangeAction::ALL
         .into_iter()
-        .map(|action| match check(action, change, actor, policy) {
-            Ok(()) => Transition {
-                action,
-                allowed: true,
-                reason: None,
+        .map(
+            |action| match check_with(action, change, actor, policy, facts) {
+                Ok(()) => Transition {
+                    action,
+                    allowed: true,
+                    reason: None,
+                },
+                Err(error) => Transition {
+                    action,
+                    allowed: false,
+                    reason: Some(error.to_string()),
+                },
             },
-            Err(error) => Transition {
-                action,
-                allowed: false,
-                reason: Some(error.to_string()),
-            },
-        })
+        )
         .collect()
 }

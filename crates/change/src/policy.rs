@@ -5,6 +5,7 @@ use quorum_core::event::{self, NewEvent};
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect,
 };
 
 use crate::entity::RiskLevel;
@@ -62,7 +63,13 @@ pub async fn update_change_policy(
 ) -> DomainResult<Model> {
     actor.authorize(Permission::UpdateChangePolicy)?;
     let txn = quorum_core::begin_write(db).await?;
-    let current = current(&txn).await?;
+    // Locked until the end (PostgreSQL; SQLite holds the write lock from BEGIN): two heads
+    // changing different fields at once must not write each other's stale values back.
+    let current = policy::Entity::find_by_id(POLICY_ID)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| DomainError::Internal("the change policy row is missing".to_owned()))?;
     let updated = Model {
         cab_quorum: changes
             .cab_quorum

@@ -367,7 +367,9 @@ impl ChangeMutation {
         Ok(Change::new(change))
     }
 
-    /// Edits a change in DRAFT or ASSESSMENT (its requester or a CHANGE_MANAGER).
+    /// Edits a change in DRAFT or ASSESSMENT (its requester or a CHANGE_MANAGER). An edit that
+    /// changes nothing writes nothing (the version stays). A STANDARD change's plans are its
+    /// template's: editing them is BAD_USER_INPUT.
     async fn update_change(
         &self,
         ctx: &Context<'_>,

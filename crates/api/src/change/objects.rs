@@ -353,8 +353,27 @@ impl Change {
             .await
             .gql(ctx)?
             .ok_or_else(|| async_graphql::Error::new("the change policy is missing"))?;
+        // What only a draft's submission depends on beyond the row: its CIs and template.
+        let facts = if self.0.state == ChangeState::Draft {
+            let template_active = match &self.0.template_id {
+                Some(id) => Some(
+                    ctx.data::<DataLoader<TemplateLoader>>()?
+                        .load_one(id.clone())
+                        .await
+                        .gql(ctx)?
+                        .is_some_and(|template| template.active),
+                ),
+                None => None,
+            };
+            quorum_change::lifecycle::Facts {
+                affected_items: Some(self.affected_ids(ctx).await?.len()),
+                template_active,
+            }
+        } else {
+            quorum_change::lifecycle::Facts::default()
+        };
         Ok(
-            quorum_change::available_transitions(&self.0, actor, &policy)
+            quorum_change::lifecycle::available_transitions_with(&self.0, actor, &policy, facts)
                 .into_iter()
                 .map(|transition| AvailableTransition {
                     action: transition.action,
