@@ -70,30 +70,7 @@ pub struct NewStandardChange {
     pub assignee: Option<String>,
 }
 
-/// A trimmed text of at most `max` characters; `None` when blank.
-pub(crate) fn optional_text(
-    field: &str,
-    value: Option<String>,
-    max: usize,
-) -> DomainResult<Option<String>> {
-    let Some(value) = value else { return Ok(None) };
-    let trimmed = value.trim();
-    if trimmed.is_empty() {
-        return Ok(None);
-    }
-    if trimmed.chars().count() > max {
-        return Err(DomainError::bad_input(
-            field,
-            format!("`{field}` must be at most {max} characters"),
-        ));
-    }
-    Ok(Some(trimmed.to_owned()))
-}
-
-pub(crate) fn required_text(field: &str, value: String, max: usize) -> DomainResult<String> {
-    optional_text(field, Some(value), max)?
-        .ok_or_else(|| DomainError::bad_input(field, format!("`{field}` must not be blank")))
-}
+pub(crate) use quorum_core::text::{optional_text, required_text};
 
 fn check_window(
     field: &str,

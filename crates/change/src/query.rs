@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use quorum_core::event;
 use quorum_core::pagination::{self, Page, PageRequest, SortOrder};
+use quorum_core::text::escape_like;
 use quorum_core::{Actor, DomainResult, Permission};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
@@ -114,12 +115,6 @@ pub enum ChangeOrderField {
     #[default]
     Number,
     UpdatedAt,
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 fn filter_condition(actor: &Actor, filter: &ChangeFilter) -> Condition {

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use quorum_core::event::{self, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::pagination::{self, Page, PageRequest, SortOrder};
+use quorum_core::text::escape_like;
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
 use sea_orm::sea_query::{ExprTrait, LikeExpr, Query};
 use sea_orm::{
@@ -442,17 +443,6 @@ pub async fn find_configuration_items_as_of<C: ConnectionTrait>(
         }
     }
     Ok(found)
-}
-
-fn escape_like(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            escaped.push('\\');
-        }
-        escaped.push(c);
-    }
-    escaped
 }
 
 fn filter_condition(filter: &CiFilter) -> Condition {
