@@ -94,6 +94,10 @@ pub enum Permission {
     ResolveProblem,
     /// `closeProblem`.
     CloseProblem,
+    /// `cabAgenda`: what the CAB meets about.
+    ReadCabAgenda,
+    /// `changeKpis`, `incidentKpis`, `problemKpis`.
+    ReadKpis,
 }
 
 const EVERY_ROLE: &[Role] = &Role::ALL;
@@ -102,7 +106,7 @@ const CHANGE_MANAGER: &[Role] = &[Role::ChangeManager];
 const NOT_CAB: &[Role] = &[Role::Engineer, Role::ChangeManager, Role::ServiceHead];
 
 impl Permission {
-    pub const ALL: [Permission; 41] = [
+    pub const ALL: [Permission; 43] = [
         Permission::ReadAuditLog,
         Permission::ReadCmdb,
         Permission::CreateConfigurationItem,
@@ -144,6 +148,8 @@ impl Permission {
         Permission::InvestigateProblem,
         Permission::ResolveProblem,
         Permission::CloseProblem,
+        Permission::ReadCabAgenda,
+        Permission::ReadKpis,
     ];
 
     /// The roles granted this permission.
@@ -188,6 +194,8 @@ impl Permission {
             | Permission::ResolveProblem
             | Permission::CloseProblem => CMDB_WRITERS,
             Permission::LowerMajorIncident | Permission::UpdateSlaTargets => &[Role::ServiceHead],
+            Permission::ReadCabAgenda => &[Role::ChangeManager, Role::CabMember, Role::ServiceHead],
+            Permission::ReadKpis => &[Role::ChangeManager, Role::ServiceHead],
         }
     }
 
@@ -254,6 +262,8 @@ impl Permission {
             Permission::InvestigateProblem => "investigate problems",
             Permission::ResolveProblem => "resolve problems",
             Permission::CloseProblem => "close problems",
+            Permission::ReadCabAgenda => "read the CAB agenda",
+            Permission::ReadKpis => "read KPIs",
         }
     }
 
@@ -317,6 +327,8 @@ impl Permission {
             }
             Permission::ResolveProblem => "`resolveProblem`",
             Permission::CloseProblem => "`closeProblem`",
+            Permission::ReadCabAgenda => "`cabAgenda`",
+            Permission::ReadKpis => "`changeKpis`, `incidentKpis`, `problemKpis`",
         }
     }
 
