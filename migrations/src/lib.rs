@@ -14,6 +14,7 @@ mod m20261123_000002_cmdb;
 mod m20261123_000003_walk_function;
 mod m20261124_000004_change;
 mod m20261124_000005_incident_problem;
+mod m20261124_000006_walk_from_function;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_walk_function::Migration),
             Box::new(m20261124_000004_change::Migration),
             Box::new(m20261124_000005_incident_problem::Migration),
+            Box::new(m20261124_000006_walk_from_function::Migration),
         ]
     }
 }

@@ -200,8 +200,10 @@ pub(crate) async fn find_conflicts<C: ConnectionTrait>(
 
     // The CIs named anywhere, loaded once.
     let mut wanted: Vec<String> = ci_ids.to_vec();
-    // Reached CIs and their shortest path from one of ours, from both walks.
-    let mut reached: HashMap<String, (u32, Vec<Arc<ConfigurationItem>>)> = HashMap::new();
+    // The other changes' CIs reached from ours, each with the ids of its shortest path (ours
+    // first), from the shorter of the two walks. The walks return ids and parents only, and
+    // run at once on a pool; only the CIs on conflict paths are loaded.
+    let mut reached: HashMap<String, Vec<String>> = HashMap::new();
     let foreign: HashSet<&String> = others
         .iter()
         .flat_map(|(_, items)| items.iter())
@@ -209,24 +211,34 @@ pub(crate) async fn find_conflicts<C: ConnectionTrait>(
         .collect();
     if !foreign.is_empty() && conflict_depth > 0 {
         let depth = u32::try_from(conflict_depth).unwrap_or(0);
-        for direction in [WalkDirection::Impact, WalkDirection::Dependencies] {
-            let walk = quorum_cmdb::walk_from(db, actor, ci_ids, direction, depth).await?;
-            for step in walk.reached {
-                if !foreign.contains(&step.item.id) {
-                    continue;
+        let (impact, dependencies) = tokio::join!(
+            quorum_cmdb::reach_from(db, actor, ci_ids, WalkDirection::Impact, depth),
+            quorum_cmdb::reach_from(db, actor, ci_ids, WalkDirection::Dependencies, depth),
+        );
+        let walks = [impact?, dependencies?];
+        for id in &foreign {
+            let nearest = walks
+                .iter()
+                .filter_map(|walk| walk.get(*id).map(|reach| (reach.distance, walk)))
+                .min_by_key(|(distance, _)| *distance);
+            if let Some((_, walk)) = nearest {
+                let mut path = vec![(*id).clone()];
+                let mut cursor = *id;
+                while let Some(parent) = walk.get(cursor).and_then(|reach| reach.parent.as_ref()) {
+                    path.push(parent.clone());
+                    cursor = parent;
                 }
-                let shorter = reached
-                    .get(&step.item.id)
-                    .is_none_or(|(distance, _)| step.distance < *distance);
-                if shorter {
-                    reached.insert(step.item.id.clone(), (step.distance, step.path));
-                }
+                path.reverse();
+                wanted.extend(path.iter().cloned());
+                reached.insert((*id).clone(), path);
             }
         }
     }
     for freeze in &freezes {
         wanted.extend(freeze.ci_ids.iter().filter(|id| mine.contains(id)).cloned());
     }
+    wanted.sort();
+    wanted.dedup();
     let items: HashMap<String, Arc<ConfigurationItem>> =
         quorum_cmdb::find_configuration_items(db, actor, &wanted)
             .await?
@@ -253,14 +265,18 @@ pub(crate) async fn find_conflicts<C: ConnectionTrait>(
                     overlap_start,
                     overlap_end,
                 });
-            } else if let Some((_, path)) = reached.get(ci_id) {
+            } else if let Some(path) = reached.get(ci_id) {
+                let path: Vec<Arc<ConfigurationItem>> = path
+                    .iter()
+                    .filter_map(|id| items.get(id).cloned())
+                    .collect();
                 conflicts.push(Conflict {
                     kind: ConflictKind::DependentCi,
                     change: Some(Arc::clone(other)),
                     freeze_window: None,
                     item: path.last().cloned(),
                     affected_item: path.first().cloned(),
-                    path: path.clone(),
+                    path,
                     overlap_start,
                     overlap_end,
                 });

@@ -29,7 +29,9 @@ pub use relationship::{
     NewRelationship, RelationshipDirection, relate_configuration_items, relationships_of,
     remove_relationship,
 };
-pub use walk::{MAX_WALK_DEPTH, MultiWalk, Reached, Walk, WalkDirection, walk, walk_from};
+pub use walk::{
+    MAX_WALK_DEPTH, MultiWalk, Reach, Reached, Walk, WalkDirection, reach_from, walk, walk_from,
+};
 
 /// The `entity_kind` of CI events.
 pub const CI_EVENT_KIND: &str = "ConfigurationItem";

@@ -76,8 +76,28 @@ impl Walk {
 /// parameters (a walk that sent each level's ids back paid a network round trip, and on
 /// PostgreSQL a ~40 ms delayed-ACK stall, per level).
 fn walk_sql(direction: WalkDirection, as_of: bool, backend: DatabaseBackend) -> String {
-    walk_sql_from("SELECT CAST($1 AS TEXT), 0", direction, as_of, backend)
+    walk_sql_from(
+        "SELECT CAST($1 AS TEXT), 0",
+        direction,
+        as_of,
+        backend,
+        FULL_ROWS,
+    )
 }
+
+/// The rows a walk returns: each CI with its walk columns and the count past the depth.
+const FULL_ROWS: &str =
+    "SELECT c.*, s.depth AS walk_depth, h.parent AS walk_parent, h.via AS walk_via,
+            (SELECT COUNT(*) FROM seen f
+             JOIN ci_relationship b ON b.{near} = f.id AND {live_b}
+             WHERE f.depth = $2 AND b.{far} NOT IN (SELECT id FROM seen)) AS walk_beyond
+        FROM seen s
+        JOIN configuration_item c ON c.id = s.id
+        LEFT JOIN hops h ON h.child = s.id";
+
+/// The rows a reach returns: ids, distances and parents only.
+const REACH_ROWS: &str = "SELECT s.id AS walk_id, s.depth AS walk_depth, h.parent AS walk_parent
+        FROM seen s LEFT JOIN hops h ON h.child = s.id";
 
 /// [`walk_sql`] from the roots that `roots` selects (rows of id and depth 0).
 fn walk_sql_from(
@@ -85,6 +105,7 @@ fn walk_sql_from(
     direction: WalkDirection,
     as_of: bool,
     backend: DatabaseBackend,
+    rows: &str,
 ) -> String {
     let (near, far) = match direction {
         WalkDirection::Impact => ("target_id", "source_id"),
@@ -123,15 +144,12 @@ fn walk_sql_from(
             JOIN edges e ON e.child = pa.child AND e.parent = pa.parent
             GROUP BY pa.child, pa.parent
         )
-        SELECT c.*, s.depth AS walk_depth, h.parent AS walk_parent, h.via AS walk_via,
-            (SELECT COUNT(*) FROM seen f
-             JOIN ci_relationship b ON b.{near} = f.id AND {live_b}
-             WHERE f.depth = $2 AND b.{far} NOT IN (SELECT id FROM seen)) AS walk_beyond
-        FROM seen s
-        JOIN configuration_item c ON c.id = s.id
-        LEFT JOIN hops h ON h.child = s.id",
+        {rows}",
+        rows = rows
+            .replace("{near}", near)
+            .replace("{far}", far)
+            .replace("{live_b}", &live("b")),
         live_r = live("r"),
-        live_b = live("b"),
     );
     match backend {
         // SQLite numbers its parameters `?N`.
@@ -311,24 +329,28 @@ pub async fn walk_from<C: ConnectionTrait>(
     }
     let depth = depth.min(MAX_WALK_DEPTH);
     let backend = db.get_database_backend();
-    let (roots_sql, roots): (&str, sea_orm::Value) = match backend {
-        DatabaseBackend::Postgres => (
-            "SELECT unnest(CAST($1 AS TEXT[])), 0",
-            root_ids.to_vec().into(),
-        ),
-        _ => (
-            "SELECT value, 0 FROM json_each($1)",
-            serde_json::to_string(root_ids)
-                .map_err(|error| DomainError::Internal(error.to_string()))?
-                .into(),
-        ),
-    };
     let depth_value = i32::try_from(depth).unwrap_or(1);
-    let statement = Statement::from_sql_and_values(
-        backend,
-        walk_sql_from(roots_sql, direction, false, backend),
-        [roots, depth_value.into()],
-    );
+    let statement = match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            "SELECT c.*, w.depth AS walk_depth, w.parent AS walk_parent, w.via AS walk_via, \
+             w.beyond AS walk_beyond FROM quorum_walk_from($1, $2, $3) w \
+             JOIN configuration_item c ON c.id = w.id",
+            [
+                root_ids.to_vec().into(),
+                depth_value.into(),
+                (direction == WalkDirection::Impact).into(),
+            ],
+        ),
+        _ => {
+            let (roots_sql, roots) = roots_parameter(backend, root_ids)?;
+            Statement::from_sql_and_values(
+                backend,
+                walk_sql_from(roots_sql, direction, false, backend, FULL_ROWS),
+                [roots, depth_value.into()],
+            )
+        }
+    };
     let steps = db
         .query_all_raw(statement)
         .await?
@@ -382,4 +404,85 @@ fn paths(
     }
     reached.sort_by(|a, b| (a.distance, &a.item.number).cmp(&(b.distance, &b.item.number)));
     reached
+}
+
+/// A CI reached by [`reach_from`]: how far, and the CI one hop nearer the roots (none for a
+/// root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reach {
+    pub distance: u32,
+    pub parent: Option<String>,
+}
+
+/// Which CIs lie within `depth` hops of `root_ids` (roots included, at distance 0), with the
+/// CI each is first reached from: [`walk_from`] without loading the CIs, for callers that need
+/// only a few of them (conflict checks). One statement.
+#[tracing::instrument(skip(db, actor, root_ids), fields(roots = root_ids.len()))]
+pub async fn reach_from<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    root_ids: &[String],
+    direction: WalkDirection,
+    depth: u32,
+) -> DomainResult<HashMap<String, Reach>> {
+    actor.authorize(Permission::ReadCmdb)?;
+    if root_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let depth = depth.min(MAX_WALK_DEPTH);
+    let backend = db.get_database_backend();
+    let depth_value: sea_orm::Value = i32::try_from(depth).unwrap_or(1).into();
+    let statement = match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            "SELECT w.id AS walk_id, w.depth AS walk_depth, w.parent AS walk_parent \
+             FROM quorum_walk_from($1, $2, $3) w",
+            [
+                root_ids.to_vec().into(),
+                depth_value,
+                (direction == WalkDirection::Impact).into(),
+            ],
+        ),
+        _ => {
+            let (roots_sql, roots) = roots_parameter(backend, root_ids)?;
+            Statement::from_sql_and_values(
+                backend,
+                walk_sql_from(roots_sql, direction, false, backend, REACH_ROWS),
+                [roots, depth_value],
+            )
+        }
+    };
+    let mut reached = HashMap::new();
+    for row in db.query_all_raw(statement).await? {
+        let id: String = row.try_get("", "walk_id")?;
+        let distance: i32 = row.try_get("", "walk_depth")?;
+        reached.insert(
+            id,
+            Reach {
+                distance: u32::try_from(distance).unwrap_or(0),
+                parent: row.try_get("", "walk_parent")?,
+            },
+        );
+    }
+    Ok(reached)
+}
+
+/// The statement text that selects the roots, and its parameter: one array on PostgreSQL, one
+/// JSON list on SQLite.
+fn roots_parameter(
+    backend: DatabaseBackend,
+    root_ids: &[String],
+) -> DomainResult<(&'static str, sea_orm::Value)> {
+    Ok(match backend {
+        DatabaseBackend::Postgres => (
+            "SELECT unnest(CAST($1 AS TEXT[])), 0",
+            root_ids.to_vec().into(),
+        ),
+        _ => (
+            "SELECT value, 0 FROM json_each($1)",
+            serde_json::to_string(root_ids)
+                .map_err(|error| DomainError::Internal(error.to_string()))?
+                .into(),
+        ),
+    })
 }

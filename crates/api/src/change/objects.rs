@@ -29,13 +29,26 @@ impl Change {
         Self(Arc::new(change))
     }
 
-    async fn affected_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+    /// The CIs the change touches, by number.
+    async fn items(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<Arc<quorum_cmdb::ConfigurationItem>>> {
         let loader = ctx.data::<DataLoader<AffectedItemsLoader>>()?;
         Ok(loader
             .load_one(self.0.id.clone())
             .await
             .gql(ctx)?
             .unwrap_or_default())
+    }
+
+    async fn affected_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        Ok(self
+            .items(ctx)
+            .await?
+            .iter()
+            .map(|item| item.id.clone())
+            .collect())
     }
 }
 
@@ -223,8 +236,12 @@ impl Change {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<ConfigurationItem>> {
         ctx.actor()?;
-        let ids = self.affected_ids(ctx).await?;
-        items_by_id(ctx, &ids).await
+        Ok(self
+            .items(ctx)
+            .await?
+            .into_iter()
+            .map(|item| ConfigurationItem::new(item, None))
+            .collect())
     }
 
     /// The standing CAB (or ECAB) votes, oldest first; a member's second vote replaces the

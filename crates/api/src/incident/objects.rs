@@ -8,7 +8,7 @@ use quorum_incident::{IncidentAction, IncidentState, Level, Priority, Resolution
 use quorum_problem::{ProblemAction, ProblemState};
 
 use crate::audit::AuditEvent;
-use crate::change::objects::{Change, items_by_id};
+use crate::change::objects::Change;
 use crate::cmdb::objects::ConfigurationItem;
 use crate::connection::{QuorumConnection, connection};
 use crate::context::ContextExt;
@@ -161,12 +161,14 @@ impl Incident {
     ) -> async_graphql::Result<Vec<ConfigurationItem>> {
         ctx.actor()?;
         let loader = ctx.data::<DataLoader<IncidentItemsLoader>>()?;
-        let ids = loader
+        Ok(loader
             .load_one(self.0.id.clone())
             .await
             .gql(ctx)?
-            .unwrap_or_default();
-        items_by_id(ctx, &ids).await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| ConfigurationItem::new(item, None))
+            .collect())
     }
 
     /// The change that caused it, when known.
@@ -381,12 +383,14 @@ impl Problem {
     ) -> async_graphql::Result<Vec<ConfigurationItem>> {
         ctx.actor()?;
         let loader = ctx.data::<DataLoader<ProblemItemsLoader>>()?;
-        let ids = loader
+        Ok(loader
             .load_one(self.0.id.clone())
             .await
             .gql(ctx)?
-            .unwrap_or_default();
-        items_by_id(ctx, &ids).await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| ConfigurationItem::new(item, None))
+            .collect())
     }
 
     /// What the viewer may do next, and why not.

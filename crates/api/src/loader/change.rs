@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use quorum_change::{ChangePolicy, StandardChangeTemplate, Vote};
+use quorum_cmdb::ConfigurationItem;
 use quorum_core::{Actor, DomainError};
 use sea_orm::DatabaseConnection;
 
@@ -21,15 +22,16 @@ impl AffectedItemsLoader {
     }
 }
 
-/// Keyed by change id.
+/// Keyed by change id; the CIs come in the same batch (one loader level, not two), by number.
 impl Loader<String> for AffectedItemsLoader {
-    type Value = Vec<String>;
+    type Value = Vec<Arc<ConfigurationItem>>;
     type Error = Arc<DomainError>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        quorum_change::affected_items_of(&self.db, &self.actor, keys)
+        let ids = quorum_change::affected_items_of(&self.db, &self.actor, keys)
             .await
-            .map_err(Arc::new)
+            .map_err(Arc::new)?;
+        super::with_items(&self.db, &self.actor, ids).await
     }
 }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use quorum_change::Change;
+use quorum_cmdb::ConfigurationItem;
 use quorum_core::{Actor, DomainError};
 use quorum_incident::{Incident, IncidentColumn};
 use quorum_problem::Problem;
@@ -73,13 +74,14 @@ impl Loader<String> for ChangeLoader {
 }
 
 impl Loader<String> for IncidentItemsLoader {
-    type Value = Vec<String>;
+    type Value = Vec<Arc<ConfigurationItem>>;
     type Error = Arc<DomainError>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<String>>, Self::Error> {
-        quorum_incident::affected_items_of(&self.db, &self.actor, keys)
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let ids = quorum_incident::affected_items_of(&self.db, &self.actor, keys)
             .await
-            .map_err(Arc::new)
+            .map_err(Arc::new)?;
+        super::with_items(&self.db, &self.actor, ids).await
     }
 }
 
@@ -122,13 +124,14 @@ impl Loader<String> for ProblemLoader {
 }
 
 impl Loader<String> for ProblemItemsLoader {
-    type Value = Vec<String>;
+    type Value = Vec<Arc<ConfigurationItem>>;
     type Error = Arc<DomainError>;
 
-    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Vec<String>>, Self::Error> {
-        quorum_problem::affected_items_of(&self.db, &self.actor, keys)
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
+        let ids = quorum_problem::affected_items_of(&self.db, &self.actor, keys)
             .await
-            .map_err(Arc::new)
+            .map_err(Arc::new)?;
+        super::with_items(&self.db, &self.actor, ids).await
     }
 }
 
