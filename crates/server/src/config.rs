@@ -33,7 +33,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Import configuration items and relationships from a JSON file (or items from CSV).
     Import(ImportArgs),
-    /// Generate a deterministic, realistic CMDB of about N configuration items.
+    /// Generate a deterministic, realistic CMDB of about N configuration items, and incidents
+    /// on it.
     Seed(SeedArgs),
 }
 
@@ -53,11 +54,15 @@ pub struct ImportArgs {
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// About how many configuration items to generate.
+    /// About how many configuration items to generate; 0 keeps the CMDB already there.
     #[arg(long)]
     pub scale: usize,
 
-    /// The same seed gives the same estate.
+    /// How many incidents to add, opened over the last two years on the CMDB's CIs.
+    #[arg(long, default_value_t = 0, conflicts_with = "output")]
+    pub incidents: usize,
+
+    /// The same seed gives the same estate (and incidents).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 

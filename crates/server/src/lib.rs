@@ -118,8 +118,11 @@ async fn import(args: config::ImportArgs) -> anyhow::Result<()> {
 }
 
 async fn seed(args: config::SeedArgs) -> anyhow::Result<()> {
-    let input = quorum_cmdb::seed::scale(args.scale, args.seed);
+    if args.scale == 0 && (args.output.is_some() || args.incidents == 0) {
+        anyhow::bail!("nothing to seed: give --scale N (CIs), --incidents N, or both");
+    }
     if let Some(path) = &args.output {
+        let input = quorum_cmdb::seed::scale(args.scale, args.seed);
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot write {}", path.display()))?;
         serde_json::to_writer(std::io::BufWriter::new(file), &input)?;
@@ -132,8 +135,33 @@ async fn seed(args: config::SeedArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let db = open_database(&args.database.database_url).await?;
-    let summary = run_import(&db, "quorum-seed", input).await?;
-    print_summary(&summary);
+    if args.scale > 0 {
+        let input = quorum_cmdb::seed::scale(args.scale, args.seed);
+        let summary = run_import(&db, "quorum-seed", input).await?;
+        print_summary(&summary);
+    }
+    if args.incidents > 0 {
+        let actor = quorum_core::Actor::new("quorum-seed", [Role::ChangeManager]);
+        let summary =
+            quorum_incident::seed::seed(&db, &actor, chrono::Utc::now(), args.incidents, args.seed)
+                .await
+                .map_err(|error| anyhow::anyhow!(describe(&error)))?;
+        println!(
+            "incidents: {} created ({} P1, {} P2, {} P3, {} P4, {} P5), {} affected CIs; {} open \
+             ({} on hold), {} breached, {} caused by a change",
+            summary.incidents,
+            summary.by_priority[0],
+            summary.by_priority[1],
+            summary.by_priority[2],
+            summary.by_priority[3],
+            summary.by_priority[4],
+            summary.affected_items,
+            summary.open,
+            summary.on_hold,
+            summary.breached,
+            summary.caused_by_change
+        );
+    }
     Ok(())
 }
 
