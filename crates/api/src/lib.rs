@@ -4,6 +4,7 @@
 //! and map the result; they never decide who may do what (the domain does).
 
 mod audit;
+mod cab;
 mod change;
 mod cmdb;
 mod connection;
@@ -31,6 +32,7 @@ pub struct Query(
     change::ChangeQuery,
     incident::IncidentQuery,
     incident::problem::ProblemQuery,
+    cab::CabQuery,
 );
 
 /// The root mutation: one part per domain, merged.

@@ -1,20 +1,112 @@
-//! `viewer`: who the token says you are.
+//! `viewer`: who the token says you are, and what waits on you.
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{Context, Object};
 use quorum_core::Role;
+use quorum_core::pagination::PageRequest;
+use quorum_incident::{IncidentFilter, IncidentOrderField, IncidentState};
 
+use crate::change::objects::Change;
 use crate::context::ContextExt;
+use crate::error::GqlResultExt;
+use crate::incident::objects::Incident;
 
 #[derive(Default)]
 pub struct ViewerQuery;
 
 /// The authenticated caller, as the bearer token describes them.
-#[derive(SimpleObject)]
 pub struct Viewer {
-    /// The token's `sub` claim.
     subject: String,
-    /// The Quorum roles found in the token's roles claim; unknown values are left out.
     roles: Vec<Role>,
+}
+
+/// What waits on the viewer.
+pub struct Work;
+
+#[Object]
+impl Viewer {
+    /// The token's `sub` claim.
+    async fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The Quorum roles found in the token's roles claim; unknown values are left out.
+    async fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    /// What waits on you: votes to cast, changes to implement, incidents to work, drafts to
+    /// submit.
+    async fn work(&self) -> Work {
+        Work
+    }
+}
+
+#[Object]
+impl Work {
+    /// Changes in CAB_REVIEW waiting for your vote: NORMAL ones if you are a CAB member,
+    /// EMERGENCY ones if you are a change manager or service head (the ECAB); never your own;
+    /// oldest referral first.
+    async fn awaiting_my_vote(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Change>> {
+        let actor = ctx.actor()?;
+        let changes = quorum_change::agenda::awaiting_vote(&ctx.app()?.db, actor)
+            .await
+            .gql(ctx)?;
+        Ok(changes.into_iter().map(Change::new).collect())
+    }
+
+    /// Changes assigned to you that are AUTHORIZED, SCHEDULED or IMPLEMENTING, by planned
+    /// start.
+    async fn changes_to_implement(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Change>> {
+        let actor = ctx.actor()?;
+        let changes = quorum_change::agenda::to_implement(&ctx.app()?.db, actor)
+            .await
+            .gql(ctx)?;
+        Ok(changes.into_iter().map(Change::new).collect())
+    }
+
+    /// Open incidents (NEW, IN_PROGRESS, ON_HOLD) assigned to you, the nearest resolution due
+    /// time first (at most 100); each has its `sla`.
+    async fn my_incidents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Incident>> {
+        let actor = ctx.actor()?;
+        let app = ctx.app()?;
+        let filter = IncidentFilter {
+            states: Some(vec![
+                IncidentState::New,
+                IncidentState::InProgress,
+                IncidentState::OnHold,
+            ]),
+            assignee: Some(actor.subject().to_owned()),
+            ..IncidentFilter::default()
+        };
+        let page = quorum_incident::list_incidents(
+            &app.db,
+            actor,
+            &filter,
+            IncidentOrderField::ResolutionDue,
+            false,
+            app.clock.now(),
+            &PageRequest::first(100),
+        )
+        .await
+        .gql(ctx)?;
+        Ok(page
+            .edges
+            .into_iter()
+            .map(|(_, incident)| Incident(incident))
+            .collect())
+    }
+
+    /// Changes you requested that wait on you: drafts to complete and submit.
+    async fn my_requests_needing_action(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<Change>> {
+        let actor = ctx.actor()?;
+        let changes = quorum_change::agenda::requested_needing_action(&ctx.app()?.db, actor)
+            .await
+            .gql(ctx)?;
+        Ok(changes.into_iter().map(Change::new).collect())
+    }
 }
 
 #[Object]

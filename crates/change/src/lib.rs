@@ -6,6 +6,7 @@
 //! the life cycle is one pure function ([`lifecycle::check`]) that every write and
 //! `availableTransitions` share; every write runs in one transaction that appends its event.
 
+pub mod agenda;
 mod change;
 mod conflict;
 pub mod demo;

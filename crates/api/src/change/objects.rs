@@ -30,7 +30,7 @@ impl Change {
     }
 
     /// The CIs the change touches, by number.
-    async fn items(
+    pub(crate) async fn items(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<Arc<quorum_cmdb::ConfigurationItem>>> {
@@ -40,6 +40,23 @@ impl Change {
             .await
             .gql(ctx)?
             .unwrap_or_default())
+    }
+
+    /// The viewer's standing vote, if any.
+    pub(crate) async fn viewer_vote(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<CabVote>> {
+        let actor = ctx.actor()?;
+        let loader = ctx.data::<DataLoader<VotesLoader>>()?;
+        Ok(loader
+            .load_one(self.0.id.clone())
+            .await
+            .gql(ctx)?
+            .unwrap_or_default()
+            .into_iter()
+            .find(|vote| vote.voter == actor.subject())
+            .map(CabVote))
     }
 
     async fn affected_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
@@ -257,6 +274,11 @@ impl Change {
             .into_iter()
             .map(CabVote)
             .collect())
+    }
+
+    /// The viewer's standing vote on this change; null when they have not voted.
+    async fn my_vote(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CabVote>> {
+        self.viewer_vote(ctx).await
     }
 
     /// The standard template it was raised from.
@@ -555,7 +577,7 @@ impl Review {
 }
 
 /// A standing CAB or ECAB vote.
-pub struct CabVote(quorum_change::Vote);
+pub struct CabVote(pub(crate) quorum_change::Vote);
 
 #[Object]
 impl CabVote {

@@ -1,0 +1,103 @@
+//! `cabAgenda`: one request that gives a front end all it needs to render the CAB meeting.
+
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use quorum_change::agenda::AgendaSection;
+use quorum_cmdb::WalkDirection;
+
+use crate::change::objects::{CabVote, Change};
+use crate::context::ContextExt;
+use crate::error::GqlResultExt;
+
+#[derive(Default)]
+pub struct CabQuery;
+
+/// One item of the CAB agenda. Risk and factors, conflicts and votes are on `change`.
+pub struct CabAgendaItem {
+    section: AgendaSection,
+    change: Change,
+}
+
+/// How far a change reaches, in brief.
+#[derive(SimpleObject)]
+pub struct BlastRadiusSummary {
+    /// CIs reached within 5 hops against the arrows, the change's own excluded.
+    item_count: i32,
+    /// The business services among them (and among the change's own CIs), by name.
+    business_services: Vec<String>,
+}
+
+#[Object]
+impl CabAgendaItem {
+    async fn section(&self) -> AgendaSection {
+        self.section
+    }
+
+    async fn change(&self) -> &Change {
+        &self.change
+    }
+
+    /// The blast radius in brief: how many CIs, which business services.
+    #[graphql(complexity = "50")]
+    async fn blast_radius(&self, ctx: &Context<'_>) -> async_graphql::Result<BlastRadiusSummary> {
+        let actor = ctx.actor()?;
+        let items = self.change.items(ctx).await?;
+        let ids: Vec<String> = items.iter().map(|item| item.id.clone()).collect();
+        let walk = quorum_cmdb::walk_from(
+            &ctx.app()?.db,
+            actor,
+            &ids,
+            WalkDirection::Impact,
+            quorum_change::risk::BLAST_RADIUS_DEPTH,
+        )
+        .await
+        .gql(ctx)?;
+        let mut services: Vec<String> = items
+            .iter()
+            .filter(|item| item.class == quorum_cmdb::CiClass::BusinessService)
+            .map(|item| item.name.clone())
+            .chain(
+                walk.business_services()
+                    .map(|reached| reached.item.name.clone()),
+            )
+            .collect();
+        services.sort();
+        services.dedup();
+        Ok(BlastRadiusSummary {
+            item_count: i32::try_from(walk.reached.len()).unwrap_or(i32::MAX),
+            business_services: services,
+        })
+    }
+
+    /// The viewer's standing vote on this change, if any.
+    async fn my_vote(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CabVote>> {
+        self.change.viewer_vote(ctx).await
+    }
+}
+
+#[Object]
+impl CabQuery {
+    /// The CAB agenda (CAB_MEMBER, CHANGE_MANAGER, SERVICE_HEAD): every change in CAB_REVIEW,
+    /// oldest referral first (section REVIEW); then AUTHORIZED and SCHEDULED changes of HIGH
+    /// risk and above whose planned window overlaps [from, to) (section UPCOMING_HIGH_RISK),
+    /// by planned start. `from` defaults to now, `to` to 14 days after `from`.
+    async fn cab_agenda(
+        &self,
+        ctx: &Context<'_>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Vec<CabAgendaItem>> {
+        let actor = ctx.actor()?;
+        let app = ctx.app()?;
+        let items = quorum_change::agenda::cab_agenda(&app.db, actor, from, to, app.clock.now())
+            .await
+            .gql(ctx)?;
+        Ok(items
+            .into_iter()
+            .map(|item| CabAgendaItem {
+                section: item.section,
+                change: Change::new(item.change),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,136 @@
+//! What the CAB meets about, and what waits on one person: the reads behind `cabAgenda` and
+//! `viewer.work`.
+
+use chrono::{DateTime, Duration, Utc};
+use quorum_core::{Actor, DomainError, DomainResult, Permission, Role};
+use sea_orm::sea_query::Query;
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::entity::change_request::{self, Column, Model};
+use crate::entity::{ChangeState, ChangeType, RiskLevel, cab_vote};
+
+/// Where an item sits on the agenda.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum AgendaSection {
+    /// In CAB_REVIEW: to decide, oldest referral first.
+    Review,
+    /// AUTHORIZED or SCHEDULED, HIGH risk or above, with a window in the range: to watch.
+    UpcomingHighRisk,
+}
+
+/// One item of the agenda.
+#[derive(Debug, Clone)]
+pub struct AgendaItem {
+    pub section: AgendaSection,
+    pub change: Model,
+}
+
+/// How far ahead the agenda looks when no range is given.
+pub const DEFAULT_AGENDA_DAYS: i64 = 14;
+
+/// The CAB agenda (CAB_MEMBER, CHANGE_MANAGER, SERVICE_HEAD): every change in CAB_REVIEW,
+/// oldest referral first; then AUTHORIZED and SCHEDULED changes of HIGH risk and above whose
+/// planned window overlaps `[from, to)` (by default the next 14 days from `now`), by start.
+pub async fn cab_agenda<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DomainResult<Vec<AgendaItem>> {
+    actor.authorize(Permission::ReadCabAgenda)?;
+    let from = from.unwrap_or(now);
+    let to = to.unwrap_or(from + Duration::days(DEFAULT_AGENDA_DAYS));
+    if to <= from {
+        return Err(DomainError::bad_input("to", "`to` must be after `from`"));
+    }
+    let review = change_request::Entity::find()
+        .filter(Column::State.eq(ChangeState::CabReview))
+        .order_by_asc(Column::ReferredAt)
+        .order_by_asc(Column::Number)
+        .all(db)
+        .await?;
+    let upcoming = change_request::Entity::find()
+        .filter(Column::State.is_in([ChangeState::Authorized, ChangeState::Scheduled]))
+        .filter(Column::RiskLevel.is_in([RiskLevel::High, RiskLevel::VeryHigh]))
+        .filter(Column::PlannedStart.lt(to))
+        .filter(Column::PlannedEnd.gt(from))
+        .order_by_asc(Column::PlannedStart)
+        .order_by_asc(Column::Number)
+        .all(db)
+        .await?;
+    Ok(review
+        .into_iter()
+        .map(|change| AgendaItem {
+            section: AgendaSection::Review,
+            change,
+        })
+        .chain(upcoming.into_iter().map(|change| AgendaItem {
+            section: AgendaSection::UpcomingHighRisk,
+            change,
+        }))
+        .collect())
+}
+
+/// The changes in CAB_REVIEW waiting for the actor's vote: NORMAL ones for CAB members,
+/// EMERGENCY ones for change managers and service heads, never their own, oldest referral
+/// first.
+pub async fn awaiting_vote<C: ConnectionTrait>(db: &C, actor: &Actor) -> DomainResult<Vec<Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    let mut types = Vec::new();
+    if actor.has_role(Role::CabMember) {
+        types.push(ChangeType::Normal);
+    }
+    if actor.has_role(Role::ChangeManager) || actor.has_role(Role::ServiceHead) {
+        types.push(ChangeType::Emergency);
+    }
+    if types.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut voted = Query::select();
+    voted
+        .column(cab_vote::Column::ChangeId)
+        .from(cab_vote::Entity)
+        .and_where(cab_vote::Column::Voter.eq(actor.subject()));
+    Ok(change_request::Entity::find()
+        .filter(Column::State.eq(ChangeState::CabReview))
+        .filter(Column::ChangeType.is_in(types))
+        .filter(Column::RequestedBy.ne(actor.subject()))
+        .filter(Column::Id.not_in_subquery(voted))
+        .order_by_asc(Column::ReferredAt)
+        .order_by_asc(Column::Number)
+        .all(db)
+        .await?)
+}
+
+/// The changes assigned to the actor that are authorized, scheduled or being implemented, by
+/// planned start.
+pub async fn to_implement<C: ConnectionTrait>(db: &C, actor: &Actor) -> DomainResult<Vec<Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    Ok(change_request::Entity::find()
+        .filter(Column::Assignee.eq(actor.subject()))
+        .filter(Column::State.is_in(ChangeState::IN_FLIGHT))
+        .order_by_asc(Column::PlannedStart)
+        .order_by_asc(Column::Number)
+        .all(db)
+        .await?)
+}
+
+/// The changes the actor requested that wait on them: drafts to complete and submit, and
+/// cancelled or rejected ones are not included (nothing left to do), oldest first.
+pub async fn requested_needing_action<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+) -> DomainResult<Vec<Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    Ok(change_request::Entity::find()
+        .filter(
+            Condition::all()
+                .add(Column::RequestedBy.eq(actor.subject()))
+                .add(Column::State.eq(ChangeState::Draft)),
+        )
+        .order_by_asc(Column::Number)
+        .all(db)
+        .await?)
+}
