@@ -201,36 +201,61 @@ pub(crate) async fn find_conflicts<C: ConnectionTrait>(
     // The CIs named anywhere, loaded once.
     let mut wanted: Vec<String> = ci_ids.to_vec();
     // The other changes' CIs reached from ours, each with the ids of its shortest path (ours
-    // first), from the shorter of the two walks. The walks return ids and parents only, and
-    // run at once on a pool; only the CIs on conflict paths are loaded.
+    // first). Along the dependency walk, ours depend on few CIs: one walk from ours, ids and
+    // parents only. Along the impact walk, ours may be depended on by thousands (a database),
+    // while the other changes' CIs depend on few: each of theirs walks towards what it depends
+    // on, and the path is read backwards. Both run at once; only the CIs on conflict paths
+    // are loaded.
     let mut reached: HashMap<String, Vec<String>> = HashMap::new();
-    let foreign: HashSet<&String> = others
+    let mut foreign: Vec<String> = others
         .iter()
         .flat_map(|(_, items)| items.iter())
         .filter(|id| !mine.contains(id))
+        .cloned()
         .collect();
+    foreign.sort();
+    foreign.dedup();
     if !foreign.is_empty() && conflict_depth > 0 {
         let depth = u32::try_from(conflict_depth).unwrap_or(0);
         let (impact, dependencies) = tokio::join!(
-            quorum_cmdb::reach_from(db, actor, ci_ids, WalkDirection::Impact, depth),
+            quorum_cmdb::paths_between(
+                db,
+                actor,
+                &foreign,
+                ci_ids,
+                WalkDirection::Dependencies,
+                depth
+            ),
             quorum_cmdb::reach_from(db, actor, ci_ids, WalkDirection::Dependencies, depth),
         );
-        let walks = [impact?, dependencies?];
+        let (impact, dependencies) = (impact?, dependencies?);
         for id in &foreign {
-            let nearest = walks
-                .iter()
-                .filter_map(|walk| walk.get(*id).map(|reach| (reach.distance, walk)))
-                .min_by_key(|(distance, _)| *distance);
-            if let Some((_, walk)) = nearest {
-                let mut path = vec![(*id).clone()];
-                let mut cursor = *id;
-                while let Some(parent) = walk.get(cursor).and_then(|reach| reach.parent.as_ref()) {
+            // From ours to theirs against the arrows: their walk read backwards.
+            let up = impact
+                .get(id)
+                .map(|path| path.iter().rev().cloned().collect::<Vec<_>>());
+            let down = dependencies.get(id).map(|_| {
+                let mut path = vec![id.clone()];
+                let mut cursor = id;
+                while let Some(parent) = dependencies
+                    .get(cursor)
+                    .and_then(|reach| reach.parent.as_ref())
+                {
                     path.push(parent.clone());
                     cursor = parent;
                 }
                 path.reverse();
+                path
+            });
+            // The shorter; on a tie, the impact path.
+            let path = match (up, down) {
+                (Some(up), Some(down)) if down.len() < up.len() => Some(down),
+                (Some(up), _) => Some(up),
+                (None, down) => down,
+            };
+            if let Some(path) = path {
                 wanted.extend(path.iter().cloned());
-                reached.insert((*id).clone(), path);
+                reached.insert(id.clone(), path);
             }
         }
     }

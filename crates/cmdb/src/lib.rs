@@ -30,7 +30,8 @@ pub use relationship::{
     remove_relationship,
 };
 pub use walk::{
-    MAX_WALK_DEPTH, MultiWalk, Reach, Reached, Walk, WalkDirection, reach_from, walk, walk_from,
+    MAX_WALK_DEPTH, MultiWalk, Reach, Reached, Walk, WalkDirection, paths_between, reach_from,
+    walk, walk_from,
 };
 
 /// The `entity_kind` of CI events.

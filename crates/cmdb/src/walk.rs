@@ -486,3 +486,73 @@ fn roots_parameter(
         ),
     })
 }
+
+/// For each CI of `from_ids`, a shortest path to any CI of `to_ids` within `depth` hops,
+/// following `direction` (the `from` CI first), when there is one. One statement that walks
+/// from every root on its own, so each root keeps its own answer; meant for roots whose walks
+/// are small (a conflict check walks other changes' CIs towards what they depend on). Among
+/// paths of the same length, the one whose ids sort first.
+#[tracing::instrument(skip(db, actor, from_ids, to_ids), fields(from = from_ids.len(), to = to_ids.len()))]
+pub async fn paths_between<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    from_ids: &[String],
+    to_ids: &[String],
+    direction: WalkDirection,
+    depth: u32,
+) -> DomainResult<HashMap<String, Vec<String>>> {
+    actor.authorize(Permission::ReadCmdb)?;
+    if from_ids.is_empty() || to_ids.is_empty() || depth == 0 {
+        return Ok(HashMap::new());
+    }
+    let (near, far) = match direction {
+        WalkDirection::Impact => ("target_id", "source_id"),
+        WalkDirection::Dependencies => ("source_id", "target_id"),
+    };
+    let backend = db.get_database_backend();
+    let (roots_sql, roots) = roots_parameter(backend, from_ids)?;
+    let (targets_sql, targets) = roots_parameter(backend, to_ids)?;
+    let targets_sql = targets_sql.replace("$1", "$3").replace(", 0", "");
+    let sql = format!(
+        "WITH RECURSIVE roots(id, depth) AS ({roots_sql}),
+        targets(id) AS ({targets_sql}),
+        walk(root, id, depth, path) AS (
+            SELECT id, id, 0, CAST(id AS TEXT) FROM roots
+            UNION ALL
+            SELECT w.root, r.{far}, w.depth + 1, w.path || ',' || r.{far}
+            FROM walk w JOIN ci_relationship r ON r.{near} = w.id AND r.removed_at IS NULL
+            WHERE w.depth < $2
+        )
+        SELECT w.root AS walk_root, w.depth AS walk_depth, w.path AS walk_path
+        FROM walk w WHERE w.depth > 0 AND w.id IN (SELECT id FROM targets)"
+    );
+    let sql = match backend {
+        DatabaseBackend::Sqlite => sql.replace('$', "?"),
+        _ => sql,
+    };
+    let statement = Statement::from_sql_and_values(
+        backend,
+        sql,
+        [
+            roots,
+            i32::try_from(depth.min(MAX_WALK_DEPTH)).unwrap_or(1).into(),
+            targets,
+        ],
+    );
+    let mut best: HashMap<String, (i32, String)> = HashMap::new();
+    for row in db.query_all_raw(statement).await? {
+        let root: String = row.try_get("", "walk_root")?;
+        let distance: i32 = row.try_get("", "walk_depth")?;
+        let path: String = row.try_get("", "walk_path")?;
+        let better = best
+            .get(&root)
+            .is_none_or(|(known, known_path)| (distance, &path) < (*known, known_path));
+        if better {
+            best.insert(root, (distance, path));
+        }
+    }
+    Ok(best
+        .into_iter()
+        .map(|(root, (_, path))| (root, path.split(',').map(str::to_owned).collect()))
+        .collect())
+}
