@@ -14,8 +14,9 @@ use chrono::{DateTime, Duration, Utc};
 use quorum_cmdb::{ConfigurationItem, WalkDirection};
 use quorum_core::event::{self, NewEvent};
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
     EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde_json::json;
@@ -95,33 +96,33 @@ async fn overlapping_changes<C: ConnectionTrait>(
     start: DateTime<Utc>,
     end: DateTime<Utc>,
 ) -> DomainResult<Vec<(Arc<Model>, Vec<String>)>> {
-    let changes = change_request::Entity::find()
-        .filter(change_request::Column::State.is_in(ChangeState::IN_FLIGHT))
-        .filter(change_request::Column::PlannedStart.lt(end))
-        .filter(change_request::Column::PlannedEnd.gt(start))
-        .filter(change_request::Column::Id.ne(except))
-        .order_by_asc(change_request::Column::Number)
-        .all(db)
-        .await?;
-    if changes.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<String> = changes.iter().map(|change| change.id.clone()).collect();
+    let overlapping = || {
+        Condition::all()
+            .add(change_request::Column::State.is_in(ChangeState::IN_FLIGHT))
+            .add(change_request::Column::PlannedStart.lt(end))
+            .add(change_request::Column::PlannedEnd.gt(start))
+            .add(change_request::Column::Id.ne(except))
+    };
+    // The changes and their CIs at once: the CIs by a subquery on the same condition.
+    let mut overlapping_ids = Query::select();
+    overlapping_ids
+        .column(change_request::Column::Id)
+        .from(change_request::Entity)
+        .cond_where(overlapping());
+    let (changes, rows) = tokio::join!(
+        change_request::Entity::find()
+            .filter(overlapping())
+            .order_by_asc(change_request::Column::Number)
+            .all(db),
+        affected_item::Entity::find()
+            .filter(affected_item::Column::ChangeId.in_subquery(overlapping_ids))
+            .all(db),
+    );
     let mut items: HashMap<String, Vec<String>> = HashMap::new();
-    for batch in quorum_core::ids::batches(db, &ids) {
-        for row in affected_item::Entity::find()
-            .filter(quorum_core::ids::one_of(
-                db,
-                affected_item::Column::ChangeId,
-                batch,
-            ))
-            .all(db)
-            .await?
-        {
-            items.entry(row.change_id).or_default().push(row.ci_id);
-        }
+    for row in rows? {
+        items.entry(row.change_id).or_default().push(row.ci_id);
     }
-    Ok(changes
+    Ok(changes?
         .into_iter()
         .map(|change| {
             let ci_ids = items.remove(&change.id).unwrap_or_default();
@@ -188,8 +189,11 @@ pub(crate) async fn find_conflicts<C: ConnectionTrait>(
     end: DateTime<Utc>,
     conflict_depth: i32,
 ) -> DomainResult<Vec<Conflict>> {
-    let others = overlapping_changes(db, change_id, start, end).await?;
-    let freezes = overlapping_freezes(db, start, end).await?;
+    let (others, freezes) = tokio::join!(
+        overlapping_changes(db, change_id, start, end),
+        overlapping_freezes(db, start, end),
+    );
+    let (others, freezes) = (others?, freezes?);
     if (others.is_empty() && freezes.is_empty()) || ci_ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -367,8 +371,8 @@ pub async fn change_conflicts<C: ConnectionTrait>(
     if !visible(actor, change) {
         return Err(DomainError::not_found("Change", &change.id));
     }
-    let policy = policy::current(db).await?;
-    let ci_ids = affected_item_ids(db, &change.id).await?;
+    let (policy, ci_ids) = tokio::join!(policy::current(db), affected_item_ids(db, &change.id));
+    let (policy, ci_ids) = (policy?, ci_ids?);
     find_conflicts(
         db,
         actor,
