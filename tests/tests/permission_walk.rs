@@ -1,12 +1,22 @@
 //! The whole permission table, walked through the HTTP API: for every `Permission` and every
 //! role, one operation it guards, set up so that only the role can decide the outcome. Allowed
-//! roles succeed; the others get FORBIDDEN and nothing is written. A permission added without a
-//! case here fails the walk.
+//! roles succeed (and a mutation writes its event); the others get FORBIDDEN and nothing is
+//! written. Each condition the table prints beside a role ("as requester", "NORMAL changes
+//! (CAB), not their own") is walked too: someone of that role who does not meet it is
+//! FORBIDDEN. A permission added without a case here does not compile; a condition added
+//! without a case fails the walk; a mutation or query missing from the table fails
+//! `every_operation_is_in_the_permission_table`.
+//!
+//! The walk shares one database: each case sets up its own records.
 
 use quorum_core::{Permission, Role};
-use quorum_tests::change::{CAB, ENGINEER, HEAD, IMPLEMENTER, MANAGER, Person};
-use quorum_tests::{TestApp, TestResponse};
+use quorum_tests::TestApp;
+use quorum_tests::change::{CAB, ENGINEER, HEAD, IMPLEMENTER, MANAGER, OTHER_ENGINEER, Person};
 use serde_json::{Value, json};
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
 
 /// The person who calls as `role`: for an engineer, the requester of the walk's changes (or,
 /// for implementation, their assignee), so that conditions on the person hold.
@@ -37,9 +47,7 @@ fn ids(target: &Value, extra: Value) -> Value {
 
 /// A change of `change_type` driven as far as `state`.
 async fn change_in(app: &TestApp, change_type: &str, state: &str) -> Value {
-    let db = app
-        .create_ci("DATABASE", &format!("db-{}", uuid::Uuid::new_v4().simple()))
-        .await;
+    let db = app.create_ci("DATABASE", &unique("db")).await;
     let change = app.new_change(change_type, &[&db]).await;
     if state == "DRAFT" {
         return change;
@@ -142,12 +150,10 @@ async fn case(app: &TestApp, permission: Permission, role: Role) -> (String, Val
             doc(
                 "mutation($name: String!) { createConfigurationItem(input: { class: SERVER, name: $name, environment: TEST, criticality: 3 }) { id } }",
             ),
-            json!({ "name": format!("walk-{}", uuid::Uuid::new_v4().simple()) }),
+            json!({ "name": unique("walk") }),
         ),
         P::UpdateConfigurationItem | P::RetireConfigurationItem => {
-            let item = app
-                .create_ci("SERVER", &format!("srv-{}", uuid::Uuid::new_v4().simple()))
-                .await;
+            let item = app.create_ci("SERVER", &unique("srv")).await;
             let document = if permission == P::UpdateConfigurationItem {
                 on(
                     "updateConfigurationItem",
@@ -164,15 +170,8 @@ async fn case(app: &TestApp, permission: Permission, role: Role) -> (String, Val
             )
         }
         P::RelateConfigurationItems | P::RemoveRelationship => {
-            let a = app
-                .create_ci(
-                    "APPLICATION",
-                    &format!("app-{}", uuid::Uuid::new_v4().simple()),
-                )
-                .await;
-            let b = app
-                .create_ci("SERVER", &format!("srv-{}", uuid::Uuid::new_v4().simple()))
-                .await;
+            let a = app.create_ci("APPLICATION", &unique("app")).await;
+            let b = app.create_ci("SERVER", &unique("srv")).await;
             if permission == P::RelateConfigurationItems {
                 (
                     doc(
@@ -190,9 +189,9 @@ async fn case(app: &TestApp, permission: Permission, role: Role) -> (String, Val
         }
         P::ImportConfigurationItems => (
             doc(
-                "mutation { importConfigurationItems(input: { items: [{ class: OTHER, name: \"walk\", environment: TEST, criticality: 4 }] }) { created } }",
+                "mutation($name: String!) { importConfigurationItems(input: { items: [{ class: OTHER, name: $name, environment: TEST, criticality: 4 }] }) { created } }",
             ),
-            json!({}),
+            json!({ "name": unique("walk") }),
         ),
         P::ReadChanges => (doc("{ changes { totalCount } }"), json!({})),
         P::ReadDraftChanges => {
@@ -299,15 +298,15 @@ async fn case(app: &TestApp, permission: Permission, role: Role) -> (String, Val
         ),
         P::ManageStandardChangeTemplates => (
             doc(
-                "mutation { createStandardChangeTemplate(input: { name: \"walk\", implementationPlan: \"a\", backoutPlan: \"b\" }) { id } }",
+                "mutation($name: String!) { createStandardChangeTemplate(input: { name: $name, implementationPlan: \"a\", backoutPlan: \"b\" }) { id } }",
             ),
-            json!({}),
+            json!({ "name": unique("walk") }),
         ),
         P::ManageFreezeWindows => (
             doc(
-                "mutation { createFreezeWindow(name: \"walk\", start: \"2026-04-01T00:00:00Z\", end: \"2026-04-02T00:00:00Z\") { id } }",
+                "mutation($name: String!) { createFreezeWindow(name: $name, start: \"2026-04-01T00:00:00Z\", end: \"2026-04-02T00:00:00Z\") { id } }",
             ),
-            json!({}),
+            json!({ "name": unique("walk") }),
         ),
         P::UpdateChangePolicy => (
             doc("mutation { updateChangePolicy(input: { conflictDepth: 2 }) { version } }"),
@@ -400,8 +399,95 @@ async fn case(app: &TestApp, permission: Permission, role: Role) -> (String, Val
                 json!({ "reason": "not reproducible" }),
             ),
         ),
-        P::ReadCabAgenda => (doc("{ cabAgenda { section } }"), json!({})),
+        P::ReadCabAgenda => {
+            // Something on the agenda, read as a meeting would read it: nothing in it may be
+            // refused to a role that may read the agenda.
+            change_in(app, "NORMAL", "REFERRED").await;
+            (
+                doc(
+                    "{ cabAgenda { section blastRadius { itemCount businessServices } myVote { decision } change { number risk { level factors { name points detail } } affectedItems { number } conflicts { kind } votes { voter decision } myVote { decision } availableTransitions { action allowed } } } }",
+                ),
+                json!({}),
+            )
+        }
+        P::ReadKpis => (doc(KPI_QUERY), json!({})),
     }
+}
+
+/// The KPI query the walk calls for [`Permission::ReadKpis`].
+const KPI_QUERY: &str = "{ changeKpis { __typename } }";
+
+/// Whether the schema has the KPI queries yet (they are being written): until it does, the
+/// walk skips [`Permission::ReadKpis`] and says so.
+fn kpis_exist() -> bool {
+    quorum_api::sdl().contains("  changeKpis")
+}
+
+/// Calls as someone of `role` who does not meet `permission`'s condition for that role, on
+/// records set up so that the condition alone decides: each must be FORBIDDEN. A condition
+/// without a case here fails the walk.
+async fn unmet_condition(
+    app: &TestApp,
+    permission: Permission,
+    role: Role,
+    condition: &str,
+) -> Result<Vec<(Person, String, Value)>, String> {
+    use Permission as P;
+    let vote = "mutation($id: ID!) { castCabVote(changeId: $id, decision: ABSTAIN) { id } }";
+    Ok(match (permission, role) {
+        // Another engineer's draft.
+        (P::UpdateChange | P::SubmitChange | P::CancelChange, Role::Engineer) => {
+            let (document, variables) = case(app, permission, role).await;
+            vec![(OTHER_ENGINEER, document, variables)]
+        }
+        // The requester is not the assignee.
+        (P::ImplementChange, Role::Engineer) => {
+            let (document, variables) = case(app, permission, role).await;
+            vec![(ENGINEER, document, variables)]
+        }
+        // The CAB does not vote on EMERGENCY changes.
+        (P::CastCabVote, Role::CabMember) => {
+            let change = change_in(app, "EMERGENCY", "SUBMITTED").await;
+            vec![(CAB[1], vote.to_owned(), json!({ "id": change["id"] }))]
+        }
+        // The ECAB does not vote on NORMAL changes, nor on its own emergency.
+        (P::CastCabVote, Role::ChangeManager | Role::ServiceHead) => {
+            let who = if role == Role::ChangeManager {
+                MANAGER
+            } else {
+                HEAD
+            };
+            let normal = change_in(app, "NORMAL", "REFERRED").await;
+            let mut calls = vec![(who, vote.to_owned(), json!({ "id": normal["id"] }))];
+            if role == Role::ChangeManager {
+                let own = own_emergency(app, MANAGER).await;
+                calls.push((MANAGER, vote.to_owned(), json!({ "id": own["id"] })));
+            }
+            calls
+        }
+        _ => {
+            return Err(format!(
+                "{permission:?} as {role} has the condition \"{condition}\" but the walk has no case where it is not met"
+            ));
+        }
+    })
+}
+
+/// An EMERGENCY change requested by `who` (a change manager), submitted to the ECAB.
+async fn own_emergency(app: &TestApp, who: Person) -> Value {
+    let item = app.create_ci("SERVER", &unique("srv")).await;
+    let created = app
+        .data_by(
+            who,
+            "mutation($input: CreateChangeInput!) { createChange(input: $input) { id version } }",
+            json!({ "input": {
+                "type": "EMERGENCY", "title": "walk", "justification": "outage",
+                "implementationPlan": "a", "backoutPlan": "b", "affectedItemIds": [item["id"]],
+            } }),
+        )
+        .await["createChange"]
+        .clone();
+    app.act(who, "submitChange", &created).await
 }
 
 /// Variables helper: drops `input` when `drop` (retirement takes none).
@@ -418,38 +504,139 @@ impl TapIf for Value {
     }
 }
 
-fn errors(response: &TestResponse) -> Vec<String> {
-    response.error_codes()
+/// What one call did, against what the table says.
+async fn outcome(
+    app: &TestApp,
+    permission: Permission,
+    who: Person,
+    document: &str,
+    variables: Value,
+    allowed: bool,
+) -> Result<(), String> {
+    let events = app.event_count().await;
+    let response = app.graphql_by(who, document, variables).await;
+    let written = app.event_count().await - events;
+    let codes = response.error_codes();
+    let ok = if permission == Permission::ReadDraftChanges {
+        // A draft is hidden, not refused: null for those who may not see it.
+        let seen = !response.json()["data"]["change"].is_null();
+        codes.is_empty() && seen == allowed
+    } else if allowed {
+        codes.is_empty() && (written > 0 || !document.starts_with("mutation"))
+    } else {
+        codes == ["FORBIDDEN"] && written == 0
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{permission:?} as {} (allowed: {allowed}; {written} events written): {}",
+            who.subject,
+            response.text()
+        ))
+    }
 }
 
 #[tokio::test]
 async fn every_permission_is_granted_to_exactly_its_roles_through_the_api() {
+    let app = TestApp::new().await;
+    let kpis = kpis_exist();
     let mut failures = Vec::new();
+    let mut calls = 0;
     for permission in Permission::ALL {
-        let app = TestApp::new().await;
+        if permission == Permission::ReadKpis && !kpis {
+            eprintln!(
+                "SKIPPED: {permission:?} is not walked because the schema has no `changeKpis` yet; it is walked as soon as it does"
+            );
+            continue;
+        }
         for role in Role::ALL {
             let (document, variables) = case(&app, permission, role).await;
-            let who = person(role, permission);
-            let events = app.event_count().await;
-            let response = app.graphql_by(who, &document, variables).await;
             let allowed = permission.allowed_roles().contains(&role);
-            let codes = errors(&response);
-            let outcome = if permission == Permission::ReadDraftChanges {
-                // A draft is hidden, not refused: null for those who may not see it.
-                let seen = !response.json()["data"]["change"].is_null();
-                (codes.is_empty() && seen == allowed).then_some(())
-            } else if allowed {
-                codes.is_empty().then_some(())
-            } else {
-                (codes == ["FORBIDDEN"] && app.event_count().await == events).then_some(())
+            let who = person(role, permission);
+            calls += 1;
+            if let Err(failure) =
+                outcome(&app, permission, who, &document, variables, allowed).await
+            {
+                failures.push(failure);
+            }
+            let Some(condition) = permission.condition(role).filter(|_| allowed) else {
+                continue;
             };
-            if outcome.is_none() {
-                failures.push(format!(
-                    "{permission:?} as {role} (allowed: {allowed}): {}",
-                    response.text()
-                ));
+            match unmet_condition(&app, permission, role, condition).await {
+                Ok(unmet) => {
+                    for (who, document, variables) in unmet {
+                        calls += 1;
+                        if let Err(failure) =
+                            outcome(&app, permission, who, &document, variables, false).await
+                        {
+                            failures.push(format!("condition \"{condition}\" unmet: {failure}"));
+                        }
+                    }
+                }
+                Err(missing) => failures.push(missing),
             }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(calls >= Permission::ALL.len() * Role::ALL.len() - Role::ALL.len());
+}
+
+/// The names of the fields of `type_name` in the SDL.
+fn fields_of(sdl: &str, type_name: &str) -> Vec<String> {
+    let start = format!("type {type_name} {{");
+    let body = sdl
+        .split_once(&start)
+        .and_then(|(_, rest)| rest.split_once("\n}"))
+        .map(|(body, _)| body)
+        .unwrap_or_else(|| panic!("no `{start}` in the SDL"));
+    let mut in_description = false;
+    let mut names = Vec::new();
+    for line in body.lines() {
+        let line = line.trim();
+        if line == "\"\"\"" {
+            in_description = !in_description;
+            continue;
+        }
+        if in_description || line.is_empty() || line.starts_with('"') {
+            continue;
+        }
+        let name: String = line
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// Every mutation and every root query but `viewer` (which only echoes the token) is named by
+/// exactly one permission in the table (mutations) or at least one (reads), so none escapes
+/// the walk above or `docs/permissions.md`.
+#[test]
+fn every_operation_is_in_the_permission_table() {
+    let sdl = quorum_api::sdl();
+    let named = |name: &str| {
+        Permission::ALL
+            .into_iter()
+            .filter(|permission| permission.operations().contains(&format!("`{name}`")))
+            .count()
+    };
+    let mut missing = Vec::new();
+    for mutation in fields_of(&sdl, "Mutation") {
+        if named(&mutation) != 1 {
+            missing.push(format!(
+                "mutation {mutation} is named by {} permissions",
+                named(&mutation)
+            ));
+        }
+    }
+    for query in fields_of(&sdl, "Query") {
+        if query != "viewer" && named(&query) == 0 {
+            missing.push(format!("query {query} is named by no permission"));
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
 }

@@ -96,6 +96,8 @@ pub enum Permission {
     CloseProblem,
     /// `cabAgenda`: what the CAB meets about.
     ReadCabAgenda,
+    /// `changeKpis`, `incidentKpis`, `problemKpis`.
+    ReadKpis,
 }
 
 const EVERY_ROLE: &[Role] = &Role::ALL;
@@ -104,7 +106,7 @@ const CHANGE_MANAGER: &[Role] = &[Role::ChangeManager];
 const NOT_CAB: &[Role] = &[Role::Engineer, Role::ChangeManager, Role::ServiceHead];
 
 impl Permission {
-    pub const ALL: [Permission; 42] = [
+    pub const ALL: [Permission; 43] = [
         Permission::ReadAuditLog,
         Permission::ReadCmdb,
         Permission::CreateConfigurationItem,
@@ -147,6 +149,7 @@ impl Permission {
         Permission::ResolveProblem,
         Permission::CloseProblem,
         Permission::ReadCabAgenda,
+        Permission::ReadKpis,
     ];
 
     /// The roles granted this permission.
@@ -192,6 +195,7 @@ impl Permission {
             | Permission::CloseProblem => CMDB_WRITERS,
             Permission::LowerMajorIncident | Permission::UpdateSlaTargets => &[Role::ServiceHead],
             Permission::ReadCabAgenda => &[Role::ChangeManager, Role::CabMember, Role::ServiceHead],
+            Permission::ReadKpis => &[Role::ChangeManager, Role::ServiceHead],
         }
     }
 
@@ -259,6 +263,7 @@ impl Permission {
             Permission::ResolveProblem => "resolve problems",
             Permission::CloseProblem => "close problems",
             Permission::ReadCabAgenda => "read the CAB agenda",
+            Permission::ReadKpis => "read KPIs",
         }
     }
 
@@ -323,6 +328,7 @@ impl Permission {
             Permission::ResolveProblem => "`resolveProblem`",
             Permission::CloseProblem => "`closeProblem`",
             Permission::ReadCabAgenda => "`cabAgenda`",
+            Permission::ReadKpis => "`changeKpis`, `incidentKpis`, `problemKpis`",
         }
     }
 
