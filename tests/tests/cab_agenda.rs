@@ -1,18 +1,28 @@
-//! The CAB's agenda and each person's queue (`viewer.work`), through the API.
+//! The CAB's agenda (`cabAgenda`) and `Change.myVote`, through the API. Each person's queue
+//! (`viewer.work`) is in `viewer_work.rs`.
 
+use quorum_core::Role;
 use quorum_tests::TestApp;
 use quorum_tests::change::{CAB, ENGINEER, HEAD, IMPLEMENTER, MANAGER, Person};
 use serde_json::{Value, json};
 
 const AGENDA: &str = "query($from: DateTime, $to: DateTime) { cabAgenda(from: $from, to: $to) {
-  section change { number type state risk { level } votes { voter } }
-  blastRadius { itemCount businessServices } myVote { decision comment }
+  section change { number type state risk { level } votes { voter } myVote { decision } }
+  blastRadius { itemCount businessServices truncated } myVote { decision comment }
 } }";
 
-const WORK: &str = "{ viewer { work {
-  awaitingMyVote { number } changesToImplement { number state } myIncidents { number sla { resolutionDue } }
-  myRequestsNeedingAction { number state }
-} } }";
+/// What a front end asks for to render the meeting.
+const MEETING: &str = "{ cabAgenda {
+  section myVote { decision comment }
+  blastRadius { itemCount businessServices truncated }
+  change { number type state title requestedBy referredAt plannedStart plannedEnd
+    risk { score level factors { name points detail } }
+    affectedItems { number name class }
+    conflicts { kind change { number } item { name } freezeWindow { name } }
+    votes { voter board decision comment }
+    myVote { decision comment }
+    availableTransitions { action allowed reason } }
+} }";
 
 /// A NORMAL change on `items`, assessed high risk and referred to the CAB.
 async fn referred(app: &TestApp, items: &[&Value]) -> Value {
@@ -38,16 +48,33 @@ async fn high_risk_scheduled(app: &TestApp, items: &[&Value], start: &str, end: 
         .expect("scheduled")
 }
 
-fn numbers(list: &Value) -> Vec<String> {
-    list.as_array()
-        .expect("a list")
+/// `(section, number)` of each agenda item.
+fn rows(agenda: &Value) -> Vec<(String, String)> {
+    agenda
+        .as_array()
+        .unwrap_or_else(|| panic!("items: {agenda}"))
         .iter()
-        .map(|item| item["number"].as_str().unwrap_or_default().to_owned())
+        .map(|item| {
+            (
+                item["section"].as_str().unwrap_or_default().to_owned(),
+                item["change"]["number"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
         .collect()
 }
 
-async fn work(app: &TestApp, who: Person) -> Value {
-    app.data_by(who, WORK, json!({})).await["viewer"]["work"].clone()
+fn row(section: &str, change: &Value) -> (String, String) {
+    (
+        section.to_owned(),
+        change["number"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+async fn agenda(app: &TestApp, who: Person, range: Value) -> Value {
+    app.data_by(who, AGENDA, range).await["cabAgenda"].clone()
 }
 
 #[tokio::test]
@@ -92,136 +119,287 @@ async fn the_agenda_lists_cab_reviews_oldest_first_then_upcoming_high_risk_chang
         .await
         .expect("vote");
 
-    let agenda = app.data_by(CAB[0], AGENDA, json!({})).await["cabAgenda"].clone();
-    let rows: Vec<(String, String)> = agenda
-        .as_array()
-        .expect("items")
-        .iter()
-        .map(|item| {
-            (
-                item["section"].as_str().unwrap_or_default().to_owned(),
-                item["change"]["number"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned(),
-            )
-        })
-        .collect();
-    let row = |section: &str, change: &Value| {
-        (
-            section.to_owned(),
-            change["number"].as_str().unwrap_or_default().to_owned(),
-        )
-    };
+    let items = agenda(&app, CAB[0], json!({})).await;
     assert_eq!(
-        rows,
+        rows(&items),
         vec![
             row("REVIEW", &first),
             row("REVIEW", &emergency),
             row("UPCOMING_HIGH_RISK", &upcoming)
         ],
-        "{agenda}"
+        "{items}"
     );
     // banking-db reaches the web app and the service; the vote is the viewer's own.
     assert_eq!(
-        agenda[0]["blastRadius"],
-        json!({ "itemCount": 2, "businessServices": ["Online Banking"] })
+        items[0]["blastRadius"],
+        json!({ "itemCount": 2, "businessServices": ["Online Banking"], "truncated": false })
     );
     assert_eq!(
-        agenda[0]["myVote"],
+        items[0]["myVote"],
         json!({ "decision": "APPROVE", "comment": "rehearsed" })
     );
-    assert_eq!(agenda[0]["change"]["votes"], json!([{ "voter": "cab1" }]));
-    assert_eq!(agenda[1]["myVote"], Value::Null);
-    assert_eq!(agenda[2]["change"]["risk"]["level"], "VERY_HIGH");
-
-    // A later range finds the March change instead.
-    let march = app
-        .data_by(
-            HEAD,
-            AGENDA,
-            json!({ "from": "2026-03-01T00:00:00Z", "to": "2026-03-31T00:00:00Z" }),
-        )
-        .await;
-    let upcoming_numbers: Vec<&str> = march["cabAgenda"]
-        .as_array()
-        .expect("items")
-        .iter()
-        .filter(|item| item["section"] == "UPCOMING_HIGH_RISK")
-        .filter_map(|item| item["change"]["number"].as_str())
-        .collect();
     assert_eq!(
-        upcoming_numbers,
-        [later["number"].as_str().unwrap_or_default()]
+        items[0]["change"]["myVote"],
+        json!({ "decision": "APPROVE" })
     );
+    assert_eq!(items[0]["change"]["votes"], json!([{ "voter": "cab1" }]));
+    assert_eq!(items[1]["myVote"], Value::Null);
+    assert_eq!(items[1]["change"]["type"], "EMERGENCY");
+    // The web app reaches the service only.
+    assert_eq!(
+        items[1]["blastRadius"],
+        json!({ "itemCount": 1, "businessServices": ["Online Banking"], "truncated": false })
+    );
+    assert_eq!(items[2]["change"]["risk"]["level"], "VERY_HIGH");
+    assert_eq!(items[2]["change"]["state"], "SCHEDULED");
 
-    let refused = app.graphql_by(ENGINEER, AGENDA, json!({})).await;
-    assert_eq!(refused.error_codes(), ["FORBIDDEN"]);
-    let bad = app
-        .graphql_by(
-            MANAGER,
-            AGENDA,
-            json!({ "from": "2026-03-01T00:00:00Z", "to": "2026-02-01T00:00:00Z" }),
-        )
-        .await;
-    assert_eq!(bad.error_codes(), ["BAD_USER_INPUT"]);
+    // Another member sees the same agenda with their own (no) vote.
+    let other = agenda(&app, CAB[1], json!({})).await;
+    assert_eq!(rows(&other), rows(&items));
+    assert_eq!(other[0]["myVote"], Value::Null);
+    assert_eq!(other[0]["change"]["myVote"], Value::Null);
+
+    // A later range finds the March change instead; the reviews stay.
+    let march = agenda(
+        &app,
+        HEAD,
+        json!({ "from": "2026-03-01T00:00:00Z", "to": "2026-03-31T00:00:00Z" }),
+    )
+    .await;
+    assert_eq!(
+        rows(&march),
+        vec![
+            row("REVIEW", &first),
+            row("REVIEW", &emergency),
+            row("UPCOMING_HIGH_RISK", &later)
+        ]
+    );
 }
 
 #[tokio::test]
-async fn each_person_sees_what_waits_on_them() {
+async fn the_range_takes_windows_that_overlap_it_and_defaults_to_the_next_fourteen_days() {
     let app = TestApp::new().await;
-    let db = app.create_ci("DATABASE", "payments-db").await;
-    let normal = referred(&app, &[&db]).await;
-    let emergency = app.new_change("EMERGENCY", &[&db]).await;
-    let emergency = app.act(ENGINEER, "submitChange", &emergency).await;
-    let scheduled = app.scheduled_change(&[&db]).await;
-    let draft = app.new_change("NORMAL", &[&db]).await;
-    let incident = app.new_incident("HIGH", "HIGH", &[&db]).await;
-    app.incident_action(
-        ENGINEER,
-        "assignIncident",
-        &incident,
-        ", $who: String!",
-        ", assignee: $who",
-        json!({ "who": IMPLEMENTER.subject }),
+    let mut items = Vec::new();
+    for name in ["a", "b", "c", "d", "e"] {
+        items.push(app.create_ci("SERVER", &format!("srv-{name}")).await);
+    }
+    // Now is 2026-01-05T09:00Z.
+    let straddles = high_risk_scheduled(
+        &app,
+        &[&items[0]],
+        "2026-01-05T08:00:00Z",
+        "2026-01-05T10:00:00Z",
     )
-    .await
-    .expect("assigned");
-
-    let cab = work(&app, CAB[0]).await;
-    assert_eq!(
-        numbers(&cab["awaitingMyVote"]),
-        [normal["number"].as_str().unwrap_or_default()]
-    );
-    let manager = work(&app, MANAGER).await;
-    assert_eq!(
-        numbers(&manager["awaitingMyVote"]),
-        [emergency["number"].as_str().unwrap_or_default()]
-    );
-    let implementer = work(&app, IMPLEMENTER).await;
-    assert_eq!(
-        implementer["changesToImplement"],
-        json!([{ "number": scheduled["number"], "state": "SCHEDULED" }])
-    );
-    assert_eq!(numbers(&implementer["myIncidents"]), ["INC0000001"]);
-    assert_eq!(
-        implementer["myIncidents"][0]["sla"]["resolutionDue"],
-        "2026-01-05T13:00:00+00:00"
-    );
-    let requester = work(&app, ENGINEER).await;
-    assert_eq!(
-        requester["myRequestsNeedingAction"],
-        json!([{ "number": draft["number"], "state": "DRAFT" }])
-    );
-    assert_eq!(requester["awaitingMyVote"], json!([]));
-
-    // Once voted, the change leaves the member's queue; the requester never sees their own.
-    app.vote(CAB[0], &normal, "APPROVE", None)
+    .await;
+    let day_13 = high_risk_scheduled(
+        &app,
+        &[&items[1]],
+        "2026-01-18T08:00:00Z",
+        "2026-01-18T10:00:00Z",
+    )
+    .await;
+    let day_15 = high_risk_scheduled(
+        &app,
+        &[&items[2]],
+        "2026-01-20T08:00:00Z",
+        "2026-01-20T10:00:00Z",
+    )
+    .await;
+    // Authorized (not yet scheduled) in its requested window: the 10th.
+    let authorized = referred(&app, &[&items[3]]).await;
+    app.vote(CAB[3], &authorized, "APPROVE", None)
         .await
         .expect("vote");
-    assert_eq!(work(&app, CAB[0]).await["awaitingMyVote"], json!([]));
+    let authorized = app
+        .vote(CAB[4], &authorized, "APPROVE", None)
+        .await
+        .expect("vote");
+    // Being implemented: no longer upcoming.
+    let started = high_risk_scheduled(
+        &app,
+        &[&items[4]],
+        "2026-01-06T08:00:00Z",
+        "2026-01-06T10:00:00Z",
+    )
+    .await;
+    app.act(IMPLEMENTER, "startImplementation", &started).await;
+
     assert_eq!(
-        numbers(&work(&app, CAB[1]).await["awaitingMyVote"]),
-        [normal["number"].as_str().unwrap_or_default()]
+        rows(&agenda(&app, MANAGER, json!({})).await),
+        vec![
+            row("UPCOMING_HIGH_RISK", &straddles),
+            row("UPCOMING_HIGH_RISK", &authorized),
+            row("UPCOMING_HIGH_RISK", &day_13),
+        ]
+    );
+    assert_eq!(authorized["state"], "AUTHORIZED");
+    // Half-open: a window ending at `from` or starting at `to` is outside.
+    assert_eq!(
+        rows(
+            &agenda(
+                &app,
+                MANAGER,
+                json!({ "from": "2026-01-05T10:00:00Z", "to": "2026-01-18T08:00:00Z" })
+            )
+            .await
+        ),
+        vec![row("UPCOMING_HIGH_RISK", &authorized)]
+    );
+    assert_eq!(
+        rows(&agenda(&app, MANAGER, json!({ "from": "2026-01-19T00:00:00Z" })).await),
+        vec![row("UPCOMING_HIGH_RISK", &day_15)]
+    );
+    // `to` alone runs from now.
+    assert_eq!(
+        rows(&agenda(&app, MANAGER, json!({ "to": "2026-01-06T00:00:00Z" })).await),
+        vec![row("UPCOMING_HIGH_RISK", &straddles)]
+    );
+
+    for range in [
+        json!({ "from": "2026-03-01T00:00:00Z", "to": "2026-02-01T00:00:00Z" }),
+        json!({ "from": "2026-03-01T00:00:00Z", "to": "2026-03-01T00:00:00Z" }),
+        json!({ "to": "2026-01-01T00:00:00Z" }),
+    ] {
+        let bad = app.graphql_by(MANAGER, AGENDA, range.clone()).await;
+        assert_eq!(bad.error_codes(), ["BAD_USER_INPUT"], "{range}");
+        assert_eq!(bad.json()["errors"][0]["extensions"]["field"], "to");
+    }
+}
+
+#[tokio::test]
+async fn the_cab_change_managers_and_service_heads_may_read_the_whole_meeting_and_no_one_else() {
+    let app = TestApp::new().await;
+    let service = app.create_ci("BUSINESS_SERVICE", "Payments").await;
+    let db = app.create_ci("DATABASE", "payments-db").await;
+    app.relate(&service, "DEPENDS_ON", &db).await;
+    let freeze = app
+        .data_by(
+            MANAGER,
+            "mutation { createFreezeWindow(name: \"Month end\", start: \"2026-01-10T11:30:00Z\", end: \"2026-01-11T00:00:00Z\") { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(freeze["createFreezeWindow"]["id"].is_string());
+    // In review, its window in the freeze and on the same CI as a scheduled change.
+    let review = referred(&app, &[&db]).await;
+    let scheduled =
+        high_risk_scheduled(&app, &[&db], "2026-01-10T10:00:00Z", "2026-01-10T11:00:00Z").await;
+    app.vote(CAB[2], &review, "ABSTAIN", Some("not during month end"))
+        .await
+        .expect("vote");
+
+    for who in [CAB[2], MANAGER, HEAD] {
+        let response = app.graphql_by(who, MEETING, json!({})).await;
+        let json = response.json();
+        assert!(json.get("errors").is_none(), "{}", response.text());
+        let items = json["data"]["cabAgenda"].clone();
+        assert_eq!(
+            rows(&items),
+            vec![
+                row("REVIEW", &review),
+                row("UPCOMING_HIGH_RISK", &scheduled)
+            ]
+        );
+        let kinds: Vec<&str> = items[0]["change"]["conflicts"]
+            .as_array()
+            .expect("conflicts")
+            .iter()
+            .filter_map(|conflict| conflict["kind"].as_str())
+            .collect();
+        assert!(kinds.contains(&"SAME_CI"), "{kinds:?}");
+        assert!(kinds.contains(&"FREEZE_WINDOW"), "{kinds:?}");
+        assert!(
+            items[0]["change"]["risk"]["factors"]
+                .as_array()
+                .is_some_and(|factors| !factors.is_empty())
+        );
+        assert_eq!(
+            items[0]["change"]["votes"],
+            json!([{ "voter": "cab3", "board": "CAB", "decision": "ABSTAIN", "comment": "not during month end" }])
+        );
+        let mine = if who.subject == "cab3" {
+            json!({ "decision": "ABSTAIN", "comment": "not during month end" })
+        } else {
+            Value::Null
+        };
+        assert_eq!(items[0]["myVote"], mine);
+        assert_eq!(
+            items[0]["blastRadius"]["businessServices"],
+            json!(["Payments"])
+        );
+    }
+
+    for who in [ENGINEER, IMPLEMENTER] {
+        let refused = app.graphql_by(who, MEETING, json!({})).await;
+        assert_eq!(refused.error_codes(), ["FORBIDDEN"]);
+        assert_eq!(refused.json()["data"], Value::Null);
+    }
+    let anonymous = app.graphql(MEETING, None).await;
+    assert_eq!(anonymous.error_codes(), ["UNAUTHENTICATED"]);
+}
+
+#[tokio::test]
+async fn my_vote_on_a_change_is_the_viewers_standing_vote_or_null() {
+    let app = TestApp::new().await;
+    let db = app.create_ci("DATABASE", "payments-db").await;
+    let change = referred(&app, &[&db]).await;
+    let query = "query($id: ID!) { change(id: $id) { myVote { voter board decision comment } } }";
+    let my_vote = |who: Person| {
+        let app = &app;
+        let id = change["id"].clone();
+        async move { app.data_by(who, query, json!({ "id": id })).await["change"]["myVote"].clone() }
+    };
+    assert_eq!(my_vote(CAB[0]).await, Value::Null);
+    app.vote(CAB[0], &change, "ABSTAIN", None)
+        .await
+        .expect("vote");
+    // A changed mind replaces the vote.
+    app.vote(CAB[0], &change, "APPROVE", Some("fine after all"))
+        .await
+        .expect("vote");
+    assert_eq!(
+        my_vote(CAB[0]).await,
+        json!({ "voter": "cab1", "board": "CAB", "decision": "APPROVE", "comment": "fine after all" })
+    );
+    assert_eq!(my_vote(CAB[1]).await, Value::Null);
+    assert_eq!(my_vote(ENGINEER).await, Value::Null);
+}
+
+#[tokio::test]
+async fn the_agenda_costs_one_walk_per_item_and_a_bounded_number_of_statements_besides() {
+    let app = TestApp::new().await;
+    let service = app.create_ci("BUSINESS_SERVICE", "Payments").await;
+    let mut changes = Vec::new();
+    for n in 0..12 {
+        let db = app.create_ci("DATABASE", &format!("db-{n:02}")).await;
+        app.relate(&service, "DEPENDS_ON", &db).await;
+        let change = referred(&app, &[&db]).await;
+        app.vote(CAB[n % 4], &change, "APPROVE", None)
+            .await
+            .expect("vote");
+        changes.push(change);
+    }
+    let query = "{ cabAgenda { section blastRadius { itemCount businessServices } myVote { decision }
+      change { number risk { level factors { name points } } affectedItems { number name } votes { voter decision } myVote { decision } } } }";
+    let before = app.statements();
+    let response = app.graphql_as(&[Role::CabMember], query, json!({})).await;
+    let cost = app.statements() - before;
+    let statements = app.statements_since(before);
+    let json = response.json();
+    assert!(json.get("errors").is_none(), "{}", response.text());
+    let items = json["data"]["cabAgenda"].as_array().expect("items").clone();
+    assert_eq!(items.len(), 12);
+    for item in &items {
+        assert_eq!(
+            item["blastRadius"],
+            json!({ "itemCount": 1, "businessServices": ["Payments"] })
+        );
+        assert_eq!(item["change"]["votes"].as_array().map(Vec::len), Some(1));
+    }
+    // Two for the agenda, then one batch each for the CI ids, the CIs and the votes (a few more
+    // if a loader window splits), and one walk per item: the walks are the only per-item cost.
+    assert!(
+        cost <= 2 + 6 + 12,
+        "{cost} statements for 12 items:\n{statements:#?}"
     );
 }

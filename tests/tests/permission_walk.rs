@@ -410,17 +410,27 @@ async fn case(app: &TestApp, permission: Permission, role: Role) -> (String, Val
                 json!({}),
             )
         }
-        P::ReadKpis => (doc(KPI_QUERY), json!({})),
+        P::ReadKpis => (
+            doc(KPI_QUERY),
+            json!({ "from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z" }),
+        ),
     }
 }
 
-/// The KPI query the walk calls for [`Permission::ReadKpis`].
-const KPI_QUERY: &str = "{ changeKpis { __typename } }";
+/// The KPI queries the walk calls for [`Permission::ReadKpis`]: all three, each refused on
+/// its own.
+const KPI_QUERY: &str = "query($from: DateTime!, $to: DateTime!) {
+  changeKpis(from: $from, to: $to, bucket: WEEK) { totals { completed successRate } series { start } }
+  incidentKpis(from: $from, to: $to) { totals { opened mttrMinutes } }
+  problemKpis(from: $from, to: $to) { totals { opened } }
+}";
 
 /// Whether the schema has the KPI queries yet (they are being written): until it does, the
 /// walk skips [`Permission::ReadKpis`] and says so.
 fn kpis_exist() -> bool {
-    quorum_api::sdl().contains("  changeKpis")
+    fields_of(&quorum_api::sdl(), "Query")
+        .iter()
+        .any(|field| field == "changeKpis")
 }
 
 /// Calls as someone of `role` who does not meet `permission`'s condition for that role, on
@@ -524,7 +534,8 @@ async fn outcome(
     } else if allowed {
         codes.is_empty() && (written > 0 || !document.starts_with("mutation"))
     } else {
-        codes == ["FORBIDDEN"] && written == 0
+        // One FORBIDDEN per refused field (the KPI case asks for three).
+        !codes.is_empty() && codes.iter().all(|code| code == "FORBIDDEN") && written == 0
     };
     if ok {
         Ok(())

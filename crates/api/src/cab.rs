@@ -18,13 +18,16 @@ pub struct CabAgendaItem {
     change: Change,
 }
 
-/// How far a change reaches, in brief.
+/// How far a change reaches, in brief (`Change.blastRadius` has the CIs and paths).
 #[derive(SimpleObject)]
 pub struct BlastRadiusSummary {
-    /// CIs reached within 5 hops against the arrows, the change's own excluded.
+    /// CIs reached within 5 hops against the arrows (what depends on the change's CIs), the
+    /// change's own excluded: `Change.blastRadius(depth: 5).items`, counted.
     item_count: i32,
-    /// The business services among them (and among the change's own CIs), by name.
+    /// The business services among them and among the change's own CIs, by name, sorted.
     business_services: Vec<String>,
+    /// Whether CIs lie beyond the 5 hops.
+    truncated: bool,
 }
 
 #[Object]
@@ -37,7 +40,7 @@ impl CabAgendaItem {
         &self.change
     }
 
-    /// The blast radius in brief: how many CIs, which business services.
+    /// The blast radius in brief: how many CIs, which business services. One walk per item.
     #[graphql(complexity = "50")]
     async fn blast_radius(&self, ctx: &Context<'_>) -> async_graphql::Result<BlastRadiusSummary> {
         let actor = ctx.actor()?;
@@ -66,10 +69,11 @@ impl CabAgendaItem {
         Ok(BlastRadiusSummary {
             item_count: i32::try_from(walk.reached.len()).unwrap_or(i32::MAX),
             business_services: services,
+            truncated: walk.truncated,
         })
     }
 
-    /// The viewer's standing vote on this change, if any.
+    /// The viewer's standing vote on this change, if any (the same as `change.myVote`).
     async fn my_vote(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<CabVote>> {
         self.change.viewer_vote(ctx).await
     }
@@ -77,10 +81,12 @@ impl CabAgendaItem {
 
 #[Object]
 impl CabQuery {
-    /// The CAB agenda (CAB_MEMBER, CHANGE_MANAGER, SERVICE_HEAD): every change in CAB_REVIEW,
-    /// oldest referral first (section REVIEW); then AUTHORIZED and SCHEDULED changes of HIGH
-    /// risk and above whose planned window overlaps [from, to) (section UPCOMING_HIGH_RISK),
-    /// by planned start. `from` defaults to now, `to` to 14 days after `from`.
+    /// The CAB agenda (CAB_MEMBER, CHANGE_MANAGER, SERVICE_HEAD; others FORBIDDEN): every
+    /// change in CAB_REVIEW, NORMAL and EMERGENCY, oldest referral first (section REVIEW);
+    /// then AUTHORIZED and SCHEDULED changes of HIGH risk and above whose planned window
+    /// overlaps [from, to) (section UPCOMING_HIGH_RISK), by planned start. `from` defaults to
+    /// now, `to` to 14 days after `from`; `to` must be after `from` (BAD_USER_INPUT). Each
+    /// item's `change` has its risk and factors, conflicts, votes and `myVote`.
     async fn cab_agenda(
         &self,
         ctx: &Context<'_>,

@@ -2,8 +2,6 @@
 
 use async_graphql::{Context, Object};
 use quorum_core::Role;
-use quorum_core::pagination::PageRequest;
-use quorum_incident::{IncidentFilter, IncidentOrderField, IncidentState};
 
 use crate::change::objects::Change;
 use crate::context::ContextExt;
@@ -35,7 +33,7 @@ impl Viewer {
     }
 
     /// What waits on you: votes to cast, changes to implement, incidents to work, drafts to
-    /// submit.
+    /// submit. Each list is read when asked for.
     async fn work(&self) -> Work {
         Work
     }
@@ -64,39 +62,22 @@ impl Work {
         Ok(changes.into_iter().map(Change::new).collect())
     }
 
-    /// Open incidents (NEW, IN_PROGRESS, ON_HOLD) assigned to you, the nearest resolution due
-    /// time first (at most 100); each has its `sla`.
+    /// Open incidents (NEW, IN_PROGRESS, ON_HOLD) assigned to you, all of them: running
+    /// clocks first, the nearest resolution due time first (breached ones lead), then those on
+    /// hold. Each has its `sla` (due times, breaches, time left).
     async fn my_incidents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Incident>> {
         let actor = ctx.actor()?;
-        let app = ctx.app()?;
-        let filter = IncidentFilter {
-            states: Some(vec![
-                IncidentState::New,
-                IncidentState::InProgress,
-                IncidentState::OnHold,
-            ]),
-            assignee: Some(actor.subject().to_owned()),
-            ..IncidentFilter::default()
-        };
-        let page = quorum_incident::list_incidents(
-            &app.db,
-            actor,
-            &filter,
-            IncidentOrderField::ResolutionDue,
-            false,
-            app.clock.now(),
-            &PageRequest::first(100),
-        )
-        .await
-        .gql(ctx)?;
-        Ok(page
-            .edges
-            .into_iter()
-            .map(|(_, incident)| Incident(incident))
-            .collect())
+        let incidents =
+            quorum_incident::queue::open_incidents_assigned_to_me(&ctx.app()?.db, actor)
+                .await
+                .gql(ctx)?;
+        Ok(incidents.into_iter().map(Incident).collect())
     }
 
-    /// Changes you requested that wait on you: drafts to complete and submit.
+    /// Changes you requested that wait on you: your drafts, to complete and submit (oldest
+    /// first). Nothing else waits on a requester: assessment, referral, scheduling and reviews
+    /// are the change manager's, votes the boards', implementation the assignee's (see
+    /// `changesToImplement`).
     async fn my_requests_needing_action(
         &self,
         ctx: &Context<'_>,

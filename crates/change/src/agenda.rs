@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use quorum_core::{Actor, DomainError, DomainResult, Permission, Role};
-use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::sea_query::{Expr, ExprTrait, NullOrdering, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder};
 
 use crate::entity::change_request::{self, Column, Model};
 use crate::entity::{ChangeState, ChangeType, RiskLevel, cab_vote};
@@ -31,7 +31,8 @@ pub const DEFAULT_AGENDA_DAYS: i64 = 14;
 
 /// The CAB agenda (CAB_MEMBER, CHANGE_MANAGER, SERVICE_HEAD): every change in CAB_REVIEW,
 /// oldest referral first; then AUTHORIZED and SCHEDULED changes of HIGH risk and above whose
-/// planned window overlaps `[from, to)` (by default the next 14 days from `now`), by start.
+/// planned window overlaps `[from, to)` (by default the 14 days from `now`), by start. Two
+/// statements, both on indexed columns (`state`, then the window).
 pub async fn cab_agenda<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
@@ -43,7 +44,10 @@ pub async fn cab_agenda<C: ConnectionTrait>(
     let from = from.unwrap_or(now);
     let to = to.unwrap_or(from + Duration::days(DEFAULT_AGENDA_DAYS));
     if to <= from {
-        return Err(DomainError::bad_input("to", "`to` must be after `from`"));
+        return Err(DomainError::bad_input(
+            "to",
+            format!("`to` must be after `from` ({from}; now when not given)"),
+        ));
     }
     let review = change_request::Entity::find()
         .filter(Column::State.eq(ChangeState::CabReview))
@@ -74,8 +78,9 @@ pub async fn cab_agenda<C: ConnectionTrait>(
 }
 
 /// The changes in CAB_REVIEW waiting for the actor's vote: NORMAL ones for CAB members,
-/// EMERGENCY ones for change managers and service heads, never their own, oldest referral
-/// first.
+/// EMERGENCY ones for change managers and service heads (the boards `lifecycle::check` lets
+/// them vote on), never their own, oldest referral first. One statement: the CAB_REVIEW
+/// changes of those types with no vote by the actor (a primary-key probe each).
 pub async fn awaiting_vote<C: ConnectionTrait>(db: &C, actor: &Actor) -> DomainResult<Vec<Model>> {
     actor.authorize(Permission::ReadChanges)?;
     let mut types = Vec::new();
@@ -88,16 +93,20 @@ pub async fn awaiting_vote<C: ConnectionTrait>(db: &C, actor: &Actor) -> DomainR
     if types.is_empty() {
         return Ok(Vec::new());
     }
-    let mut voted = Query::select();
-    voted
-        .column(cab_vote::Column::ChangeId)
+    let voted = Query::select()
+        .expr(Expr::val(1))
         .from(cab_vote::Entity)
-        .and_where(cab_vote::Column::Voter.eq(actor.subject()));
+        .and_where(
+            Expr::col((cab_vote::Entity, cab_vote::Column::ChangeId))
+                .equals((change_request::Entity, Column::Id)),
+        )
+        .and_where(Expr::col((cab_vote::Entity, cab_vote::Column::Voter)).eq(actor.subject()))
+        .to_owned();
     Ok(change_request::Entity::find()
         .filter(Column::State.eq(ChangeState::CabReview))
         .filter(Column::ChangeType.is_in(types))
         .filter(Column::RequestedBy.ne(actor.subject()))
-        .filter(Column::Id.not_in_subquery(voted))
+        .filter(Expr::not_exists(voted))
         .order_by_asc(Column::ReferredAt)
         .order_by_asc(Column::Number)
         .all(db)
@@ -105,31 +114,34 @@ pub async fn awaiting_vote<C: ConnectionTrait>(db: &C, actor: &Actor) -> DomainR
 }
 
 /// The changes assigned to the actor that are authorized, scheduled or being implemented, by
-/// planned start.
+/// planned start (those without a window last, on every backend).
 pub async fn to_implement<C: ConnectionTrait>(db: &C, actor: &Actor) -> DomainResult<Vec<Model>> {
     actor.authorize(Permission::ReadChanges)?;
     Ok(change_request::Entity::find()
         .filter(Column::Assignee.eq(actor.subject()))
         .filter(Column::State.is_in(ChangeState::IN_FLIGHT))
-        .order_by_asc(Column::PlannedStart)
+        .order_by_with_nulls(Column::PlannedStart, Order::Asc, NullOrdering::Last)
         .order_by_asc(Column::Number)
         .all(db)
         .await?)
 }
 
-/// The changes the actor requested that wait on them: drafts to complete and submit, and
-/// cancelled or rejected ones are not included (nothing left to do), oldest first.
+/// The changes the actor requested that wait on them: their drafts, to complete and submit,
+/// oldest first. Nothing else waits on a requester: assessment, referral, scheduling and
+/// reviews are the change manager's, votes the boards', implementation the assignee's (see
+/// [`to_implement`]); rejected and cancelled changes are over. Someone who may not see drafts
+/// (a CAB member) has none here.
 pub async fn requested_needing_action<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
 ) -> DomainResult<Vec<Model>> {
     actor.authorize(Permission::ReadChanges)?;
+    if !actor.can(Permission::ReadDraftChanges) {
+        return Ok(Vec::new());
+    }
     Ok(change_request::Entity::find()
-        .filter(
-            Condition::all()
-                .add(Column::RequestedBy.eq(actor.subject()))
-                .add(Column::State.eq(ChangeState::Draft)),
-        )
+        .filter(Column::RequestedBy.eq(actor.subject()))
+        .filter(Column::State.eq(ChangeState::Draft))
         .order_by_asc(Column::Number)
         .all(db)
         .await?)

@@ -10,6 +10,7 @@ pub mod entity;
 mod incident;
 pub mod lifecycle;
 mod query;
+pub mod queue;
 pub mod seed;
 pub mod sla;
 
