@@ -11,6 +11,7 @@ mod connection;
 pub mod context;
 pub mod error;
 mod incident;
+mod insight;
 pub mod limits;
 mod loader;
 mod operation;
@@ -33,6 +34,7 @@ pub struct Query(
     incident::IncidentQuery,
     incident::problem::ProblemQuery,
     cab::CabQuery,
+    insight::KpiQuery,
 );
 
 /// The root mutation: one part per domain, merged.

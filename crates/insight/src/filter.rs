@@ -1,0 +1,177 @@
+//! Which records a report counts.
+
+use quorum_change::ChangeType;
+use quorum_cmdb::{CiClass, CiKey, MAX_WALK_DEPTH, WalkDirection};
+use quorum_core::{Actor, DomainError, DomainResult};
+use sea_orm::{ActiveEnum, ConnectionTrait};
+
+use crate::sql::{Sql, literal};
+
+/// Narrows a report; every criterion given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KpiFilter {
+    /// Records on at least one CI of this business service's dependency tree: the service
+    /// and every CI it depends on, directly or not (the CMDB as it is now, up to
+    /// [`MAX_WALK_DEPTH`] hops).
+    pub business_service_id: Option<String>,
+    /// Records on at least one CI owned by this team (as the CMDB says now).
+    pub owner_team: Option<String>,
+    /// Changes of these types (changes only).
+    pub change_types: Option<Vec<ChangeType>>,
+}
+
+/// A filter with its business service walked: ready to become SQL.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scope {
+    items: Option<Vec<String>>,
+    owner_team: Option<String>,
+    change_types: Option<Vec<ChangeType>>,
+}
+
+/// Where a kind of record lists its CIs.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ItemLink {
+    /// The link table, e.g. `change_affected_item`.
+    pub table: &'static str,
+    /// Its column naming the record, e.g. `change_id`.
+    pub column: &'static str,
+    /// The `incident` column naming the record, when the record's incidents' CIs are also its
+    /// own (a problem's CIs are its own and its incidents').
+    pub incidents: Option<&'static str>,
+}
+
+impl ItemLink {
+    /// The record aliased `alias` has a CI for which `condition` holds: on the link row `f`
+    /// (its `ci_id`), and with `join_items` on the CI itself, `t`.
+    fn any_item(&self, alias: &str, join_items: bool, condition: &str) -> String {
+        let join = if join_items {
+            " JOIN configuration_item t ON t.id = f.ci_id"
+        } else {
+            ""
+        };
+        let own = format!(
+            "EXISTS (SELECT 1 FROM {table} f{join} WHERE f.{column} = {alias}.id AND {condition})",
+            table = self.table,
+            column = self.column,
+        );
+        match self.incidents {
+            None => own,
+            Some(column) => format!(
+                "({own} OR EXISTS (SELECT 1 FROM incident j \
+                 JOIN incident_affected_item f ON f.incident_id = j.id{join} \
+                 WHERE j.{column} = {alias}.id AND {condition}))"
+            ),
+        }
+    }
+}
+
+impl Scope {
+    /// Checks `filter` and walks the business service's dependencies (one statement).
+    pub(crate) async fn resolve<C: ConnectionTrait>(
+        db: &C,
+        actor: &Actor,
+        filter: &KpiFilter,
+    ) -> DomainResult<Self> {
+        let items = match &filter.business_service_id {
+            None => None,
+            Some(id) => {
+                let field = "filter.businessServiceId";
+                let service =
+                    quorum_cmdb::find_configuration_item(db, actor, &CiKey::Id(id.clone()))
+                        .await?
+                        .ok_or_else(|| {
+                            DomainError::bad_input(
+                                field,
+                                format!("no configuration item has id `{id}`"),
+                            )
+                        })?;
+                if service.class != CiClass::BusinessService {
+                    return Err(DomainError::bad_input(
+                        field,
+                        format!(
+                            "{} is a {}, not a BUSINESS_SERVICE",
+                            service.number,
+                            service.class.to_value()
+                        ),
+                    ));
+                }
+                let reached = quorum_cmdb::reach_from(
+                    db,
+                    actor,
+                    std::slice::from_ref(&service.id),
+                    WalkDirection::Dependencies,
+                    MAX_WALK_DEPTH,
+                )
+                .await?;
+                let mut ids: Vec<String> = reached.into_keys().collect();
+                if !ids.contains(&service.id) {
+                    ids.push(service.id);
+                }
+                ids.sort();
+                Some(ids)
+            }
+        };
+        let owner_team = match &filter.owner_team {
+            None => None,
+            Some(team) if team.trim().is_empty() => {
+                return Err(DomainError::bad_input(
+                    "filter.ownerTeam",
+                    "name a team, or leave `ownerTeam` out",
+                ));
+            }
+            Some(team) => Some(team.trim().to_owned()),
+        };
+        Ok(Self {
+            items,
+            owner_team,
+            change_types: filter.change_types.clone(),
+        })
+    }
+
+    /// Refuses a filter on change types for a report that is not about changes.
+    pub(crate) fn without_change_types(self) -> DomainResult<Self> {
+        if self.change_types.is_some() {
+            return Err(DomainError::bad_input(
+                "filter.types",
+                "only change reports filter by change type",
+            ));
+        }
+        Ok(self)
+    }
+
+    /// The conditions on the record aliased `alias`, each starting with ` AND`; the same text
+    /// (and parameters) serves every part of the statement.
+    pub(crate) fn conditions(
+        &self,
+        sql: &mut Sql,
+        alias: &str,
+        link: ItemLink,
+    ) -> DomainResult<String> {
+        let mut conditions = String::new();
+        if let Some(items) = &self.items {
+            let ids = sql.in_ids(items)?;
+            conditions.push_str(" AND ");
+            conditions.push_str(&link.any_item(alias, false, &format!("f.ci_id {ids}")));
+        }
+        if let Some(team) = &self.owner_team {
+            let team = sql.param(team.clone());
+            conditions.push_str(" AND ");
+            conditions.push_str(&link.any_item(alias, true, &format!("t.owner_team = {team}")));
+        }
+        if let Some(types) = &self.change_types {
+            if types.is_empty() {
+                conditions.push_str(" AND 1 = 0");
+            } else {
+                let list: Vec<String> = types
+                    .iter()
+                    .map(|change_type| literal(change_type.to_value()))
+                    .collect();
+                conditions.push_str(&format!(
+                    " AND {alias}.change_type IN ({})",
+                    list.join(", ")
+                ));
+            }
+        }
+        Ok(conditions)
+    }
+}
