@@ -699,7 +699,14 @@ async fn kpis_match_a_hand_built_history() {
     // changes A, B, D (E was never completed); incidents I1, I2, I4; problem P1 (through its
     // incidents).
     let service = json!({ "businessServiceId": estate.service["id"] });
+    let before = app.statements();
     let totals = report(&app, HEAD, "changeKpis", MONTHS, service.clone()).await["totals"].clone();
+    // The service, (on SQLite) its walk, the report.
+    assert!(
+        app.statements() - before <= 3,
+        "{:?}",
+        app.statements_since(before)
+    );
     assert_close(
         &totals,
         &change_figures(

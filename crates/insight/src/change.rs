@@ -134,7 +134,8 @@ pub async fn change_kpis<C: ConnectionTrait>(
     let mut sql = Sql::new(db.get_database_backend());
     let from = sql.instant(buckets.from);
     let to = sql.instant(buckets.to);
-    let scope = scope.conditions(&mut sql, "c", CHANGE_ITEMS)?;
+    let scoped = scope.sql(&mut sql, "c", CHANGE_ITEMS)?;
+    let scope = &scoped.conditions;
 
     let outcome = |outcome: ChangeOutcome| format!("c.outcome = {}", literal(outcome.to_value()));
     let completed = Part {
@@ -224,6 +225,7 @@ pub async fn change_kpis<C: ConnectionTrait>(
         .map(|part| sql.part(part))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
+    let statement = format!("{}{statement}", scoped.with());
     let rows = db.query_all_raw(sql.statement(statement)).await?;
 
     let mut series: Vec<ChangeFigures> = buckets

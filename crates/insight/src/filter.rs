@@ -3,7 +3,7 @@
 use quorum_change::ChangeType;
 use quorum_cmdb::{CiClass, CiKey, MAX_WALK_DEPTH, WalkDirection};
 use quorum_core::{Actor, DomainError, DomainResult};
-use sea_orm::{ActiveEnum, ConnectionTrait};
+use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseBackend};
 
 use crate::sql::{Sql, literal};
 
@@ -20,12 +20,24 @@ pub struct KpiFilter {
     pub change_types: Option<Vec<ChangeType>>,
 }
 
-/// A filter with its business service walked: ready to become SQL.
+/// A filter checked: ready to become SQL.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scope {
-    items: Option<Vec<String>>,
+    items: Option<ServiceTree>,
     owner_team: Option<String>,
     change_types: Option<Vec<ChangeType>>,
+}
+
+/// The CIs of a business service's dependency tree.
+#[derive(Debug, Clone)]
+enum ServiceTree {
+    /// Walked in the report statement itself (PostgreSQL: `quorum_walk_from`, the walk
+    /// `quorum_cmdb::reach_from` runs, from migration 6): the ids never travel as a parameter,
+    /// which for thousands of ids cost a ~40 ms delayed-ACK stall per statement (see
+    /// ARCHITECTURE.md on walks).
+    Walk { service_id: String },
+    /// Walked beforehand (SQLite, in process: no network to cross).
+    Ids(Vec<String>),
 }
 
 /// Where a kind of record lists its CIs.
@@ -41,26 +53,46 @@ pub(crate) struct ItemLink {
 }
 
 impl ItemLink {
-    /// The record aliased `alias` has a CI for which `condition` holds: on the link row `f`
+    /// The ids of the records that have a CI for which `condition` holds: on the link row `f`
     /// (its `ci_id`), and with `join_items` on the CI itself, `t`.
-    fn any_item(&self, alias: &str, join_items: bool, condition: &str) -> String {
+    fn records_with(&self, join_items: bool, condition: &str) -> String {
         let join = if join_items {
             " JOIN configuration_item t ON t.id = f.ci_id"
         } else {
             ""
         };
         let own = format!(
-            "EXISTS (SELECT 1 FROM {table} f{join} WHERE f.{column} = {alias}.id AND {condition})",
+            "SELECT f.{column} AS id FROM {table} f{join} WHERE {condition}",
             table = self.table,
             column = self.column,
         );
         match self.incidents {
             None => own,
             Some(column) => format!(
-                "({own} OR EXISTS (SELECT 1 FROM incident j \
+                "{own} UNION SELECT j.{column} FROM incident j \
                  JOIN incident_affected_item f ON f.incident_id = j.id{join} \
-                 WHERE j.{column} = {alias}.id AND {condition}))"
+                 WHERE j.{column} IS NOT NULL AND {condition}"
             ),
+        }
+    }
+}
+
+/// What a scope adds to a report statement: the sets of records it admits, computed once
+/// (`WITH` clauses, to put before the statement), and the conditions on the record.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ScopeSql {
+    ctes: Vec<String>,
+    /// Each starts with ` AND`; the same text serves every part of the statement.
+    pub conditions: String,
+}
+
+impl ScopeSql {
+    /// `WITH …` (or nothing), to put before the statement.
+    pub(crate) fn with(&self) -> String {
+        if self.ctes.is_empty() {
+            String::new()
+        } else {
+            format!("WITH {} ", self.ctes.join(", "))
         }
     }
 }
@@ -95,20 +127,26 @@ impl Scope {
                         ),
                     ));
                 }
-                let reached = quorum_cmdb::reach_from(
-                    db,
-                    actor,
-                    std::slice::from_ref(&service.id),
-                    WalkDirection::Dependencies,
-                    MAX_WALK_DEPTH,
-                )
-                .await?;
-                let mut ids: Vec<String> = reached.into_keys().collect();
-                if !ids.contains(&service.id) {
-                    ids.push(service.id);
+                if db.get_database_backend() == DatabaseBackend::Postgres {
+                    Some(ServiceTree::Walk {
+                        service_id: service.id,
+                    })
+                } else {
+                    let reached = quorum_cmdb::reach_from(
+                        db,
+                        actor,
+                        std::slice::from_ref(&service.id),
+                        WalkDirection::Dependencies,
+                        MAX_WALK_DEPTH,
+                    )
+                    .await?;
+                    let mut ids: Vec<String> = reached.into_keys().collect();
+                    if !ids.contains(&service.id) {
+                        ids.push(service.id);
+                    }
+                    ids.sort();
+                    Some(ServiceTree::Ids(ids))
                 }
-                ids.sort();
-                Some(ids)
             }
         };
         let owner_team = match &filter.owner_team {
@@ -139,25 +177,44 @@ impl Scope {
         Ok(self)
     }
 
-    /// The conditions on the record aliased `alias`, each starting with ` AND`; the same text
-    /// (and parameters) serves every part of the statement.
-    pub(crate) fn conditions(
-        &self,
-        sql: &mut Sql,
-        alias: &str,
-        link: ItemLink,
-    ) -> DomainResult<String> {
-        let mut conditions = String::new();
-        if let Some(items) = &self.items {
-            let ids = sql.in_ids(items)?;
-            conditions.push_str(" AND ");
-            conditions.push_str(&link.any_item(alias, false, &format!("f.ci_id {ids}")));
+    /// The SQL that limits the record aliased `alias` to the scope. The records on the
+    /// service's CIs or the team's are found once per statement (a materialized set), not
+    /// once per record.
+    pub(crate) fn sql(&self, sql: &mut Sql, alias: &str, link: ItemLink) -> DomainResult<ScopeSql> {
+        let mut scope = ScopeSql::default();
+        let admit = |name: &str, records: String, scope: &mut ScopeSql| {
+            scope
+                .ctes
+                .push(format!("{name} AS MATERIALIZED ({records})"));
+            scope
+                .conditions
+                .push_str(&format!(" AND {alias}.id IN (SELECT id FROM {name})"));
+        };
+        if let Some(tree) = &self.items {
+            let ids = match tree {
+                ServiceTree::Ids(ids) => sql.in_ids(ids)?,
+                ServiceTree::Walk { service_id } => {
+                    let roots = sql.param(vec![service_id.clone()]);
+                    format!(
+                        "IN (SELECT w.id FROM quorum_walk_from(CAST({roots} AS TEXT[]), {MAX_WALK_DEPTH}, false) w)"
+                    )
+                }
+            };
+            admit(
+                "in_service",
+                link.records_with(false, &format!("f.ci_id {ids}")),
+                &mut scope,
+            );
         }
         if let Some(team) = &self.owner_team {
             let team = sql.param(team.clone());
-            conditions.push_str(" AND ");
-            conditions.push_str(&link.any_item(alias, true, &format!("t.owner_team = {team}")));
+            admit(
+                "of_team",
+                link.records_with(true, &format!("t.owner_team = {team}")),
+                &mut scope,
+            );
         }
+        let conditions = &mut scope.conditions;
         if let Some(types) = &self.change_types {
             if types.is_empty() {
                 conditions.push_str(" AND 1 = 0");
@@ -172,6 +229,6 @@ impl Scope {
                 ));
             }
         }
-        Ok(conditions)
+        Ok(scope)
     }
 }

@@ -123,7 +123,8 @@ pub async fn incident_kpis<C: ConnectionTrait>(
     let mut sql = Sql::new(db.get_database_backend());
     let from = sql.instant(buckets.from);
     let to = sql.instant(buckets.to);
-    let scope = scope.conditions(&mut sql, "i", INCIDENT_ITEMS)?;
+    let scoped = scope.sql(&mut sql, "i", INCIDENT_ITEMS)?;
+    let scope = &scoped.conditions;
 
     let opened = Part {
         kind: "O",
@@ -154,7 +155,12 @@ pub async fn incident_kpis<C: ConnectionTrait>(
             "FROM incident i WHERE i.resolved_at >= {from} AND i.resolved_at < {to}{scope}"
         ),
     };
-    let statement = format!("{} UNION ALL {}", sql.part(&opened), sql.part(&resolved));
+    let statement = format!(
+        "{}{} UNION ALL {}",
+        scoped.with(),
+        sql.part(&opened),
+        sql.part(&resolved)
+    );
     let rows = db.query_all_raw(sql.statement(statement)).await?;
 
     let mut series: Vec<IncidentFigures> = buckets

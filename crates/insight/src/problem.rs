@@ -77,7 +77,8 @@ pub async fn problem_kpis<C: ConnectionTrait>(
     let mut sql = Sql::new(db.get_database_backend());
     let from = sql.instant(buckets.from);
     let to = sql.instant(buckets.to);
-    let scope = scope.conditions(&mut sql, "p", PROBLEM_ITEMS)?;
+    let scoped = scope.sql(&mut sql, "p", PROBLEM_ITEMS)?;
+    let scope = &scoped.conditions;
 
     let opened = Part {
         kind: "O",
@@ -133,6 +134,7 @@ pub async fn problem_kpis<C: ConnectionTrait>(
         .map(|part| sql.part(part))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
+    let statement = format!("{}{statement}", scoped.with());
     let rows = db.query_all_raw(sql.statement(statement)).await?;
 
     let mut series: Vec<ProblemFigures> = buckets
