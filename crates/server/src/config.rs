@@ -33,8 +33,8 @@ pub enum Command {
     Token(TokenArgs),
     /// Import configuration items and relationships from a JSON file (or items from CSV).
     Import(ImportArgs),
-    /// Generate a deterministic, realistic CMDB of about N configuration items, and incidents
-    /// on it.
+    /// Generate a deterministic, realistic CMDB of about N configuration items, and changes and
+    /// incidents on it.
     Seed(SeedArgs),
 }
 
@@ -58,11 +58,16 @@ pub struct SeedArgs {
     #[arg(long)]
     pub scale: usize,
 
+    /// How many changes to add, raised over the last two years on the CMDB's CIs (before the
+    /// incidents, which may name them as causes).
+    #[arg(long, default_value_t = 0, conflicts_with = "output")]
+    pub changes: usize,
+
     /// How many incidents to add, opened over the last two years on the CMDB's CIs.
     #[arg(long, default_value_t = 0, conflicts_with = "output")]
     pub incidents: usize,
 
-    /// The same seed gives the same estate (and incidents).
+    /// The same seed gives the same estate (and changes and incidents).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
 

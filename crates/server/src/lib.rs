@@ -118,8 +118,10 @@ async fn import(args: config::ImportArgs) -> anyhow::Result<()> {
 }
 
 async fn seed(args: config::SeedArgs) -> anyhow::Result<()> {
-    if args.scale == 0 && (args.output.is_some() || args.incidents == 0) {
-        anyhow::bail!("nothing to seed: give --scale N (CIs), --incidents N, or both");
+    if args.scale == 0 && (args.output.is_some() || (args.changes == 0 && args.incidents == 0)) {
+        anyhow::bail!(
+            "nothing to seed: give --scale N (CIs), --changes N, --incidents N, or some of them"
+        );
     }
     if let Some(path) = &args.output {
         let input = quorum_cmdb::seed::scale(args.scale, args.seed);
@@ -140,12 +142,47 @@ async fn seed(args: config::SeedArgs) -> anyhow::Result<()> {
         let summary = run_import(&db, "quorum-seed", input).await?;
         print_summary(&summary);
     }
+    let now = chrono::Utc::now();
+    if args.changes > 0 {
+        let actor = quorum_core::Actor::new("quorum-seed", [Role::ChangeManager]);
+        let summary = quorum_change::seed::seed(&db, &actor, now, args.changes, args.seed)
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))?;
+        let [
+            draft,
+            assessment,
+            cab_review,
+            authorized,
+            scheduled,
+            implementing,
+            review,
+            closed,
+            rejected,
+            cancelled,
+        ] = summary.by_state;
+        let [successful, with_issues, failed, backed_out] = summary.by_outcome;
+        println!(
+            "changes: {} created, {} affected CIs, {} CAB and ECAB votes{}; {closed} closed ({successful} \
+             successful, {with_issues} with issues, {failed} failed, {backed_out} backed out), \
+             {rejected} rejected, {cancelled} cancelled; {} in flight ({authorized} authorized, \
+             {scheduled} scheduled, {implementing} implementing), {draft} drafts, {assessment} in \
+             assessment, {cab_review} in CAB review, {review} in review",
+            summary.changes,
+            summary.affected_items,
+            summary.votes,
+            if summary.templates_created > 0 {
+                format!(", {} standard change templates", summary.templates_created)
+            } else {
+                String::new()
+            },
+            summary.in_flight,
+        );
+    }
     if args.incidents > 0 {
         let actor = quorum_core::Actor::new("quorum-seed", [Role::ChangeManager]);
-        let summary =
-            quorum_incident::seed::seed(&db, &actor, chrono::Utc::now(), args.incidents, args.seed)
-                .await
-                .map_err(|error| anyhow::anyhow!(describe(&error)))?;
+        let summary = quorum_incident::seed::seed(&db, &actor, now, args.incidents, args.seed)
+            .await
+            .map_err(|error| anyhow::anyhow!(describe(&error)))?;
         println!(
             "incidents: {} created ({} P1, {} P2, {} P3, {} P4, {} P5), {} affected CIs; {} open \
              ({} on hold), {} breached, {} caused by a change",
