@@ -87,12 +87,14 @@ pub(crate) struct ScopeSql {
 }
 
 impl ScopeSql {
-    /// `WITH …` (or nothing), to put before the statement.
-    pub(crate) fn with(&self) -> String {
-        if self.ctes.is_empty() {
-            String::new()
+    /// `WITH …` (or nothing) before `statement`, with the report's own `ctes` after the
+    /// scope's.
+    pub(crate) fn around(&self, ctes: &[String], statement: &str) -> String {
+        let all: Vec<&str> = self.ctes.iter().chain(ctes).map(String::as_str).collect();
+        if all.is_empty() {
+            statement.to_owned()
         } else {
-            format!("WITH {} ", self.ctes.join(", "))
+            format!("WITH {} {statement}", all.join(", "))
         }
     }
 }
@@ -178,17 +180,20 @@ impl Scope {
     }
 
     /// The SQL that limits the record aliased `alias` to the scope. The records on the
-    /// service's CIs or the team's are found once per statement (a materialized set), not
-    /// once per record.
+    /// service's CIs or the team's are found once per statement (a materialized set), and each
+    /// record is looked up in it: the condition sits in a `CASE` so that PostgreSQL keeps it a
+    /// hashed lookup rather than a join planned on a guess of the set's size (it cannot know
+    /// how many CIs the walk reaches; guessing 200 ids among 30 000, it probed the changes'
+    /// primary key 80 000 times per part).
     pub(crate) fn sql(&self, sql: &mut Sql, alias: &str, link: ItemLink) -> DomainResult<ScopeSql> {
         let mut scope = ScopeSql::default();
         let admit = |name: &str, records: String, scope: &mut ScopeSql| {
             scope
                 .ctes
                 .push(format!("{name} AS MATERIALIZED ({records})"));
-            scope
-                .conditions
-                .push_str(&format!(" AND {alias}.id IN (SELECT id FROM {name})"));
+            scope.conditions.push_str(&format!(
+                " AND CASE WHEN {alias}.id IN (SELECT id FROM {name}) THEN 1 ELSE 0 END = 1"
+            ));
         };
         if let Some(tree) = &self.items {
             let ids = match tree {

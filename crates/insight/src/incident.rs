@@ -155,11 +155,9 @@ pub async fn incident_kpis<C: ConnectionTrait>(
             "FROM incident i WHERE i.resolved_at >= {from} AND i.resolved_at < {to}{scope}"
         ),
     };
-    let statement = format!(
-        "{}{} UNION ALL {}",
-        scoped.with(),
-        sql.part(&opened),
-        sql.part(&resolved)
+    let statement = scoped.around(
+        &[],
+        &format!("{} UNION ALL {}", sql.part(&opened), sql.part(&resolved)),
     );
     let rows = db.query_all_raw(sql.statement(statement)).await?;
 

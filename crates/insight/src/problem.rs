@@ -134,7 +134,7 @@ pub async fn problem_kpis<C: ConnectionTrait>(
         .map(|part| sql.part(part))
         .collect::<Vec<_>>()
         .join(" UNION ALL ");
-    let statement = format!("{}{statement}", scoped.with());
+    let statement = scoped.around(&[], &statement);
     let rows = db.query_all_raw(sql.statement(statement)).await?;
 
     let mut series: Vec<ProblemFigures> = buckets
