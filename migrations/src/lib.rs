@@ -15,6 +15,7 @@ mod m20261123_000003_walk_function;
 mod m20261124_000004_change;
 mod m20261124_000005_incident_problem;
 mod m20261124_000006_walk_from_function;
+mod m20261202_000007_event_feed;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_change::Migration),
             Box::new(m20261124_000005_incident_problem::Migration),
             Box::new(m20261124_000006_walk_from_function::Migration),
+            Box::new(m20261202_000007_event_feed::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@
 //! The backend comes from `QUORUM_TEST_DATABASE` (`sqlite`, the default, or `postgres`);
 //! PostgreSQL from `QUORUM_TEST_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::{Mutex, PoisonError};
@@ -15,6 +16,7 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use chrono::{TimeZone, Utc};
 use http_body_util::BodyExt;
 use quorum_api::{QueryLimits, SchemaOptions};
+use quorum_core::feed::{self, EventFeed};
 use quorum_core::{ManualClock, Role};
 use quorum_migrations::{Migrator, MigratorTrait};
 use quorum_server::auth::{self, TokenSigner};
@@ -25,6 +27,7 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 pub mod change;
 pub mod cmdb;
 pub mod incident;
+pub mod live;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -233,27 +236,54 @@ impl TestAppBuilder {
             limits: self.limits,
             introspection: self.introspection,
         };
-        let state = AppState::new(db.clone(), Arc::new(clock.clone()), verifier, &options)
-            .expect("metrics register");
+        // The feed reads through a pool of its own, so that its polling stays out of the
+        // statement log that tests count.
+        let feed = start_feed(&database).await;
+        let state = AppState::new(
+            db.clone(),
+            Arc::new(clock.clone()),
+            feed,
+            verifier,
+            &options,
+        )
+        .expect("metrics register");
         TestApp {
-            router: router(state),
+            router: router(state.clone()),
+            state,
             db,
             clock,
             signer,
+            auth: self.auth,
+            options,
             statements,
-            _database: database,
+            _database: Arc::new(database),
         }
     }
+}
+
+/// This instance's live feed on a pool of its own, its pump running (LISTEN on PostgreSQL).
+async fn start_feed(database: &TestDatabase) -> EventFeed {
+    let feed_db = database.connect().await;
+    let listen_url = (feed_db.get_database_backend() == sea_orm::DatabaseBackend::Postgres)
+        .then(|| database.url().to_owned());
+    let feed = EventFeed::start(feed_db, feed::DEFAULT_CAPACITY)
+        .await
+        .expect("the feed starts");
+    tokio::spawn(feed.clone().run(listen_url));
+    feed
 }
 
 /// The real router on a fresh, migrated database, with a movable clock.
 pub struct TestApp {
     router: Router,
+    state: Arc<AppState>,
     pub db: DatabaseConnection,
     pub clock: ManualClock,
     signer: Option<TokenSigner>,
+    auth: AuthArgs,
+    options: SchemaOptions,
     statements: Arc<Mutex<Vec<String>>>,
-    _database: TestDatabase,
+    _database: Arc<TestDatabase>,
 }
 
 /// What came back over HTTP.
@@ -321,6 +351,53 @@ impl TestApp {
             limits: QueryLimits::default(),
             introspection: true,
         }
+    }
+
+    /// Serves the router on a TCP port of 127.0.0.1 (WebSockets need a real socket); the
+    /// server stops with the test.
+    pub async fn serve(&self) -> SocketAddr {
+        serve_router(self.router.clone()).await
+    }
+
+    /// Closes every open WebSocket, as a stopping server does.
+    pub fn close_sockets(&self) {
+        self.state.close_sockets();
+    }
+
+    /// A second `quorum` instance on the same database: its own pool, feed and router (the
+    /// same clock and token settings), as a load balancer would spread requests over.
+    pub async fn another_instance(&self) -> TestApp {
+        let db = self._database.connect().await;
+        let (verifier, signer) = auth::from_args(&self.auth, false).expect("valid auth settings");
+        let feed = start_feed(&self._database).await;
+        let state = AppState::new(
+            db.clone(),
+            Arc::new(self.clock.clone()),
+            feed,
+            verifier,
+            &self.options,
+        )
+        .expect("metrics register");
+        TestApp {
+            router: router(state.clone()),
+            state,
+            db,
+            clock: self.clock.clone(),
+            signer,
+            auth: self.auth.clone(),
+            options: self.options.clone(),
+            statements: Arc::new(Mutex::new(Vec::new())),
+            _database: self._database.clone(),
+        }
+    }
+
+    /// A token for `subject` with `roles` that expires after `ttl`.
+    pub fn token_for(&self, subject: &str, roles: &[Role], ttl: Duration) -> String {
+        self.signer
+            .as_ref()
+            .expect("this app verifies with a public key; sign tokens with its private key")
+            .mint(subject, roles, ttl)
+            .expect("token mints")
     }
 
     /// How many SQL statements the app has run so far.
@@ -407,6 +484,17 @@ impl TestApp {
         let token = self.token("test.user", roles);
         self.graphql_with(query, variables, Some(&token)).await
     }
+}
+
+async fn serve_router(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let address = listener.local_addr().expect("a bound address");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    address
 }
 
 #[cfg(test)]

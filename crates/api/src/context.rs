@@ -1,6 +1,7 @@
 //! What resolvers find in the GraphQL context.
 
 use async_graphql::Context;
+use quorum_core::feed::EventFeed;
 use quorum_core::{Actor, SharedClock};
 use sea_orm::DatabaseConnection;
 
@@ -11,6 +12,8 @@ use crate::error::unauthenticated;
 pub struct AppData {
     pub db: DatabaseConnection,
     pub clock: SharedClock,
+    /// This instance's live feed of committed events (subscriptions).
+    pub feed: EventFeed,
 }
 
 /// Set for each request by the HTTP layer.

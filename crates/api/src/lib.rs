@@ -13,12 +13,13 @@ pub mod error;
 mod incident;
 mod insight;
 pub mod limits;
+mod live;
 mod loader;
 mod operation;
 mod viewer;
 
 use async_graphql::extensions::Tracing;
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 pub use context::{AppData, RequestContext};
 pub use limits::QueryLimits;
@@ -46,11 +47,13 @@ pub struct Mutation(
     incident::problem::ProblemMutation,
 );
 
-pub type QuorumSchema = Schema<Query, Mutation, EmptySubscription>;
+pub use live::{SUBSCRIBER_TOO_SLOW, Subscription};
+
+pub type QuorumSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema's types and resolvers with no data attached: enough to print the SDL.
-pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
+    Schema::build(Query::default(), Mutation::default(), Subscription)
 }
 
 /// Attaches what one request runs with: who is calling, its trace id and its DataLoaders.

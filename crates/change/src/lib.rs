@@ -12,6 +12,7 @@ mod conflict;
 pub mod demo;
 pub mod entity;
 pub mod lifecycle;
+pub mod live;
 mod policy;
 mod query;
 pub mod risk;

@@ -166,3 +166,28 @@ pub async fn list<C: ConnectionTrait>(
         .add_option(filter.occurred_to.map(|to| Column::OccurredAt.lt(to)));
     self::page(db, condition, page).await
 }
+
+/// What kind of thing an event tells, for live subscribers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+pub enum EventKind {
+    /// The record was created.
+    Created,
+    /// The record moved from one state to another (`fromState` → `toState`).
+    Transitioned,
+    /// A CAB or ECAB member voted on the change.
+    Voted,
+    /// The record changed and kept its state (edits, assignment, notes, links).
+    Updated,
+}
+
+impl EventKind {
+    /// From an event's action and the states it went from and to.
+    pub fn of<S: PartialEq>(action: &str, from: Option<&S>, to: Option<&S>) -> Self {
+        match action {
+            "created" => EventKind::Created,
+            "voted" => EventKind::Voted,
+            _ if from.is_some() && to.is_some() && from != to => EventKind::Transitioned,
+            _ => EventKind::Updated,
+        }
+    }
+}

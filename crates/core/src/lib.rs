@@ -9,6 +9,7 @@ pub mod actor;
 pub mod clock;
 pub mod error;
 pub mod event;
+pub mod feed;
 pub mod ids;
 pub mod numbering;
 pub mod pagination;

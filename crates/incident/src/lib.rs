@@ -9,6 +9,7 @@
 pub mod entity;
 mod incident;
 pub mod lifecycle;
+pub mod live;
 mod query;
 pub mod queue;
 pub mod seed;

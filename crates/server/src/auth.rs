@@ -220,26 +220,42 @@ fn read_public_key(path: &Path) -> Result<(DecodingKey, Algorithm), AuthConfigEr
 impl TokenVerifier {
     /// The value of an `Authorization` header, verified into an actor.
     pub fn verify_header(&self, header: &str) -> Result<Actor, TokenRejected> {
+        self.verify_header_with_expiry(header)
+            .map(|(actor, _)| actor)
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Actor, TokenRejected> {
+        self.verify_with_expiry(token).map(|(actor, _)| actor)
+    }
+
+    /// The value of an `Authorization` header, verified into an actor and the instant its
+    /// token expires (seconds since the epoch): a WebSocket outlives one request, so each
+    /// subscription checks the expiry again when it starts.
+    pub fn verify_header_with_expiry(&self, header: &str) -> Result<(Actor, u64), TokenRejected> {
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or(TokenRejected::MalformedHeader)?;
-        self.verify(token)
+        self.verify_with_expiry(token)
     }
 
-    pub fn verify(&self, token: &str) -> Result<Actor, TokenRejected> {
+    fn verify_with_expiry(&self, token: &str) -> Result<(Actor, u64), TokenRejected> {
         let data = jsonwebtoken::decode::<Value>(token, &self.key, &self.validation)?;
         let claims = data.claims;
+        let expires_at = claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| TokenRejected::MissingClaim("exp".into()))?;
         let subject = claims
             .get("sub")
             .and_then(Value::as_str)
             .filter(|subject| !subject.is_empty())
             .ok_or_else(|| TokenRejected::MissingClaim("sub".into()))?;
-        Ok(Actor::from_claims(
-            subject,
-            role_values(claim_at(&claims, &self.roles_claim)),
+        Ok((
+            Actor::from_claims(subject, role_values(claim_at(&claims, &self.roles_claim))),
+            expires_at,
         ))
     }
 }

@@ -115,7 +115,7 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct AuthArgs {
     /// HS256 signing secret, at least 32 bytes.
     #[arg(long, env = "QUORUM_JWT_SECRET", hide_env_values = true)]

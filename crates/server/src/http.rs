@@ -18,6 +18,7 @@ use futures_util::future::join_all;
 use quorum_api::error::{BAD_USER_INPUT, GRAPHQL_PARSE_FAILED, UNAUTHENTICATED};
 use quorum_api::{AppData, Execution, QueryLimits, QuorumSchema, RequestContext, SchemaOptions};
 use quorum_core::SharedClock;
+use quorum_core::feed::EventFeed;
 use sea_orm::DatabaseConnection;
 use serde_json::json;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -38,26 +39,34 @@ const TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
 
 /// Everything a request handler needs, built once at start.
 pub struct AppState {
-    schema: QuorumSchema,
-    app: AppData,
-    verifier: TokenVerifier,
+    pub(crate) schema: QuorumSchema,
+    pub(crate) app: AppData,
+    pub(crate) verifier: TokenVerifier,
     db: DatabaseConnection,
-    metrics: Metrics,
+    pub(crate) metrics: Metrics,
     limits: QueryLimits,
+    /// Turns true when the server stops: open WebSockets close with 1001.
+    pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
+    stop: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
+    /// The state of one server; `feed` is this instance's live feed, whose pump the caller
+    /// runs ([`EventFeed::run`]).
     pub fn new(
         db: DatabaseConnection,
         clock: SharedClock,
+        feed: EventFeed,
         verifier: TokenVerifier,
         options: &SchemaOptions,
     ) -> Result<Arc<Self>, prometheus::Error> {
         let app = AppData {
             db: db.clone(),
             clock,
+            feed,
         };
         let schema = quorum_api::build_schema(app.clone(), options);
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
         Ok(Arc::new(Self {
             schema,
             app,
@@ -65,13 +74,21 @@ impl AppState {
             db,
             metrics: Metrics::new()?,
             limits: options.limits,
+            shutdown,
+            stop,
         }))
+    }
+
+    /// Closes every open WebSocket (1001, going away); HTTP requests finish as they are.
+    pub fn close_sockets(&self) {
+        self.stop.send_replace(true);
     }
 }
 
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
+        .route("/graphql/ws", get(crate::ws::graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -259,6 +276,10 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                 (BatchResponse::Batch(responses), true)
             }
         };
+        if !is_get {
+            // What a POST wrote is on its way to subscribers (on PostgreSQL, NOTIFY says so).
+            state.app.feed.wake();
+        }
         graphql_response(&response, executed, media, &trace_id)
     }
     .instrument(span)

@@ -6,6 +6,7 @@ pub mod config;
 pub mod db;
 pub mod http;
 pub mod metrics;
+mod ws;
 
 use std::future::IntoFuture;
 use std::io::Write;
@@ -234,7 +235,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits: args.limits.limits(),
         introspection: args.introspection,
     };
-    let state = http::AppState::new(db, Arc::new(SystemClock), verifier, &options)?;
+    let feed = quorum_core::feed::EventFeed::start(db.clone(), quorum_core::feed::DEFAULT_CAPACITY)
+        .await
+        .context("cannot read the event log")?;
+    let listen_url = (db.get_database_backend() == sea_orm::DatabaseBackend::Postgres)
+        .then(|| args.database.database_url.clone());
+    tokio::spawn(feed.clone().run(listen_url));
+    let state = http::AppState::new(db, Arc::new(SystemClock), feed, verifier, &options)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {} (QUORUM_LISTEN)", args.listen))?;
@@ -247,8 +254,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(75);
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = stopping.clone();
+    let sockets = state.clone();
     let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
         shutdown_signal().await;
+        sockets.close_sockets();
         signalled.notify_one();
     });
     tokio::select! {

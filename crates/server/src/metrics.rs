@@ -5,7 +5,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 /// Distinct operation names kept as labels; later names are counted as `other`, so that
@@ -16,6 +16,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    sockets: IntGauge,
     operations: Mutex<HashSet<String>>,
 }
 
@@ -67,14 +68,28 @@ impl Metrics {
             ]),
             &["operation"],
         )?;
+        let sockets = IntGauge::new(
+            "quorum_websocket_connections",
+            "GraphQL WebSocket connections open now.",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(sockets.clone()))?;
         Ok(Self {
             registry,
             requests,
             latency,
+            sockets,
             operations: Mutex::new(HashSet::new()),
         })
+    }
+
+    pub fn socket_opened(&self) {
+        self.sockets.inc();
+    }
+
+    pub fn socket_closed(&self) {
+        self.sockets.dec();
     }
 
     pub fn observe(&self, operation: Operation<'_>, outcome: Outcome, elapsed: Duration) {

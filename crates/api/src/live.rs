@@ -1,0 +1,389 @@
+//! Subscriptions: live change, incident and CAB agenda events, fed by the event log through
+//! this instance's [`EventFeed`](quorum_core::feed::EventFeed).
+//!
+//! Each subscription may resume `after` the last event id its client saw: it first receives
+//! what it missed, then live events, each once and in commit order. The object each message
+//! carries is the record as that event's write left it, so a client rendering messages in order
+//! never shows an older state after a newer one.
+
+use std::sync::Arc;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, Subscription};
+use chrono::{DateTime, Utc};
+use futures_util::{Stream, StreamExt};
+use quorum_change::live::ChangeNews;
+use quorum_change::{ChangeState, ChangeType};
+use quorum_core::Actor;
+use quorum_core::event::EventKind;
+use quorum_core::feed::{FeedError, FeedEvent, Position};
+use quorum_incident::Priority;
+use quorum_incident::live::{IncidentNews, IncidentNewsFilter};
+
+use crate::change::objects::Change;
+use crate::context::ContextExt;
+use crate::error::{BAD_USER_INPUT, GqlResultExt, INTERNAL};
+use crate::incident::objects::Incident;
+use crate::loader::ChangeLoader;
+
+/// `extensions.code` of a subscription ended because its client fell too far behind.
+pub const SUBSCRIBER_TOO_SLOW: &str = "SUBSCRIBER_TOO_SLOW";
+
+#[derive(Default)]
+pub struct Subscription;
+
+/// Narrows change events; every given criterion must hold, on the change as the event left it.
+#[derive(InputObject, Default)]
+pub struct ChangeEventFilter {
+    change_ids: Option<Vec<ID>>,
+    states: Option<Vec<ChangeState>>,
+    types: Option<Vec<ChangeType>>,
+}
+
+impl ChangeEventFilter {
+    fn matches(&self, change: &quorum_change::Change) -> bool {
+        self.change_ids
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|id| id.0 == change.id))
+            && self
+                .states
+                .as_ref()
+                .is_none_or(|states| states.contains(&change.state))
+            && self
+                .types
+                .as_ref()
+                .is_none_or(|types| types.contains(&change.change_type))
+    }
+}
+
+/// Narrows incident events; every given criterion must hold, on the incident as the event left
+/// it.
+#[derive(InputObject, Default)]
+pub struct IncidentEventFilter {
+    priorities: Option<Vec<Priority>>,
+    /// True: major incidents only.
+    #[graphql(default)]
+    major_only: bool,
+    /// Incidents affecting at least one of these CIs.
+    affected_ci_ids: Option<Vec<ID>>,
+}
+
+impl From<IncidentEventFilter> for IncidentNewsFilter {
+    fn from(filter: IncidentEventFilter) -> Self {
+        Self {
+            priorities: filter.priorities,
+            major_only: filter.major_only,
+            affected_ci_ids: filter
+                .affected_ci_ids
+                .map(|ids| ids.into_iter().map(|id| id.0).collect()),
+        }
+    }
+}
+
+/// Something that happened to a change.
+pub struct ChangeEvent {
+    news: ChangeNews,
+    change: Change,
+}
+
+#[Object]
+impl ChangeEvent {
+    /// The event's id in the audit log; pass the last one received as `after` to resume.
+    async fn event_id(&self) -> ID {
+        ID(self.news.event_id.to_string())
+    }
+
+    async fn kind(&self) -> EventKind {
+        self.news.kind
+    }
+
+    /// The event's own verb: `created`, `submitted`, `assessed`, `voted`, `authorized`,
+    /// `scheduled`, `updated`…
+    async fn action(&self) -> &str {
+        &self.news.action
+    }
+
+    /// The state before the write (none for a creation or a vote).
+    async fn from_state(&self) -> Option<ChangeState> {
+        self.news.from_state
+    }
+
+    /// The state after the write (none for a vote).
+    async fn to_state(&self) -> Option<ChangeState> {
+        self.news.to_state
+    }
+
+    /// Subject of who made the write.
+    async fn actor(&self) -> &str {
+        &self.news.actor
+    }
+
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.news.occurred_at
+    }
+
+    /// Why, when the operation took a reason (a vote's comment for a vote).
+    async fn reason(&self) -> Option<&str> {
+        self.news.reason.as_deref()
+    }
+
+    /// The change as this event's write left it (for a vote, as it is when delivered).
+    async fn change(&self) -> &Change {
+        &self.change
+    }
+}
+
+/// Something that happened to an incident.
+pub struct IncidentEvent {
+    news: IncidentNews,
+    incident: Incident,
+}
+
+#[Object]
+impl IncidentEvent {
+    /// The event's id in the audit log; pass the last one received as `after` to resume.
+    async fn event_id(&self) -> ID {
+        ID(self.news.event_id.to_string())
+    }
+
+    async fn kind(&self) -> EventKind {
+        self.news.kind
+    }
+
+    /// The event's own verb: `created`, `assigned`, `acknowledged`, `resolved`…
+    async fn action(&self) -> &str {
+        &self.news.action
+    }
+
+    async fn from_state(&self) -> Option<quorum_incident::IncidentState> {
+        self.news.from_state
+    }
+
+    async fn to_state(&self) -> Option<quorum_incident::IncidentState> {
+        self.news.to_state
+    }
+
+    /// Subject of who made the write.
+    async fn actor(&self) -> &str {
+        &self.news.actor
+    }
+
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.news.occurred_at
+    }
+
+    async fn reason(&self) -> Option<&str> {
+        self.news.reason.as_deref()
+    }
+
+    /// The incident as this event's write left it.
+    async fn incident(&self) -> &Incident {
+        &self.incident
+    }
+}
+
+fn feed_error(error: &FeedError) -> async_graphql::Error {
+    let message = error.to_string();
+    match error {
+        FeedError::Lagged { last_event_id, .. } => {
+            let last = last_event_id.map(|id| id.to_string());
+            async_graphql::Error::new(message).extend_with(move |_, e| {
+                e.set("code", SUBSCRIBER_TOO_SLOW);
+                if let Some(last) = &last {
+                    e.set("lastEventId", last.as_str());
+                }
+            })
+        }
+        FeedError::UnknownEvent(_) => async_graphql::Error::new(message).extend_with(|_, e| {
+            e.set("code", BAD_USER_INPUT);
+            e.set("field", "after");
+        }),
+        FeedError::Closed | FeedError::Database(_) => {
+            tracing::error!(error = %error, "subscription.feed_failed");
+            async_graphql::Error::new("the live feed failed; subscribe again with `after`")
+                .extend_with(|_, e| e.set("code", INTERNAL))
+        }
+    }
+}
+
+/// Where the subscription starts: just after event `after` (checked before anything starts),
+/// or after the newest committed event.
+async fn resume_point(
+    ctx: &Context<'_>,
+    after: Option<ID>,
+) -> async_graphql::Result<Option<Position>> {
+    let Some(after) = after else {
+        return ctx
+            .app()?
+            .feed
+            .current_position()
+            .await
+            .map_err(|error| feed_error(&error));
+    };
+    let id = after.0.parse::<i64>().map_err(|_| {
+        feed_error(&FeedError::UnknownEvent(-1)).extend_with(|_, e| e.set("field", "after"))
+    })?;
+    let feed = &ctx.app()?.feed;
+    feed.position_of(id)
+        .await
+        .map(Some)
+        .map_err(|error| feed_error(&error))
+}
+
+/// The feed's events, mapped by `map` (none: not for this subscriber), ending after the first
+/// error.
+fn deliver<T, F, Fut>(
+    events: impl Stream<Item = Result<Arc<FeedEvent>, FeedError>> + Send + 'static,
+    map: F,
+) -> impl Stream<Item = async_graphql::Result<T>> + Send + 'static
+where
+    T: Send + 'static,
+    F: Fn(Arc<FeedEvent>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Option<T>> + Send,
+{
+    async_stream::stream! {
+        futures_util::pin_mut!(events);
+        while let Some(item) = events.next().await {
+            match item {
+                Ok(event) => {
+                    if let Some(out) = map(event).await {
+                        yield Ok(out);
+                    }
+                }
+                Err(error) => {
+                    yield Err(feed_error(&error));
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// The change an event is about, as the event left it or, for a vote, as it is now.
+async fn change_of(
+    news: &ChangeNews,
+    loader: &DataLoader<ChangeLoader>,
+) -> Option<quorum_change::Change> {
+    match &news.change {
+        Some(change) => Some(change.clone()),
+        None => loader.load_one(news.change_id.clone()).await.ok().flatten(),
+    }
+}
+
+/// What the subscription resolvers need once they have returned.
+struct Subscriber {
+    actor: Actor,
+    changes: Arc<DataLoader<ChangeLoader>>,
+}
+
+impl Subscriber {
+    fn of(ctx: &Context<'_>) -> async_graphql::Result<Self> {
+        let actor = ctx.actor()?.clone();
+        let app = ctx.app()?;
+        Ok(Self {
+            changes: Arc::new(DataLoader::new(
+                ChangeLoader::new(app.db.clone(), actor.clone()),
+                tokio::spawn,
+            )),
+            actor,
+        })
+    }
+
+    async fn change_event(&self, event: &FeedEvent) -> Option<(ChangeNews, quorum_change::Change)> {
+        let news = quorum_change::live::read(&event.event)?;
+        if !news.visible_to(&self.actor) {
+            return None;
+        }
+        let change = change_of(&news, &self.changes).await?;
+        Some((news, change))
+    }
+}
+
+#[Subscription]
+impl Subscription {
+    /// Every change event the viewer may see, from now on or, with `after` (an `eventId`),
+    /// from just after that event: missed events first, then live ones, once each and in
+    /// commit order. Whoever may not read drafts never receives a change its write left a
+    /// draft. A subscriber more than a few thousand events behind is ended with
+    /// `SUBSCRIBER_TOO_SLOW` (resubscribe with `after`). Every role.
+    async fn change_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ChangeEventFilter>,
+        after: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ChangeEvent>> + use<>> {
+        let subscriber = Subscriber::of(ctx)?;
+        quorum_change::live::authorize_change_events(&subscriber.actor).gql(ctx)?;
+        let after = resume_point(ctx, after).await?;
+        let filter = Arc::new(filter.unwrap_or_default());
+        let subscriber = Arc::new(subscriber);
+        let events = ctx.app()?.feed.subscribe(after);
+        Ok(deliver(events, move |event| {
+            let subscriber = subscriber.clone();
+            let filter = filter.clone();
+            async move {
+                let (news, change) = subscriber.change_event(&event).await?;
+                filter.matches(&change).then(|| ChangeEvent {
+                    news,
+                    change: Change::new(change),
+                })
+            }
+        }))
+    }
+
+    /// Every incident event matching `filter`, from now on or from just after `after`, as for
+    /// `changeEvents`. Every role.
+    async fn incident_events(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<IncidentEventFilter>,
+        after: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<IncidentEvent>> + use<>>
+    {
+        let actor = ctx.actor()?.clone();
+        quorum_incident::live::authorize_incident_events(&actor).gql(ctx)?;
+        let after = resume_point(ctx, after).await?;
+        let filter: Arc<IncidentNewsFilter> = Arc::new(filter.unwrap_or_default().into());
+        let events = ctx.app()?.feed.subscribe(after);
+        Ok(deliver(events, move |event| {
+            let filter = filter.clone();
+            async move {
+                let news = quorum_incident::live::read(&event.event)?;
+                if !filter.matches(&news) {
+                    return None;
+                }
+                let incident = news.incident.clone()?;
+                Some(IncidentEvent {
+                    news,
+                    incident: Incident(incident),
+                })
+            }
+        }))
+    }
+
+    /// The change events that alter what `cabAgenda` shows: a change entering or leaving CAB
+    /// review, a vote, a HIGH or VERY_HIGH risk change authorized, scheduled or moved. A CAB
+    /// screen re-renders the item (or asks `cabAgenda` again) on each. CAB_MEMBER,
+    /// CHANGE_MANAGER, SERVICE_HEAD.
+    async fn cab_agenda_changed(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<ID>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ChangeEvent>> + use<>> {
+        let subscriber = Subscriber::of(ctx)?;
+        quorum_change::live::authorize_agenda_events(&subscriber.actor).gql(ctx)?;
+        let after = resume_point(ctx, after).await?;
+        let subscriber = Arc::new(subscriber);
+        let events = ctx.app()?.feed.subscribe(after);
+        Ok(deliver(events, move |event| {
+            let subscriber = subscriber.clone();
+            async move {
+                let (news, change) = subscriber.change_event(&event).await?;
+                news.touches_agenda().then(|| ChangeEvent {
+                    news,
+                    change: Change::new(change),
+                })
+            }
+        }))
+    }
+}

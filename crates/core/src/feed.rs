@@ -1,0 +1,457 @@
+//! The live feed: committed events, in commit order, pushed to this instance's subscribers.
+//!
+//! One pump per instance reads the event table (the outbox) after its last position and
+//! publishes each event once to a bounded broadcast ring shared by every subscriber. On
+//! PostgreSQL the pump LISTENs on `quorum_events` (each insert into `event` NOTIFYs with the
+//! event id, migration 7) and reads after every notification, so instances behind a load
+//! balancer all see every write, whichever instance made it. On SQLite (one instance) the
+//! server wakes the pump after each request that may have written. Both also poll now and then,
+//! which covers a notification lost while the listening connection was down.
+//!
+//! Order. An event's position is `(tx_id, id)` on PostgreSQL (the writing transaction, then the
+//! sequence) and `(0, id)` on SQLite. PostgreSQL hands out ids in insert order, not commit order,
+//! so the pump reads only events whose transaction is older than every transaction still
+//! running (`pg_snapshot_xmin`): no event can appear below that mark later, and a reader that
+//! remembers its last position neither skips a committed event nor sees one twice. The cost:
+//! while a write transaction runs, events of transactions that started after it wait for it.
+//!
+//! Subscribers start from the live position, or resume after an event id: they first read what
+//! they missed from the table (up to the position the feed had published when they joined),
+//! then take live events past it. A subscriber that falls more than the ring's capacity behind
+//! gets [`FeedError::Lagged`] and its stream ends; writers and other subscribers never wait.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures_core::Stream;
+use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, FromQueryResult, Statement,
+};
+use serde_json::Value as Json;
+use tokio::sync::{Notify, broadcast};
+
+use crate::event;
+
+/// Where an event stands in commit order: the writing transaction (0 on SQLite), then its id.
+pub type Position = (i64, i64);
+
+/// The PostgreSQL channel that migration 7's trigger notifies.
+pub const CHANNEL: &str = "quorum_events";
+/// Events kept for subscribers that are behind; one further behind is dropped.
+pub const DEFAULT_CAPACITY: usize = 4_096;
+/// Events read per statement.
+const BATCH: i64 = 500;
+/// How often the pump reads without being told to (a lost notification, a write by another
+/// process on SQLite).
+const IDLE_POLL: Duration = Duration::from_millis(500);
+/// First wait before reading again while committed events wait for an older transaction.
+const HELD_POLL: Duration = Duration::from_millis(5);
+const RETRY: Duration = Duration::from_secs(1);
+
+/// One committed event and its place in the feed.
+#[derive(Debug, Clone)]
+pub struct FeedEvent {
+    pub position: Position,
+    pub event: event::Model,
+}
+
+/// Why a subscription's stream ended early.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FeedError {
+    #[error(
+        "this subscriber fell more than {capacity} events behind and was dropped; subscribe again \
+         with `after` set to the last event id received"
+    )]
+    Lagged {
+        capacity: usize,
+        /// The last event delivered to this subscriber, to resume after.
+        last_event_id: Option<i64>,
+    },
+    #[error("no event has id {0}")]
+    UnknownEvent(i64),
+    #[error("the event feed stopped")]
+    Closed,
+    #[error("the event table could not be read: {0}")]
+    Database(String),
+}
+
+impl From<DbErr> for FeedError {
+    fn from(error: DbErr) -> Self {
+        FeedError::Database(error.to_string())
+    }
+}
+
+/// A handle on this instance's feed; clones share it.
+#[derive(Clone)]
+pub struct EventFeed {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    capacity: usize,
+    wake: Notify,
+    published: Mutex<Published>,
+}
+
+struct Published {
+    /// The last position published; none while the table is empty.
+    last: Option<Position>,
+    sender: broadcast::Sender<Arc<FeedEvent>>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Row {
+    id: i64,
+    occurred_at: DateTime<Utc>,
+    actor: String,
+    entity_kind: String,
+    entity_id: String,
+    action: String,
+    reason: Option<String>,
+    before: Option<Json>,
+    after: Option<Json>,
+    tx_id: i64,
+    held: bool,
+}
+
+impl Row {
+    fn into_feed_event(self) -> FeedEvent {
+        FeedEvent {
+            position: (self.tx_id, self.id),
+            event: event::Model {
+                id: self.id,
+                occurred_at: self.occurred_at,
+                actor: self.actor,
+                entity_kind: self.entity_kind,
+                entity_id: self.entity_id,
+                action: self.action,
+                reason: self.reason,
+                before: self.before,
+                after: self.after,
+            },
+        }
+    }
+}
+
+const COLUMNS: &str = "e.id, e.occurred_at, e.actor, e.entity_kind, e.entity_id, e.action, e.reason, e.before, e.after";
+
+/// The events after `after` in commit order, at most `limit`; on PostgreSQL, rows of
+/// transactions not yet below the mark come last with `held` set.
+fn next_statement(backend: DatabaseBackend, after: Position, limit: i64) -> Statement {
+    match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "WITH mark AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) \
+                 SELECT {COLUMNS}, e.tx_id, e.tx_id >= mark.xmin AS held FROM event e, mark \
+                 WHERE (e.tx_id, e.id) > ($1, $2) ORDER BY e.tx_id, e.id LIMIT $3"
+            ),
+            [after.0.into(), after.1.into(), limit.into()],
+        ),
+        _ => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT {COLUMNS}, 0 AS tx_id, 0 AS held FROM event e WHERE e.id > ? \
+                 ORDER BY e.id LIMIT ?"
+            ),
+            [after.1.into(), limit.into()],
+        ),
+    }
+}
+
+/// The events in `(after, upto]`, at most `limit`, in commit order.
+fn range_statement(
+    backend: DatabaseBackend,
+    after: Position,
+    upto: Position,
+    limit: i64,
+) -> Statement {
+    match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT {COLUMNS}, e.tx_id, false AS held FROM event e \
+                 WHERE (e.tx_id, e.id) > ($1, $2) AND (e.tx_id, e.id) <= ($3, $4) \
+                 ORDER BY e.tx_id, e.id LIMIT $5"
+            ),
+            [
+                after.0.into(),
+                after.1.into(),
+                upto.0.into(),
+                upto.1.into(),
+                limit.into(),
+            ],
+        ),
+        _ => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT {COLUMNS}, 0 AS tx_id, 0 AS held FROM event e WHERE e.id > ? AND e.id <= ? \
+                 ORDER BY e.id LIMIT ?"
+            ),
+            [after.1.into(), upto.1.into(), limit.into()],
+        ),
+    }
+}
+
+/// The newest position below the mark: where a starting feed begins.
+async fn newest_position(db: &DatabaseConnection) -> Result<Option<Position>, DbErr> {
+    let backend = db.get_database_backend();
+    let statement = match backend {
+        DatabaseBackend::Postgres => Statement::from_string(
+            backend,
+            "SELECT e.tx_id, e.id FROM event e \
+             WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+             ORDER BY e.tx_id DESC, e.id DESC LIMIT 1",
+        ),
+        _ => Statement::from_string(
+            backend,
+            "SELECT 0 AS tx_id, e.id FROM event e ORDER BY e.id DESC LIMIT 1",
+        ),
+    };
+    match db.query_one_raw(statement).await? {
+        Some(row) => Ok(Some((row.try_get("", "tx_id")?, row.try_get("", "id")?))),
+        None => Ok(None),
+    }
+}
+
+impl EventFeed {
+    /// A feed that starts at the newest committed event: subscribers get what is written from
+    /// now on (and, resuming, what they missed). Nothing is published until [`EventFeed::run`].
+    pub async fn start(db: DatabaseConnection, capacity: usize) -> Result<Self, DbErr> {
+        let last = newest_position(&db).await?;
+        let (sender, _) = broadcast::channel(capacity.max(1));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                capacity: capacity.max(1),
+                wake: Notify::new(),
+                published: Mutex::new(Published { last, sender }),
+            }),
+        })
+    }
+
+    /// Tells the pump that something may have been written here. PostgreSQL's notifications
+    /// already say so; on SQLite this is how a write reaches subscribers without waiting for
+    /// the next poll.
+    pub fn wake(&self) {
+        if self.inner.db.get_database_backend() != DatabaseBackend::Postgres {
+            self.inner.wake.notify_one();
+        }
+    }
+
+    /// The last position published, if any.
+    pub fn last_published(&self) -> Option<Position> {
+        self.lock().last
+    }
+
+    /// How many subscribers are listening now.
+    pub fn subscribers(&self) -> usize {
+        self.lock().sender.receiver_count()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Published> {
+        self.inner
+            .published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Publishes what was committed since the last read, in order; returns whether committed
+    /// events wait for an older transaction to end.
+    async fn publish_pending(&self) -> Result<bool, DbErr> {
+        let backend = self.inner.db.get_database_backend();
+        loop {
+            let after = self.last_published().unwrap_or((i64::MIN, i64::MIN));
+            let rows = Row::find_by_statement(next_statement(backend, after, BATCH))
+                .all(&self.inner.db)
+                .await?;
+            let full = rows.len() as i64 == BATCH;
+            let mut held = false;
+            {
+                let mut published = self.lock();
+                for row in rows {
+                    if row.held {
+                        held = true;
+                        break;
+                    }
+                    let event = row.into_feed_event();
+                    published.last = Some(event.position);
+                    // No receivers is not an error: the event is simply not needed here.
+                    let _ = published.sender.send(Arc::new(event));
+                }
+            }
+            if held || !full {
+                return Ok(held);
+            }
+        }
+    }
+
+    /// The pump: reads and publishes until the process ends. `listen_url` is the PostgreSQL
+    /// URL to LISTEN on (none on SQLite).
+    pub async fn run(self, listen_url: Option<String>) {
+        if let Some(url) = listen_url {
+            tokio::spawn(listen(url, self.inner.clone()));
+        }
+        let mut held_wait = HELD_POLL;
+        loop {
+            let held = match self.publish_pending().await {
+                Ok(held) => held,
+                Err(error) => {
+                    tracing::warn!(error = %error, "feed.read_failed");
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+            };
+            let wait = if held {
+                let wait = held_wait;
+                held_wait = (held_wait * 2).min(IDLE_POLL);
+                wait
+            } else {
+                held_wait = HELD_POLL;
+                IDLE_POLL
+            };
+            tokio::select! {
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// The newest committed position now: where a subscription "from now on" starts, so that
+    /// it never receives a write that committed before it was made, even one this feed has not
+    /// published yet.
+    pub async fn current_position(&self) -> Result<Option<Position>, FeedError> {
+        Ok(newest_position(&self.inner.db).await?)
+    }
+
+    /// The position of event `id`, to resume after it.
+    pub async fn position_of(&self, id: i64) -> Result<Position, FeedError> {
+        let backend = self.inner.db.get_database_backend();
+        let statement = match backend {
+            DatabaseBackend::Postgres => Statement::from_sql_and_values(
+                backend,
+                "SELECT tx_id FROM event WHERE id = $1",
+                [id.into()],
+            ),
+            _ => Statement::from_sql_and_values(
+                backend,
+                "SELECT 0 AS tx_id FROM event WHERE id = ?",
+                [id.into()],
+            ),
+        };
+        let row = self
+            .inner
+            .db
+            .query_one_raw(statement)
+            .await?
+            .ok_or(FeedError::UnknownEvent(id))?;
+        Ok((row.try_get("", "tx_id")?, id))
+    }
+
+    /// Every event committed from now on or, with `after` (see [`EventFeed::position_of`]),
+    /// since that position: what was missed first (read from the table), then live ones, each
+    /// once and in commit order.
+    pub fn subscribe(
+        &self,
+        after: Option<Position>,
+    ) -> impl Stream<Item = Result<Arc<FeedEvent>, FeedError>> + Send + use<> {
+        let feed = self.clone();
+        async_stream::try_stream! {
+            let (mut receiver, joined_at) = {
+                let published = feed.lock();
+                (published.sender.subscribe(), published.last)
+            };
+            // Events at or before `cursor` have been delivered (or were before `after`).
+            let mut cursor = joined_at;
+            let mut last_event_id = None;
+            if let Some(from) = after {
+                last_event_id = Some(from.1);
+                let backend = feed.inner.db.get_database_backend();
+                let mut read_from = from;
+                if let Some(upto) = joined_at {
+                    loop {
+                        let rows = Row::find_by_statement(range_statement(backend, read_from, upto, BATCH))
+                            .all(&feed.inner.db)
+                            .await
+                            .map_err(FeedError::from)?;
+                        let full = rows.len() as i64 == BATCH;
+                        for row in rows {
+                            let event = row.into_feed_event();
+                            read_from = event.position;
+                            last_event_id = Some(event.event.id);
+                            yield Arc::new(event);
+                        }
+                        if !full {
+                            break;
+                        }
+                    }
+                }
+                cursor = Some(cursor.map_or(from, |joined| joined.max(from)));
+            }
+            loop {
+                match receiver.recv().await {
+                    Ok(event) => {
+                        if cursor.is_some_and(|cursor| event.position <= cursor) {
+                            continue;
+                        }
+                        cursor = Some(event.position);
+                        last_event_id = Some(event.event.id);
+                        yield event;
+                    }
+                    Err(broadcast::error::RecvError::Lagged(_)) => {
+                        Err(FeedError::Lagged { capacity: feed.inner.capacity, last_event_id })?;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => Err(FeedError::Closed)?,
+                }
+            }
+        }
+    }
+}
+
+/// LISTENs on [`CHANNEL`] and wakes the pump on every notification. When the connection drops
+/// (a restart, `pg_terminate_backend`), it reconnects, LISTENs again and wakes the pump, whose
+/// read catches up on whatever the lost notifications would have announced.
+async fn listen(url: String, inner: Arc<Inner>) {
+    let mut listener: Option<PgListener> = None;
+    loop {
+        if listener.is_none() {
+            let connected = async {
+                let mut pg = PgListener::connect(&url).await?;
+                pg.listen(CHANNEL).await?;
+                Ok::<_, sea_orm::sqlx::Error>(pg)
+            };
+            match connected.await {
+                Ok(pg) => {
+                    tracing::info!("feed.listening");
+                    listener = Some(pg);
+                    inner.wake.notify_one();
+                }
+                Err(error) => {
+                    tracing::warn!(error = %error, "feed.listen_failed");
+                    tokio::time::sleep(RETRY).await;
+                    continue;
+                }
+            }
+        }
+        let Some(pg) = listener.as_mut() else {
+            continue;
+        };
+        match pg.try_recv().await {
+            Ok(Some(_)) => inner.wake.notify_one(),
+            // The connection dropped; the next call reconnects and LISTENs again.
+            Ok(None) => {
+                tracing::warn!("feed.listener_disconnected");
+                inner.wake.notify_one();
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "feed.listener_failed");
+                listener = None;
+                inner.wake.notify_one();
+                tokio::time::sleep(RETRY / 10).await;
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! GraphQL over WebSocket at `/graphql/ws`: the `graphql-transport-ws` protocol (Apollo Client,
+//! urql, graphql-ws), and the legacy `graphql-ws` one.
+//!
+//! The bearer token comes in the `connection_init` payload (`{"Authorization": "Bearer …"}`) and
+//! is verified as for HTTP; a missing or bad one closes the socket with 4401. The token's expiry
+//! is checked again at every `subscribe`, so an expired token starts nothing. A client that
+//! stops reading is dropped once a send has waited [`SEND_TIMEOUT`]; one whose subscription
+//! falls behind the feed gets `SUBSCRIBER_TOO_SLOW` on that subscription (the API's rule). On
+//! shutdown every socket is closed with 1001.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_graphql::http::{WebSocket as GqlWebSocket, WebSocketProtocols as Protocols, WsMessage};
+use async_graphql::{
+    Data, ErrorExtensions, Executor, Request as GqlRequest, Response as GqlResponse,
+};
+use axum::extract::State;
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::http::header::SEC_WEBSOCKET_PROTOCOL;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::stream::BoxStream;
+use futures_util::{SinkExt, StreamExt, future};
+use quorum_api::error::UNAUTHENTICATED;
+use quorum_api::{AppData, QuorumSchema, RequestContext};
+use quorum_core::Actor;
+
+use crate::http::AppState;
+
+/// Longest one message may wait for a client to take it before the socket is dropped.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// graphql-transport-ws: `connection_init` without a valid token.
+const CLOSE_UNAUTHORIZED: u16 = 4401;
+/// What async-graphql closes with when `connection_init` is refused.
+const CLOSE_INIT_REFUSED: u16 = 1002;
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+/// Who the socket's `connection_init` said is calling.
+#[derive(Default)]
+struct Session {
+    verified: Mutex<Option<(Actor, u64)>>,
+    refused: AtomicBool,
+}
+
+impl Session {
+    /// The caller, if their token has not expired yet.
+    fn actor(&self) -> Result<Actor, async_graphql::Error> {
+        let verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        match verified {
+            Some((actor, expires_at)) if now < expires_at => Ok(actor),
+            Some(_) => Err(async_graphql::Error::new(
+                "the token has expired; connect again with a fresh token",
+            )
+            .extend_with(|_, e| e.set("code", UNAUTHENTICATED))),
+            None => Err(quorum_api::error::unauthenticated()),
+        }
+    }
+}
+
+/// Runs the socket's operations as its session's actor, with that actor's DataLoaders.
+#[derive(Clone)]
+struct SessionExecutor {
+    schema: QuorumSchema,
+    app: AppData,
+    session: Arc<Session>,
+}
+
+impl SessionExecutor {
+    fn prepare(&self, request: GqlRequest) -> Result<GqlRequest, async_graphql::Error> {
+        let actor = self.session.actor()?;
+        let trace_id = uuid::Uuid::new_v4().simple().to_string();
+        Ok(quorum_api::prepare_request(
+            request,
+            &self.app,
+            RequestContext {
+                actor: Some(actor),
+                trace_id,
+            },
+        ))
+    }
+}
+
+fn refused(error: async_graphql::Error) -> GqlResponse {
+    GqlResponse::from_errors(vec![error.into_server_error(async_graphql::Pos::default())])
+}
+
+impl Executor for SessionExecutor {
+    async fn execute(&self, request: GqlRequest) -> GqlResponse {
+        match self.prepare(request) {
+            Ok(request) => self.schema.execute(request).await,
+            Err(error) => refused(error),
+        }
+    }
+
+    fn execute_stream(
+        &self,
+        request: GqlRequest,
+        session_data: Option<Arc<Data>>,
+    ) -> BoxStream<'static, GqlResponse> {
+        match self.prepare(request) {
+            Ok(request) => Executor::execute_stream(&self.schema, request, session_data),
+            Err(error) => futures_util::stream::once(future::ready(refused(error))).boxed(),
+        }
+    }
+}
+
+/// `GET /graphql/ws` with an upgrade to one of the GraphQL WebSocket protocols.
+pub(crate) async fn graphql_ws(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let protocol = headers
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|name| name.trim().parse::<Protocols>().ok());
+    let Some(protocol) = protocol else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "ask for the graphql-transport-ws subprotocol (Sec-WebSocket-Protocol)",
+        )
+            .into_response();
+    };
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| serve_socket(state, socket, protocol))
+}
+
+async fn serve_socket(state: Arc<AppState>, socket: WebSocket, protocol: Protocols) {
+    let session = Arc::new(Session::default());
+    let executor = SessionExecutor {
+        schema: state.schema.clone(),
+        app: state.app.clone(),
+        session: session.clone(),
+    };
+    let (mut sink, stream) = socket.split();
+    let input = stream
+        .take_while(|message| future::ready(message.is_ok()))
+        .filter_map(|message| {
+            future::ready(match message {
+                Ok(message @ (Message::Text(_) | Message::Binary(_))) => Some(message.into_data()),
+                _ => None,
+            })
+        });
+    let verifying = state.clone();
+    let init_session = session.clone();
+    let on_init = move |payload: serde_json::Value| async move {
+        let header = ["Authorization", "authorization"]
+            .iter()
+            .find_map(|key| payload.get(key))
+            .and_then(serde_json::Value::as_str);
+        let verified = match header {
+            Some(header) => verifying
+                .verifier
+                .verify_header_with_expiry(header)
+                .map_err(|rejected| rejected.to_string()),
+            None => {
+                Err("connection_init must carry {\"Authorization\": \"Bearer <token>\"}".to_owned())
+            }
+        };
+        match verified {
+            Ok(verified) => {
+                *init_session
+                    .verified
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(verified);
+                Ok(Data::default())
+            }
+            Err(reason) => {
+                tracing::info!(reason = %reason, "ws.token_rejected");
+                init_session.refused.store(true, Ordering::SeqCst);
+                Err(async_graphql::Error::new(format!(
+                    "unauthenticated: {reason}"
+                )))
+            }
+        }
+    };
+    let messages = GqlWebSocket::new(executor, input, protocol).on_connection_init(on_init);
+    futures_util::pin_mut!(messages);
+    let mut shutdown = state.shutdown.clone();
+    state.metrics.socket_opened();
+    loop {
+        let message = tokio::select! {
+            message = messages.next() => message,
+            _ = shutdown.changed() => Some(WsMessage::Close(CLOSE_GOING_AWAY, "server shutting down".to_owned())),
+        };
+        let Some(message) = message else {
+            break;
+        };
+        let (outgoing, last) = match message {
+            WsMessage::Text(text) => (Message::Text(text.into()), false),
+            WsMessage::Close(code, reason) => {
+                let code = if code == CLOSE_INIT_REFUSED && session.refused.load(Ordering::SeqCst) {
+                    CLOSE_UNAUTHORIZED
+                } else {
+                    code
+                };
+                (
+                    Message::Close(Some(CloseFrame {
+                        code,
+                        reason: reason.into(),
+                    })),
+                    true,
+                )
+            }
+        };
+        match tokio::time::timeout(SEND_TIMEOUT, sink.send(outgoing)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => break,
+            Err(_) => {
+                tracing::warn!("ws.client_not_reading");
+                break;
+            }
+        }
+        if last {
+            break;
+        }
+    }
+    state.metrics.socket_closed();
+}
