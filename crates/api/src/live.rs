@@ -16,7 +16,7 @@ use quorum_change::live::ChangeNews;
 use quorum_change::{ChangeState, ChangeType};
 use quorum_core::Actor;
 use quorum_core::event::EventKind;
-use quorum_core::feed::{FeedError, FeedEvent, Position};
+use quorum_core::feed::{FeedError, FeedEvent, StartPoint};
 use quorum_incident::Priority;
 use quorum_incident::live::{IncidentNews, IncidentNewsFilter};
 
@@ -207,11 +207,8 @@ fn feed_error(error: &FeedError) -> async_graphql::Error {
 }
 
 /// Where the subscription starts: just after event `after` (checked before anything starts),
-/// or after the newest committed event.
-async fn resume_point(
-    ctx: &Context<'_>,
-    after: Option<ID>,
-) -> async_graphql::Result<Option<Position>> {
+/// or after every event committed by now.
+async fn resume_point(ctx: &Context<'_>, after: Option<ID>) -> async_graphql::Result<StartPoint> {
     let Some(after) = after else {
         return ctx
             .app()?
@@ -226,7 +223,7 @@ async fn resume_point(
     let feed = &ctx.app()?.feed;
     feed.position_of(id)
         .await
-        .map(Some)
+        .map(StartPoint::after)
         .map_err(|error| feed_error(&error))
 }
 

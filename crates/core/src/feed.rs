@@ -196,24 +196,54 @@ fn range_statement(
     }
 }
 
-/// The newest position below the mark: where a starting feed begins.
-async fn newest_position(db: &DatabaseConnection) -> Result<Option<Position>, DbErr> {
+/// The newest position below the mark (where a starting feed begins) and the committed
+/// events above it (waiting for an older transaction), in one snapshot.
+async fn newest_position(
+    db: &DatabaseConnection,
+) -> Result<(Option<Position>, Vec<Position>), DbErr> {
     let backend = db.get_database_backend();
     let statement = match backend {
         DatabaseBackend::Postgres => Statement::from_string(
             backend,
-            "SELECT e.tx_id, e.id FROM event e \
-             WHERE e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-             ORDER BY e.tx_id DESC, e.id DESC LIMIT 1",
+            "WITH mark AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) \
+             (SELECT e.tx_id, e.id, false AS held FROM event e, mark WHERE e.tx_id < mark.xmin \
+              ORDER BY e.tx_id DESC, e.id DESC LIMIT 1) \
+             UNION ALL \
+             (SELECT e.tx_id, e.id, true AS held FROM event e, mark WHERE e.tx_id >= mark.xmin)",
         ),
         _ => Statement::from_string(
             backend,
-            "SELECT 0 AS tx_id, e.id FROM event e ORDER BY e.id DESC LIMIT 1",
+            "SELECT 0 AS tx_id, e.id, 0 AS held FROM event e ORDER BY e.id DESC LIMIT 1",
         ),
     };
-    match db.query_one_raw(statement).await? {
-        Some(row) => Ok(Some((row.try_get("", "tx_id")?, row.try_get("", "id")?))),
-        None => Ok(None),
+    let mut newest = None;
+    let mut held = Vec::new();
+    for row in db.query_all_raw(statement).await? {
+        let position: Position = (row.try_get("", "tx_id")?, row.try_get("", "id")?);
+        if row.try_get::<bool>("", "held")? {
+            held.push(position);
+        } else {
+            newest = Some(position);
+        }
+    }
+    Ok((newest, held))
+}
+
+/// Where a subscription starts: after `after`, leaving out the events in `skip` (committed
+/// before it started but not yet published, because an older transaction still runs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartPoint {
+    pub after: Option<Position>,
+    pub skip: Vec<Position>,
+}
+
+impl StartPoint {
+    /// Just after the event at `position`.
+    pub fn after(position: Position) -> Self {
+        Self {
+            after: Some(position),
+            skip: Vec::new(),
+        }
     }
 }
 
@@ -221,7 +251,7 @@ impl EventFeed {
     /// A feed that starts at the newest committed event: subscribers get what is written from
     /// now on (and, resuming, what they missed). Nothing is published until [`EventFeed::run`].
     pub async fn start(db: DatabaseConnection, capacity: usize) -> Result<Self, DbErr> {
-        let last = newest_position(&db).await?;
+        let (last, _) = newest_position(&db).await?;
         let (sender, _) = broadcast::channel(capacity.max(1));
         Ok(Self {
             inner: Arc::new(Inner {
@@ -233,13 +263,11 @@ impl EventFeed {
         })
     }
 
-    /// Tells the pump that something may have been written here. PostgreSQL's notifications
-    /// already say so; on SQLite this is how a write reaches subscribers without waiting for
-    /// the next poll.
+    /// Tells the pump that something may have been written here, so that it reads now. On
+    /// SQLite this is how a write reaches subscribers without waiting for the next poll; on
+    /// PostgreSQL the notification usually arrives first and this read finds nothing new.
     pub fn wake(&self) {
-        if self.inner.db.get_database_backend() != DatabaseBackend::Postgres {
-            self.inner.wake.notify_one();
-        }
+        self.inner.wake.notify_one();
     }
 
     /// The last position published, if any.
@@ -323,8 +351,9 @@ impl EventFeed {
     /// The newest committed position now: where a subscription "from now on" starts, so that
     /// it never receives a write that committed before it was made, even one this feed has not
     /// published yet.
-    pub async fn current_position(&self) -> Result<Option<Position>, FeedError> {
-        Ok(newest_position(&self.inner.db).await?)
+    pub async fn current_position(&self) -> Result<StartPoint, FeedError> {
+        let (after, skip) = newest_position(&self.inner.db).await?;
+        Ok(StartPoint { after, skip })
     }
 
     /// The position of event `id`, to resume after it.
@@ -351,12 +380,12 @@ impl EventFeed {
         Ok((row.try_get("", "tx_id")?, id))
     }
 
-    /// Every event committed from now on or, with `after` (see [`EventFeed::position_of`]),
-    /// since that position: what was missed first (read from the table), then live ones, each
-    /// once and in commit order.
+    /// Every event committed after `start` (from [`EventFeed::current_position`] or
+    /// [`EventFeed::position_of`]): what was missed first (read from the table), then live
+    /// ones, each once and in commit order.
     pub fn subscribe(
         &self,
-        after: Option<Position>,
+        start: StartPoint,
     ) -> impl Stream<Item = Result<Arc<FeedEvent>, FeedError>> + Send + use<> {
         let feed = self.clone();
         async_stream::try_stream! {
@@ -367,6 +396,7 @@ impl EventFeed {
             // Events at or before `cursor` have been delivered (or were before `after`).
             let mut cursor = joined_at;
             let mut last_event_id = None;
+            let StartPoint { after, mut skip } = start;
             if let Some(from) = after {
                 last_event_id = Some(from.1);
                 let backend = feed.inner.db.get_database_backend();
@@ -381,6 +411,10 @@ impl EventFeed {
                         for row in rows {
                             let event = row.into_feed_event();
                             read_from = event.position;
+                            if let Some(at) = skip.iter().position(|p| *p == event.position) {
+                                skip.swap_remove(at);
+                                continue;
+                            }
                             last_event_id = Some(event.event.id);
                             yield Arc::new(event);
                         }
@@ -398,6 +432,10 @@ impl EventFeed {
                             continue;
                         }
                         cursor = Some(event.position);
+                        if let Some(at) = skip.iter().position(|p| *p == event.position) {
+                            skip.swap_remove(at);
+                            continue;
+                        }
                         last_event_id = Some(event.event.id);
                         yield event;
                     }
