@@ -163,7 +163,8 @@ impl ChangeKpis<'_> {
     }
 
     /// Mean hours from submission (`submittedAt`) to implementation completed
-    /// (`completedAt`) over the completed changes; null when none completed.
+    /// (`completedAt`) over the completed changes that were submitted (every change leaves
+    /// DRAFT by submission; imported history may lack it); null when there are none.
     async fn mean_lead_time_hours(&self) -> Option<f64> {
         self.0.mean_lead_time_hours()
     }
