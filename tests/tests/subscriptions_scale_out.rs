@@ -146,6 +146,7 @@ async fn a_feed_whose_connections_are_killed_reconnects_and_a_resuming_subscribe
     let mut written = 0;
     let mut change = first;
     for action in ["submitChange"] {
+        let mut attempts = 0;
         change = loop {
             match b
                 .change_action(ENGINEER, action, &change, "", "", json!({}))
@@ -153,7 +154,11 @@ async fn a_feed_whose_connections_are_killed_reconnects_and_a_resuming_subscribe
             {
                 Ok(change) => break change,
                 // The first use of a killed pooled connection may fail once.
-                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                Err(response) => {
+                    attempts += 1;
+                    assert!(attempts < 20, "{action} keeps failing: {}", response.text());
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
             }
         };
         written += 1;
@@ -228,7 +233,11 @@ async fn a_subscriber_that_falls_behind_is_dropped_with_the_id_to_resume_after()
         .unwrap()
         .unwrap();
     assert_eq!(first.event.entity_id, change["id"].as_str().unwrap());
-    keeping_up.next().await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(5), keeping_up.next())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
 
     // Ten more events while `slow` reads nothing: more than the ring holds.
     for _ in 0..10 {
