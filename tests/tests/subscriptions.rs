@@ -8,6 +8,8 @@ use quorum_tests::TestApp;
 use quorum_tests::change::{CAB, ENGINEER, MANAGER, Person};
 use quorum_tests::live::WsClient;
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 const CHANGE_EVENTS: &str = "subscription($filter: ChangeEventFilter, $after: ID) {
   changeEvents(filter: $filter, after: $after) {
@@ -23,7 +25,7 @@ const INCIDENT_EVENTS: &str = "subscription($filter: IncidentEventFilter, $after
   }
 }";
 
-const AGENDA: &str = "subscription { cabAgendaChanged { eventId kind action fromState toState change { number state } } }";
+const AGENDA: &str = "subscription { cabAgendaChanged { eventId kind action fromState toState change { number state } vote { voter decision } } }";
 
 async fn socket_as(app: &TestApp, address: std::net::SocketAddr, who: Person) -> WsClient {
     WsClient::connect(address, &app.token(who.subject, who.roles)).await
@@ -251,6 +253,8 @@ async fn the_agenda_feed_tells_of_referrals_and_votes_and_refuses_engineers() {
     app.vote(CAB[2], &change, "APPROVE", None).await.unwrap();
     let voted = cab.next_data("a", "cabAgendaChanged").await;
     assert_eq!(voted["kind"], "VOTED");
+    assert_eq!(voted["vote"]["voter"], CAB[2].subject);
+    assert_eq!(voted["vote"]["decision"], "APPROVE");
     assert_eq!(voted["fromState"], Value::Null);
     assert_eq!(voted["change"]["state"], "CAB_REVIEW");
 }
@@ -275,8 +279,22 @@ async fn a_missing_or_bad_token_closes_the_socket_with_4401() {
     // Subscribing before connection_init is refused too (the protocol's 4401).
     let mut hasty = WsClient::open(address).await;
     hasty.subscribe("1", CHANGE_EVENTS, json!({})).await;
-    let closed = hasty.closed().await;
-    assert_ne!(closed.code, 1000, "{closed:?}");
+    assert_eq!(hasty.closed().await.code, 4401);
+
+    // The legacy protocol of subscriptions-transport-ws is refused at the upgrade.
+    let mut legacy = format!("ws://{address}/graphql/ws")
+        .into_client_request()
+        .unwrap();
+    legacy.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        HeaderValue::from_static("graphql-ws"),
+    );
+    match tokio_tungstenite::connect_async(legacy).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 400);
+        }
+        other => panic!("expected a refused upgrade, got {other:?}"),
+    }
 }
 
 #[tokio::test]

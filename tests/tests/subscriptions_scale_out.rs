@@ -331,3 +331,43 @@ async fn an_event_committed_after_a_later_id_is_delivered_first_and_not_skipped(
     assert!(first.event.id < second.event.id);
     assert!(first.position < second.position);
 }
+
+#[tokio::test]
+async fn a_subscription_from_now_skips_exactly_what_committed_before_it() {
+    if Backend::from_env() != Backend::Postgres {
+        // Only PostgreSQL holds committed events back behind an older transaction.
+        return;
+    }
+    use sea_orm::TransactionTrait;
+    let app = TestApp::new().await;
+    // An older transaction holds the mark back: what commits next waits above it.
+    let older = app.db.begin().await.unwrap();
+    older
+        .execute_unprepared("SELECT pg_current_xact_id()")
+        .await
+        .unwrap();
+    let before = app.create_ci("DATABASE", "payments-db").await;
+
+    let feed = EventFeed::start(app.db.clone(), 64).await.unwrap();
+    tokio::spawn(feed.clone().run(None));
+    let start = feed.current_position().await.unwrap();
+    assert_eq!(start.skip.len(), 1, "{start:?}");
+    let mut events = Box::pin(feed.subscribe(start));
+    let after = app.create_ci("SERVER", "db-host-1").await;
+    older.rollback().await.unwrap();
+    feed.wake();
+
+    let first = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("the event after the start arrives")
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.event.entity_id, after["id"].as_str().unwrap());
+    assert_ne!(first.event.entity_id, before["id"].as_str().unwrap());
+    assert!(
+        tokio::time::timeout(Duration::from_millis(700), events.next())
+            .await
+            .is_err(),
+        "nothing else"
+    );
+}

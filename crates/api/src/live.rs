@@ -20,7 +20,7 @@ use quorum_core::feed::{FeedError, FeedEvent, StartPoint};
 use quorum_incident::Priority;
 use quorum_incident::live::{IncidentNews, IncidentNewsFilter};
 
-use crate::change::objects::Change;
+use crate::change::objects::{CabVote, Change};
 use crate::context::ContextExt;
 use crate::error::{BAD_USER_INPUT, GqlResultExt, INTERNAL};
 use crate::incident::objects::Incident;
@@ -82,7 +82,7 @@ impl From<IncidentEventFilter> for IncidentNewsFilter {
 
 /// Something that happened to a change.
 pub struct ChangeEvent {
-    news: ChangeNews,
+    news: Arc<ChangeNews>,
     change: Change,
 }
 
@@ -131,11 +131,16 @@ impl ChangeEvent {
     async fn change(&self) -> &Change {
         &self.change
     }
+
+    /// The vote cast, for a `VOTED` event.
+    async fn vote(&self) -> Option<CabVote> {
+        self.news.vote.clone().map(CabVote)
+    }
 }
 
 /// Something that happened to an incident.
 pub struct IncidentEvent {
-    news: IncidentNews,
+    news: Arc<IncidentNews>,
     incident: Incident,
 }
 
@@ -236,19 +241,20 @@ fn deliver<T, F, Fut>(
 where
     T: Send + 'static,
     F: Fn(Arc<FeedEvent>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Option<T>> + Send,
+    Fut: std::future::Future<Output = async_graphql::Result<Option<T>>> + Send,
 {
     async_stream::stream! {
         futures_util::pin_mut!(events);
         while let Some(item) = events.next().await {
-            match item {
-                Ok(event) => {
-                    if let Some(out) = map(event).await {
-                        yield Ok(out);
-                    }
-                }
+            let mapped = match item {
+                Ok(event) => map(event).await,
+                Err(error) => Err(feed_error(&error)),
+            };
+            match mapped {
+                Ok(Some(out)) => yield Ok(out),
+                Ok(None) => {}
                 Err(error) => {
-                    yield Err(feed_error(&error));
+                    yield Err(error);
                     break;
                 }
             }
@@ -256,21 +262,10 @@ where
     }
 }
 
-/// The change an event is about, as the event left it or, for a vote, as it is now.
-async fn change_of(
-    news: &ChangeNews,
-    loader: &DataLoader<ChangeLoader>,
-) -> Option<quorum_change::Change> {
-    match &news.change {
-        Some(change) => Some(change.clone()),
-        None => loader.load_one(news.change_id.clone()).await.ok().flatten(),
-    }
-}
-
 /// What the subscription resolvers need once they have returned.
 struct Subscriber {
     actor: Actor,
-    changes: Arc<DataLoader<ChangeLoader>>,
+    changes: DataLoader<ChangeLoader>,
 }
 
 impl Subscriber {
@@ -278,21 +273,45 @@ impl Subscriber {
         let actor = ctx.actor()?.clone();
         let app = ctx.app()?;
         Ok(Self {
-            changes: Arc::new(DataLoader::new(
+            changes: DataLoader::new(
                 ChangeLoader::new(app.db.clone(), actor.clone()),
                 tokio::spawn,
-            )),
+            ),
             actor,
         })
     }
 
-    async fn change_event(&self, event: &FeedEvent) -> Option<(ChangeNews, quorum_change::Change)> {
-        let news = quorum_change::live::read(&event.event)?;
+    /// The change event in `event` if this subscriber may see it, with its change: as the
+    /// event left it or, for a vote, as it is now (a read per subscriber; votes are few).
+    async fn change_event(
+        &self,
+        event: &FeedEvent,
+    ) -> async_graphql::Result<Option<(Arc<ChangeNews>, Change)>> {
+        let news = event.decoded(|event| quorum_change::live::read(event).map(Arc::new));
+        let Some(news) = news.as_ref().clone() else {
+            return Ok(None);
+        };
         if !news.visible_to(&self.actor) {
-            return None;
+            return Ok(None);
         }
-        let change = change_of(&news, &self.changes).await?;
-        Some((news, change))
+        let change = match &news.change {
+            Some(change) => Change(change.clone()),
+            None => match self.changes.load_one(news.change_id.clone()).await {
+                Ok(Some(change)) => Change::new(change),
+                // Gone from this viewer's sight (never for a vote: drafts take no votes).
+                Ok(None) => return Ok(None),
+                Err(error) => {
+                    tracing::error!(error = %error, "subscription.change_unreadable");
+                    return Err(async_graphql::Error::new(format!(
+                        "the change of event {} could not be read; subscribe again with `after` \
+                         set to the last event id received",
+                        news.event_id
+                    ))
+                    .extend_with(|_, e| e.set("code", INTERNAL)));
+                }
+            },
+        };
+        Ok(Some((news, change)))
     }
 }
 
@@ -319,11 +338,12 @@ impl Subscription {
             let subscriber = subscriber.clone();
             let filter = filter.clone();
             async move {
-                let (news, change) = subscriber.change_event(&event).await?;
-                filter.matches(&change).then(|| ChangeEvent {
-                    news,
-                    change: Change::new(change),
-                })
+                let Some((news, change)) = subscriber.change_event(&event).await? else {
+                    return Ok(None);
+                };
+                Ok(filter
+                    .matches(&change.0)
+                    .then_some(ChangeEvent { news, change }))
             }
         }))
     }
@@ -345,15 +365,17 @@ impl Subscription {
         Ok(deliver(events, move |event| {
             let filter = filter.clone();
             async move {
-                let news = quorum_incident::live::read(&event.event)?;
+                let news = event.decoded(|event| quorum_incident::live::read(event).map(Arc::new));
+                let Some(news) = news.as_ref().clone() else {
+                    return Ok(None);
+                };
                 if !filter.matches(&news) {
-                    return None;
+                    return Ok(None);
                 }
-                let incident = news.incident.clone()?;
-                Some(IncidentEvent {
+                Ok(news.incident.clone().map(|incident| IncidentEvent {
                     news,
                     incident: Incident(incident),
-                })
+                }))
             }
         }))
     }
@@ -375,11 +397,12 @@ impl Subscription {
         Ok(deliver(events, move |event| {
             let subscriber = subscriber.clone();
             async move {
-                let (news, change) = subscriber.change_event(&event).await?;
-                news.touches_agenda().then(|| ChangeEvent {
-                    news,
-                    change: Change::new(change),
-                })
+                let Some((news, change)) = subscriber.change_event(&event).await? else {
+                    return Ok(None);
+                };
+                Ok(news
+                    .touches_agenda()
+                    .then_some(ChangeEvent { news, change }))
             }
         }))
     }

@@ -2,6 +2,8 @@
 //! it and whether it touches the CAB's agenda. Everything is read from the row itself (the
 //! change as the write left it), so delivering one event to many subscribers reads nothing.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use quorum_core::event::{self, EventKind};
 use quorum_core::{Actor, DomainResult, Permission};
@@ -24,7 +26,7 @@ pub struct ChangeNews {
     pub from_state: Option<ChangeState>,
     pub to_state: Option<ChangeState>,
     /// The change as the write left it; none for a vote, whose event carries the vote.
-    pub change: Option<Change>,
+    pub change: Option<Arc<Change>>,
     /// The vote as cast, for a vote.
     pub vote: Option<crate::Vote>,
     pub affected_item_ids: Vec<String>,
@@ -51,7 +53,8 @@ pub fn read(event: &event::Model) -> Option<ChangeNews> {
                 .clone()
                 .and_then(|after| serde_json::from_value::<Change>(after).ok())
         })
-        .flatten();
+        .flatten()
+        .map(Arc::new);
     let vote = is_vote
         .then(|| {
             event

@@ -20,7 +20,9 @@
 //! then take live events past it. A subscriber that falls more than the ring's capacity behind
 //! gets [`FeedError::Lagged`] and its stream ends; writers and other subscribers never wait.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::any::Any;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -37,6 +39,8 @@ use crate::event;
 /// Where an event stands in commit order: the writing transaction (0 on SQLite), then its id.
 pub type Position = (i64, i64);
 
+/// Before every event.
+const BEFORE_ALL: Position = (i64::MIN, i64::MIN);
 /// The PostgreSQL channel that migration 7's trigger notifies.
 pub const CHANNEL: &str = "quorum_events";
 /// Events kept for subscribers that are behind; one further behind is dropped.
@@ -51,10 +55,42 @@ const HELD_POLL: Duration = Duration::from_millis(5);
 const RETRY: Duration = Duration::from_secs(1);
 
 /// One committed event and its place in the feed.
-#[derive(Debug, Clone)]
 pub struct FeedEvent {
     pub position: Position,
     pub event: event::Model,
+    /// What subscribers decoded from the event, once for all of them.
+    decoded: OnceLock<Arc<dyn Any + Send + Sync>>,
+}
+
+impl std::fmt::Debug for FeedEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FeedEvent")
+            .field("position", &self.position)
+            .field("event", &self.event)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FeedEvent {
+    pub fn new(position: Position, event: event::Model) -> Self {
+        Self {
+            position,
+            event,
+            decoded: OnceLock::new(),
+        }
+    }
+
+    /// `decode(event)`, computed once per event for all the subscribers that ask for the same
+    /// type (a thousand subscribers decode each event's JSON once, not a thousand times).
+    pub fn decoded<T: Any + Send + Sync>(&self, decode: impl Fn(&event::Model) -> T) -> Arc<T> {
+        let stored = self
+            .decoded
+            .get_or_init(|| Arc::new(decode(&self.event)) as Arc<dyn Any + Send + Sync>);
+        match stored.clone().downcast::<T>() {
+            Ok(decoded) => decoded,
+            Err(_) => Arc::new(decode(&self.event)),
+        }
+    }
 }
 
 /// Why a subscription's stream ended early.
@@ -66,7 +102,8 @@ pub enum FeedError {
     )]
     Lagged {
         capacity: usize,
-        /// The last event delivered to this subscriber, to resume after.
+        /// The event this subscriber had reached (delivered, or passed over as not its
+        /// business), to resume after; none when it had reached none.
         last_event_id: Option<i64>,
     },
     #[error("no event has id {0}")]
@@ -114,14 +151,13 @@ struct Row {
     before: Option<Json>,
     after: Option<Json>,
     tx_id: i64,
-    held: bool,
 }
 
 impl Row {
     fn into_feed_event(self) -> FeedEvent {
-        FeedEvent {
-            position: (self.tx_id, self.id),
-            event: event::Model {
+        FeedEvent::new(
+            (self.tx_id, self.id),
+            event::Model {
                 id: self.id,
                 occurred_at: self.occurred_at,
                 actor: self.actor,
@@ -132,34 +168,56 @@ impl Row {
                 before: self.before,
                 after: self.after,
             },
-        }
+        )
     }
 }
 
 const COLUMNS: &str = "e.id, e.occurred_at, e.actor, e.entity_kind, e.entity_id, e.action, e.reason, e.before, e.after";
 
-/// The events after `after` in commit order, at most `limit`; on PostgreSQL, rows of
-/// transactions not yet below the mark come last with `held` set.
+/// The events after `after` in commit order, at most `limit`; on PostgreSQL only those below
+/// the mark.
 fn next_statement(backend: DatabaseBackend, after: Position, limit: i64) -> Statement {
     match backend {
         DatabaseBackend::Postgres => Statement::from_sql_and_values(
             backend,
             format!(
-                "WITH mark AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) \
-                 SELECT {COLUMNS}, e.tx_id, e.tx_id >= mark.xmin AS held FROM event e, mark \
-                 WHERE (e.tx_id, e.id) > ($1, $2) ORDER BY e.tx_id, e.id LIMIT $3"
+                "SELECT {COLUMNS}, e.tx_id FROM event e \
+                 WHERE (e.tx_id, e.id) > ($1, $2) \
+                 AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
+                 ORDER BY e.tx_id, e.id LIMIT $3"
             ),
             [after.0.into(), after.1.into(), limit.into()],
         ),
         _ => Statement::from_sql_and_values(
             backend,
             format!(
-                "SELECT {COLUMNS}, 0 AS tx_id, 0 AS held FROM event e WHERE e.id > ? \
+                "SELECT {COLUMNS}, 0 AS tx_id FROM event e WHERE e.id > ? \
                  ORDER BY e.id LIMIT ?"
             ),
             [after.1.into(), limit.into()],
         ),
     }
+}
+
+/// Whether committed events after `after` wait above the mark (PostgreSQL only): then the
+/// pump reads again soon even if no notification comes.
+async fn held_after(db: &DatabaseConnection, after: Position) -> Result<bool, DbErr> {
+    let backend = db.get_database_backend();
+    if backend != DatabaseBackend::Postgres {
+        return Ok(false);
+    }
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            "SELECT EXISTS (SELECT 1 FROM event e WHERE (e.tx_id, e.id) > ($1, $2) \
+             AND e.tx_id >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint) AS held",
+            [after.0.into(), after.1.into()],
+        ))
+        .await?;
+    Ok(match row {
+        Some(row) => row.try_get("", "held")?,
+        None => false,
+    })
 }
 
 /// The events in `(after, upto]`, at most `limit`, in commit order.
@@ -173,7 +231,7 @@ fn range_statement(
         DatabaseBackend::Postgres => Statement::from_sql_and_values(
             backend,
             format!(
-                "SELECT {COLUMNS}, e.tx_id, false AS held FROM event e \
+                "SELECT {COLUMNS}, e.tx_id FROM event e \
                  WHERE (e.tx_id, e.id) > ($1, $2) AND (e.tx_id, e.id) <= ($3, $4) \
                  ORDER BY e.tx_id, e.id LIMIT $5"
             ),
@@ -188,7 +246,7 @@ fn range_statement(
         _ => Statement::from_sql_and_values(
             backend,
             format!(
-                "SELECT {COLUMNS}, 0 AS tx_id, 0 AS held FROM event e WHERE e.id > ? AND e.id <= ? \
+                "SELECT {COLUMNS}, 0 AS tx_id FROM event e WHERE e.id > ? AND e.id <= ? \
                  ORDER BY e.id LIMIT ?"
             ),
             [after.1.into(), upto.1.into(), limit.into()],
@@ -209,7 +267,8 @@ async fn newest_position(
              (SELECT e.tx_id, e.id, false AS held FROM event e, mark WHERE e.tx_id < mark.xmin \
               ORDER BY e.tx_id DESC, e.id DESC LIMIT 1) \
              UNION ALL \
-             (SELECT e.tx_id, e.id, true AS held FROM event e, mark WHERE e.tx_id >= mark.xmin)",
+             (SELECT e.tx_id, e.id, true AS held FROM event e, mark WHERE e.tx_id >= mark.xmin \
+              ORDER BY e.tx_id, e.id LIMIT 10000)",
         ),
         _ => Statement::from_string(
             backend,
@@ -292,27 +351,23 @@ impl EventFeed {
     async fn publish_pending(&self) -> Result<bool, DbErr> {
         let backend = self.inner.db.get_database_backend();
         loop {
-            let after = self.last_published().unwrap_or((i64::MIN, i64::MIN));
+            let after = self.last_published().unwrap_or(BEFORE_ALL);
             let rows = Row::find_by_statement(next_statement(backend, after, BATCH))
                 .all(&self.inner.db)
                 .await?;
             let full = rows.len() as i64 == BATCH;
-            let mut held = false;
-            {
+            let last = {
                 let mut published = self.lock();
                 for row in rows {
-                    if row.held {
-                        held = true;
-                        break;
-                    }
                     let event = row.into_feed_event();
                     published.last = Some(event.position);
                     // No receivers is not an error: the event is simply not needed here.
                     let _ = published.sender.send(Arc::new(event));
                 }
-            }
-            if held || !full {
-                return Ok(held);
+                published.last
+            };
+            if !full {
+                return held_after(&self.inner.db, last.unwrap_or(BEFORE_ALL)).await;
             }
         }
     }
@@ -393,53 +448,45 @@ impl EventFeed {
                 let published = feed.lock();
                 (published.sender.subscribe(), published.last)
             };
-            // Events at or before `cursor` have been delivered (or were before `after`).
-            let mut cursor = joined_at;
-            let mut last_event_id = None;
-            let StartPoint { after, mut skip } = start;
-            if let Some(from) = after {
-                last_event_id = Some(from.1);
+            // Everything at or before `cursor` has been delivered, or was before the start, or
+            // committed before the subscription was made (`skip`).
+            let StartPoint { after, skip } = start;
+            let mut skip: HashSet<Position> = skip.into_iter().collect();
+            let mut cursor = after.unwrap_or(BEFORE_ALL);
+            if let Some(upto) = joined_at {
                 let backend = feed.inner.db.get_database_backend();
-                let mut read_from = from;
-                if let Some(upto) = joined_at {
-                    loop {
-                        let rows = Row::find_by_statement(range_statement(backend, read_from, upto, BATCH))
-                            .all(&feed.inner.db)
-                            .await
-                            .map_err(FeedError::from)?;
-                        let full = rows.len() as i64 == BATCH;
-                        for row in rows {
-                            let event = row.into_feed_event();
-                            read_from = event.position;
-                            if let Some(at) = skip.iter().position(|p| *p == event.position) {
-                                skip.swap_remove(at);
-                                continue;
-                            }
-                            last_event_id = Some(event.event.id);
+                while cursor < upto {
+                    let rows = Row::find_by_statement(range_statement(backend, cursor, upto, BATCH))
+                        .all(&feed.inner.db)
+                        .await
+                        .map_err(FeedError::from)?;
+                    let full = rows.len() as i64 == BATCH;
+                    for row in rows {
+                        let event = row.into_feed_event();
+                        cursor = event.position;
+                        if !skip.remove(&event.position) {
                             yield Arc::new(event);
                         }
-                        if !full {
-                            break;
-                        }
+                    }
+                    if !full {
+                        break;
                     }
                 }
-                cursor = Some(cursor.map_or(from, |joined| joined.max(from)));
+                cursor = cursor.max(upto);
             }
             loop {
                 match receiver.recv().await {
                     Ok(event) => {
-                        if cursor.is_some_and(|cursor| event.position <= cursor) {
+                        if event.position <= cursor {
                             continue;
                         }
-                        cursor = Some(event.position);
-                        if let Some(at) = skip.iter().position(|p| *p == event.position) {
-                            skip.swap_remove(at);
-                            continue;
+                        cursor = event.position;
+                        if !skip.remove(&event.position) {
+                            yield event;
                         }
-                        last_event_id = Some(event.event.id);
-                        yield event;
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let last_event_id = (cursor != BEFORE_ALL).then_some(cursor.1);
                         Err(FeedError::Lagged { capacity: feed.inner.capacity, last_event_id })?;
                     }
                     Err(broadcast::error::RecvError::Closed) => Err(FeedError::Closed)?,

@@ -1,9 +1,12 @@
 //! GraphQL over WebSocket at `/graphql/ws`: the `graphql-transport-ws` protocol (Apollo Client,
-//! urql, graphql-ws), and the legacy `graphql-ws` one.
+//! urql, graphql-ws). The legacy `graphql-ws` protocol of subscriptions-transport-ws (archived
+//! since 2022) is refused at the upgrade.
 //!
 //! The bearer token comes in the `connection_init` payload (`{"Authorization": "Bearer …"}`) and
 //! is verified as for HTTP; a missing or bad one closes the socket with 4401. The token's expiry
-//! is checked again at every `subscribe`, so an expired token starts nothing. A client that
+//! is checked again at every `subscribe`, so an expired token starts nothing. `subscribe` before
+//! `connection_ack` closes with 4401 too, and a socket with no `connection_init` after 10 s with
+//! 4408. A client that
 //! stops reading is dropped once a send has waited [`SEND_TIMEOUT`]; one whose subscription
 //! falls behind the feed gets `SUBSCRIBER_TOO_SLOW` on that subscription (the API's rule). On
 //! shutdown every socket is closed with 1001.
@@ -29,6 +32,14 @@ use quorum_core::Actor;
 
 use crate::http::AppState;
 
+/// The one protocol spoken: graphql-transport-ws.
+const PROTOCOL: &str = "graphql-transport-ws";
+/// How long a socket may stay open without a valid `connection_init`.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// graphql-transport-ws: no `connection_init` in time.
+const CLOSE_INIT_TIMEOUT: u16 = 4408;
+/// What async-graphql closes with when `subscribe` comes before `connection_init`.
+const CLOSE_NOT_INITIALIZED: u16 = 1011;
 /// Longest one message may wait for a client to take it before the socket is dropped.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// graphql-transport-ws: `connection_init` without a valid token.
@@ -45,6 +56,13 @@ struct Session {
 }
 
 impl Session {
+    fn is_verified(&self) -> bool {
+        self.verified
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
+
     /// The caller, if their token has not expired yet.
     fn actor(&self) -> Result<Actor, async_graphql::Error> {
         let verified = self
@@ -102,13 +120,25 @@ impl Executor for SessionExecutor {
         }
     }
 
+    /// Every operation on the socket comes here, queries and mutations too.
     fn execute_stream(
         &self,
         request: GqlRequest,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, GqlResponse> {
         match self.prepare(request) {
-            Ok(request) => Executor::execute_stream(&self.schema, request, session_data),
+            Ok(request) => {
+                let feed = self.app.feed.clone();
+                // When an operation ends it may have been a mutation that wrote: the pump reads
+                // now (see `serve_graphql`).
+                let woken = futures_util::stream::once(async move {
+                    feed.wake();
+                })
+                .filter_map(|()| future::ready(None));
+                Executor::execute_stream(&self.schema, request, session_data)
+                    .chain(woken)
+                    .boxed()
+            }
             Err(error) => futures_util::stream::once(future::ready(refused(error))).boxed(),
         }
     }
@@ -120,25 +150,26 @@ pub(crate) async fn graphql_ws(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    let protocol = headers
+    let asks_for_it = headers
         .get_all(SEC_WEBSOCKET_PROTOCOL)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .find_map(|name| name.trim().parse::<Protocols>().ok());
-    let Some(protocol) = protocol else {
+        .any(|name| name.trim() == PROTOCOL);
+    if !asks_for_it {
         return (
             StatusCode::BAD_REQUEST,
-            "ask for the graphql-transport-ws subprotocol (Sec-WebSocket-Protocol)",
+            "ask for the graphql-transport-ws subprotocol (Sec-WebSocket-Protocol); the legacy \
+             graphql-ws protocol of subscriptions-transport-ws is not spoken here",
         )
             .into_response();
-    };
+    }
     upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve_socket(state, socket, protocol))
+        .protocols([PROTOCOL])
+        .on_upgrade(move |socket| serve_socket(state, socket))
 }
 
-async fn serve_socket(state: Arc<AppState>, socket: WebSocket, protocol: Protocols) {
+async fn serve_socket(state: Arc<AppState>, socket: WebSocket) {
     let session = Arc::new(Session::default());
     let executor = SessionExecutor {
         schema: state.schema.clone(),
@@ -187,14 +218,25 @@ async fn serve_socket(state: Arc<AppState>, socket: WebSocket, protocol: Protoco
             }
         }
     };
-    let messages = GqlWebSocket::new(executor, input, protocol).on_connection_init(on_init);
+    let messages =
+        GqlWebSocket::new(executor, input, Protocols::GraphQLWS).on_connection_init(on_init);
     futures_util::pin_mut!(messages);
     let mut shutdown = state.shutdown.clone();
     state.metrics.socket_opened();
+    let init_deadline = tokio::time::sleep(INIT_TIMEOUT);
+    tokio::pin!(init_deadline);
+    let mut initialized = false;
     loop {
         let message = tokio::select! {
             message = messages.next() => message,
             _ = shutdown.changed() => Some(WsMessage::Close(CLOSE_GOING_AWAY, "server shutting down".to_owned())),
+            () = &mut init_deadline, if !initialized => {
+                if session.is_verified() {
+                    initialized = true;
+                    continue;
+                }
+                Some(WsMessage::Close(CLOSE_INIT_TIMEOUT, "connection_init did not come in time".to_owned()))
+            }
         };
         let Some(message) = message else {
             break;
@@ -202,10 +244,13 @@ async fn serve_socket(state: Arc<AppState>, socket: WebSocket, protocol: Protoco
         let (outgoing, last) = match message {
             WsMessage::Text(text) => (Message::Text(text.into()), false),
             WsMessage::Close(code, reason) => {
-                let code = if code == CLOSE_INIT_REFUSED && session.refused.load(Ordering::SeqCst) {
-                    CLOSE_UNAUTHORIZED
-                } else {
-                    code
+                let code = match code {
+                    CLOSE_INIT_REFUSED if session.refused.load(Ordering::SeqCst) => {
+                        CLOSE_UNAUTHORIZED
+                    }
+                    // `subscribe` before `connection_ack`: the protocol's 4401.
+                    CLOSE_NOT_INITIALIZED if !session.is_verified() => CLOSE_UNAUTHORIZED,
+                    code => code,
                 };
                 (
                     Message::Close(Some(CloseFrame {
