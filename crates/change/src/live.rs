@@ -33,9 +33,7 @@ pub struct ChangeNews {
 }
 
 fn state_of(snapshot: Option<&Json>) -> Option<ChangeState> {
-    snapshot
-        .and_then(|value| value.get("state"))
-        .and_then(|state| serde_json::from_value(state.clone()).ok())
+    event::snapshot_field(snapshot, "state")
 }
 
 /// The change event in `event`; none for events of other records.
@@ -63,12 +61,8 @@ pub fn read(event: &event::Model) -> Option<ChangeNews> {
                 .and_then(|after| serde_json::from_value::<crate::Vote>(after).ok())
         })
         .flatten();
-    let affected_item_ids = event
-        .after
-        .as_ref()
-        .and_then(|after| after.get("affectedItemIds"))
-        .and_then(|ids| serde_json::from_value(ids.clone()).ok())
-        .unwrap_or_default();
+    let affected_item_ids =
+        event::snapshot_field(event.after.as_ref(), "affectedItemIds").unwrap_or_default();
     Some(ChangeNews {
         event_id: event.id,
         change_id: event.entity_id.clone(),

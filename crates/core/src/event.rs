@@ -191,3 +191,14 @@ impl EventKind {
         }
     }
 }
+
+/// Field `name` of an event's `before` or `after` snapshot, decoded; none when absent or of
+/// another shape.
+pub fn snapshot_field<T: serde::de::DeserializeOwned>(
+    snapshot: Option<&Json>,
+    name: &str,
+) -> Option<T> {
+    snapshot
+        .and_then(|value| value.get(name))
+        .and_then(|field| T::deserialize(field).ok())
+}

@@ -28,9 +28,7 @@ pub struct IncidentNews {
 }
 
 fn state_of(snapshot: Option<&Json>) -> Option<IncidentState> {
-    snapshot
-        .and_then(|value| value.get("state"))
-        .and_then(|state| serde_json::from_value(state.clone()).ok())
+    event::snapshot_field(snapshot, "state")
 }
 
 /// The incident event in `event`; none for events of other records.
@@ -54,11 +52,7 @@ pub fn read(event: &event::Model) -> Option<IncidentNews> {
             .after
             .clone()
             .and_then(|after| serde_json::from_value(after).ok()),
-        affected_item_ids: event
-            .after
-            .as_ref()
-            .and_then(|after| after.get("affectedItemIds"))
-            .and_then(|ids| serde_json::from_value(ids.clone()).ok())
+        affected_item_ids: event::snapshot_field(event.after.as_ref(), "affectedItemIds")
             .unwrap_or_default(),
     })
 }
