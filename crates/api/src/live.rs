@@ -317,9 +317,10 @@ impl Subscriber {
 
 #[Subscription]
 impl Subscription {
-    /// Every change event the viewer may see, from now on or, with `after` (an `eventId`),
-    /// from just after that event: missed events first, then live ones, once each and in
-    /// commit order. Whoever may not read drafts never receives a change its write left a
+    /// Every change event the viewer may see, from now on or, with `after` (the last `eventId`
+    /// a subscription delivered, or `extensions.lastEventId` of `SUBSCRIBER_TOO_SLOW`), from
+    /// just after that event: missed events first, then live ones, once each and in commit
+    /// order. Whoever may not read drafts never receives a change its write left a
     /// draft. A subscriber more than a few thousand events behind is ended with
     /// `SUBSCRIBER_TOO_SLOW` (resubscribe with `after`). Every role.
     async fn change_events(
