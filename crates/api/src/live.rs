@@ -90,41 +90,41 @@ pub struct ChangeEvent {
 impl ChangeEvent {
     /// The event's id in the audit log; pass the last one received as `after` to resume.
     async fn event_id(&self) -> ID {
-        ID(self.news.event_id.to_string())
+        ID(self.news.event.event_id.to_string())
     }
 
     async fn kind(&self) -> EventKind {
-        self.news.kind
+        self.news.event.kind
     }
 
     /// The event's own verb: `created`, `submitted`, `assessed`, `voted`, `authorized`,
     /// `scheduled`, `updated`…
     async fn action(&self) -> &str {
-        &self.news.action
+        &self.news.event.action
     }
 
     /// The state before the write (none for a creation or a vote).
     async fn from_state(&self) -> Option<ChangeState> {
-        self.news.from_state
+        self.news.event.from_state
     }
 
     /// The state after the write (none for a vote).
     async fn to_state(&self) -> Option<ChangeState> {
-        self.news.to_state
+        self.news.event.to_state
     }
 
     /// Subject of who made the write.
     async fn actor(&self) -> &str {
-        &self.news.actor
+        &self.news.event.actor
     }
 
     async fn occurred_at(&self) -> DateTime<Utc> {
-        self.news.occurred_at
+        self.news.event.occurred_at
     }
 
     /// Why, when the operation took a reason (a vote's comment for a vote).
     async fn reason(&self) -> Option<&str> {
-        self.news.reason.as_deref()
+        self.news.event.reason.as_deref()
     }
 
     /// The change as this event's write left it (for a vote, as it is when delivered).
@@ -148,37 +148,37 @@ pub struct IncidentEvent {
 impl IncidentEvent {
     /// The event's id in the audit log; pass the last one received as `after` to resume.
     async fn event_id(&self) -> ID {
-        ID(self.news.event_id.to_string())
+        ID(self.news.event.event_id.to_string())
     }
 
     async fn kind(&self) -> EventKind {
-        self.news.kind
+        self.news.event.kind
     }
 
     /// The event's own verb: `created`, `assigned`, `acknowledged`, `resolved`…
     async fn action(&self) -> &str {
-        &self.news.action
+        &self.news.event.action
     }
 
     async fn from_state(&self) -> Option<quorum_incident::IncidentState> {
-        self.news.from_state
+        self.news.event.from_state
     }
 
     async fn to_state(&self) -> Option<quorum_incident::IncidentState> {
-        self.news.to_state
+        self.news.event.to_state
     }
 
     /// Subject of who made the write.
     async fn actor(&self) -> &str {
-        &self.news.actor
+        &self.news.event.actor
     }
 
     async fn occurred_at(&self) -> DateTime<Utc> {
-        self.news.occurred_at
+        self.news.event.occurred_at
     }
 
     async fn reason(&self) -> Option<&str> {
-        self.news.reason.as_deref()
+        self.news.event.reason.as_deref()
     }
 
     /// The incident as this event's write left it.
@@ -296,7 +296,7 @@ impl Subscriber {
         }
         let change = match &news.change {
             Some(change) => Change(change.clone()),
-            None => match self.changes.load_one(news.change_id.clone()).await {
+            None => match self.changes.load_one(news.event.entity_id.clone()).await {
                 Ok(Some(change)) => Change::new(change),
                 // Gone from this viewer's sight (never for a vote: drafts take no votes).
                 Ok(None) => return Ok(None),
@@ -305,7 +305,7 @@ impl Subscriber {
                     return Err(async_graphql::Error::new(format!(
                         "the change of event {} could not be read; subscribe again with `after` \
                          set to the last event id received",
-                        news.event_id
+                        news.event.event_id
                     ))
                     .extend_with(|_, e| e.set("code", INTERNAL)));
                 }

@@ -202,3 +202,44 @@ pub fn snapshot_field<T: serde::de::DeserializeOwned>(
         .and_then(|value| value.get(name))
         .and_then(|field| T::deserialize(field).ok())
 }
+
+/// What any event says to live subscribers about a record whose snapshots carry a `state` of
+/// type `S` (and, for records on CIs, `affectedItemIds`): who did what and when, and the state
+/// before and after the write.
+#[derive(Debug, Clone)]
+pub struct EventNews<S> {
+    pub event_id: i64,
+    /// The record written.
+    pub entity_id: String,
+    pub kind: EventKind,
+    /// The event's own verb: `created`, `submitted`, `voted`, `resolved`…
+    pub action: String,
+    pub actor: String,
+    pub occurred_at: DateTime<Utc>,
+    pub reason: Option<String>,
+    /// The state before the write; none for a creation or a snapshot without one (a vote).
+    pub from_state: Option<S>,
+    /// The state after the write; none for a snapshot without one (a vote).
+    pub to_state: Option<S>,
+    pub affected_item_ids: Vec<String>,
+}
+
+impl<S: serde::de::DeserializeOwned + PartialEq> EventNews<S> {
+    pub fn read(event: &Model) -> Self {
+        let from_state: Option<S> = snapshot_field(event.before.as_ref(), "state");
+        let to_state: Option<S> = snapshot_field(event.after.as_ref(), "state");
+        Self {
+            event_id: event.id,
+            entity_id: event.entity_id.clone(),
+            kind: EventKind::of(&event.action, from_state.as_ref(), to_state.as_ref()),
+            action: event.action.clone(),
+            actor: event.actor.clone(),
+            occurred_at: event.occurred_at,
+            reason: event.reason.clone(),
+            from_state,
+            to_state,
+            affected_item_ids: snapshot_field(event.after.as_ref(), "affectedItemIds")
+                .unwrap_or_default(),
+        }
+    }
+}

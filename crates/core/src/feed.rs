@@ -174,29 +174,65 @@ impl Row {
 
 const COLUMNS: &str = "e.id, e.occurred_at, e.actor, e.entity_kind, e.entity_id, e.action, e.reason, e.before, e.after";
 
-/// The events after `after` in commit order, at most `limit`; on PostgreSQL only those below
-/// the mark.
-fn next_statement(backend: DatabaseBackend, after: Position, limit: i64) -> Statement {
-    match backend {
-        DatabaseBackend::Postgres => Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT {COLUMNS}, e.tx_id FROM event e \
-                 WHERE (e.tx_id, e.id) > ($1, $2) \
-                 AND e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint \
-                 ORDER BY e.tx_id, e.id LIMIT $3"
-            ),
-            [after.0.into(), after.1.into(), limit.into()],
-        ),
-        _ => Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT {COLUMNS}, 0 AS tx_id FROM event e WHERE e.id > ? \
-                 ORDER BY e.id LIMIT ?"
-            ),
-            [after.1.into(), limit.into()],
-        ),
-    }
+/// How far a read of the feed goes.
+#[derive(Debug, Clone, Copy)]
+enum Until {
+    /// Up to the mark: on PostgreSQL, events of transactions older than every one still
+    /// running (what the pump may publish); on SQLite, every event.
+    Mark,
+    /// Up to and including this position (what a resuming subscriber missed).
+    Position(Position),
+}
+
+/// The events after `after` in commit order, at most `limit`, up to `until`.
+async fn read_events(
+    db: &DatabaseConnection,
+    after: Position,
+    until: Until,
+    limit: i64,
+) -> Result<Vec<FeedEvent>, DbErr> {
+    let backend = db.get_database_backend();
+    let statement = match backend {
+        DatabaseBackend::Postgres => {
+            let (bound, mut values) = match until {
+                Until::Mark => (
+                    "e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+                    vec![],
+                ),
+                Until::Position(upto) => ("(e.tx_id, e.id) <= ($4, $5)", vec![upto.0, upto.1]),
+            };
+            values.splice(0..0, [after.0, after.1, limit]);
+            Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT {COLUMNS}, e.tx_id FROM event e \
+                     WHERE (e.tx_id, e.id) > ($1, $2) AND {bound} \
+                     ORDER BY e.tx_id, e.id LIMIT $3"
+                ),
+                values.into_iter().map(Into::into),
+            )
+        }
+        _ => {
+            let upto = match until {
+                Until::Mark => i64::MAX,
+                Until::Position(upto) => upto.1,
+            };
+            Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT {COLUMNS}, 0 AS tx_id FROM event e WHERE e.id > ? AND e.id <= ? \
+                     ORDER BY e.id LIMIT ?"
+                ),
+                [after.1.into(), upto.into(), limit.into()],
+            )
+        }
+    };
+    Ok(Row::find_by_statement(statement)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(Row::into_feed_event)
+        .collect())
 }
 
 /// Whether committed events after `after` wait above the mark (PostgreSQL only): then the
@@ -218,40 +254,6 @@ async fn held_after(db: &DatabaseConnection, after: Position) -> Result<bool, Db
         Some(row) => row.try_get("", "held")?,
         None => false,
     })
-}
-
-/// The events in `(after, upto]`, at most `limit`, in commit order.
-fn range_statement(
-    backend: DatabaseBackend,
-    after: Position,
-    upto: Position,
-    limit: i64,
-) -> Statement {
-    match backend {
-        DatabaseBackend::Postgres => Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT {COLUMNS}, e.tx_id FROM event e \
-                 WHERE (e.tx_id, e.id) > ($1, $2) AND (e.tx_id, e.id) <= ($3, $4) \
-                 ORDER BY e.tx_id, e.id LIMIT $5"
-            ),
-            [
-                after.0.into(),
-                after.1.into(),
-                upto.0.into(),
-                upto.1.into(),
-                limit.into(),
-            ],
-        ),
-        _ => Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT {COLUMNS}, 0 AS tx_id FROM event e WHERE e.id > ? AND e.id <= ? \
-                 ORDER BY e.id LIMIT ?"
-            ),
-            [after.1.into(), upto.1.into(), limit.into()],
-        ),
-    }
 }
 
 /// The newest position below the mark (where a starting feed begins) and the committed
@@ -334,11 +336,6 @@ impl EventFeed {
         self.lock().last
     }
 
-    /// How many subscribers are listening now.
-    pub fn subscribers(&self) -> usize {
-        self.lock().sender.receiver_count()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Published> {
         self.inner
             .published
@@ -349,17 +346,13 @@ impl EventFeed {
     /// Publishes what was committed since the last read, in order; returns whether committed
     /// events wait for an older transaction to end.
     async fn publish_pending(&self) -> Result<bool, DbErr> {
-        let backend = self.inner.db.get_database_backend();
         loop {
             let after = self.last_published().unwrap_or(BEFORE_ALL);
-            let rows = Row::find_by_statement(next_statement(backend, after, BATCH))
-                .all(&self.inner.db)
-                .await?;
-            let full = rows.len() as i64 == BATCH;
+            let events = read_events(&self.inner.db, after, Until::Mark, BATCH).await?;
+            let full = events.len() as i64 == BATCH;
             let last = {
                 let mut published = self.lock();
-                for row in rows {
-                    let event = row.into_feed_event();
+                for event in events {
                     published.last = Some(event.position);
                     // No receivers is not an error: the event is simply not needed here.
                     let _ = published.sender.send(Arc::new(event));
@@ -454,15 +447,12 @@ impl EventFeed {
             let mut skip: HashSet<Position> = skip.into_iter().collect();
             let mut cursor = after.unwrap_or(BEFORE_ALL);
             if let Some(upto) = joined_at {
-                let backend = feed.inner.db.get_database_backend();
                 while cursor < upto {
-                    let rows = Row::find_by_statement(range_statement(backend, cursor, upto, BATCH))
-                        .all(&feed.inner.db)
+                    let events = read_events(&feed.inner.db, cursor, Until::Position(upto), BATCH)
                         .await
                         .map_err(FeedError::from)?;
-                    let full = rows.len() as i64 == BATCH;
-                    for row in rows {
-                        let event = row.into_feed_event();
+                    let full = events.len() as i64 == BATCH;
+                    for event in events {
                         cursor = event.position;
                         if !skip.remove(&event.position) {
                             yield Arc::new(event);
