@@ -165,3 +165,9 @@ impl WsClient {
         }
     }
 }
+
+/// Waits for subscriptions just sent to be running: graphql-transport-ws does not acknowledge
+/// a `subscribe`, so a write made at once could come before the server has taken it.
+pub async fn settle() {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}

@@ -6,7 +6,7 @@ use std::time::Duration;
 use quorum_core::Role;
 use quorum_tests::TestApp;
 use quorum_tests::change::{CAB, ENGINEER, MANAGER, Person};
-use quorum_tests::live::WsClient;
+use quorum_tests::live::{WsClient, settle};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
@@ -38,8 +38,7 @@ async fn a_subscriber_receives_each_write_with_the_object_it_left() {
     let ci = app.create_ci("DATABASE", "payments-db").await;
     let mut client = socket_as(&app, address, MANAGER).await;
     client.subscribe("1", CHANGE_EVENTS, json!({})).await;
-    // The subscription is live once the server has taken it; give it a moment.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
 
     let change = app.new_change("NORMAL", &[&ci]).await;
     let created = client.next_data("1", "changeEvents").await;
@@ -78,7 +77,7 @@ async fn a_cab_member_never_receives_a_draft() {
     let mut manager = socket_as(&app, address, MANAGER).await;
     cab.subscribe("c", CHANGE_EVENTS, json!({})).await;
     manager.subscribe("m", CHANGE_EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
 
     let change = app.new_change("NORMAL", &[&ci]).await;
     let edited = app
@@ -150,7 +149,7 @@ async fn filters_narrow_change_and_incident_events() {
             json!({ "filter": { "affectedCiIds": [web["id"]] } }),
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
 
     app.new_change("NORMAL", &[&db]).await; // matches nothing
     app.act(ENGINEER, "submitChange", &watched).await;
@@ -206,7 +205,7 @@ async fn major_only_incident_events() {
             json!({ "filter": { "majorOnly": true } }),
         )
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
     let incident = app.new_incident("HIGH", "HIGH", &[&db]).await;
     client.assert_quiet().await;
     let declared = app
@@ -236,7 +235,7 @@ async fn the_agenda_feed_tells_of_referrals_and_votes_and_refuses_engineers() {
     );
     let complete = engineer.next_json().await;
     assert_eq!(complete["type"], "complete", "{complete}");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
 
     // A low-risk change authorized by the manager never reaches the agenda.
     app.authorized_change(&[&ci]).await;
@@ -321,7 +320,7 @@ async fn resuming_after_an_event_replays_what_was_missed_then_goes_live() {
     let ci = app.create_ci("DATABASE", "payments-db").await;
     let mut client = socket_as(&app, address, MANAGER).await;
     client.subscribe("1", CHANGE_EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
     let change = app.new_change("NORMAL", &[&ci]).await;
     let seen = client.next_data("1", "changeEvents").await;
     drop(client);
@@ -377,7 +376,7 @@ async fn a_refused_write_publishes_nothing() {
     let change = app.new_change("NORMAL", &[&ci]).await;
     let mut client = socket_as(&app, address, MANAGER).await;
     client.subscribe("1", CHANGE_EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
 
     // A stale version and a role that may not submit: both refused, nothing written.
     let before = app.event_count().await;

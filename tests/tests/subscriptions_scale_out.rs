@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use quorum_core::feed::{EventFeed, FeedError, StartPoint};
 use quorum_tests::change::{ENGINEER, MANAGER};
-use quorum_tests::live::WsClient;
+use quorum_tests::live::{WsClient, settle};
 use quorum_tests::{Backend, TestApp};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
@@ -83,7 +83,7 @@ async fn a_subscriber_on_one_instance_receives_the_writes_sent_to_another_in_ord
     let ci = b.create_ci("DATABASE", "payments-db").await;
     let mut client = WsClient::connect(address, &a.token(MANAGER.subject, MANAGER.roles)).await;
     client.subscribe("1", CHANGE_EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
 
     // Eight writers at once on instance B, each taking a change through three writes.
     let writers = (0..8).map(|_| {
@@ -123,7 +123,7 @@ async fn a_feed_whose_connections_are_killed_reconnects_and_a_resuming_subscribe
     let token = a.token(MANAGER.subject, MANAGER.roles);
     let mut client = WsClient::connect(address, &token).await;
     client.subscribe("1", CHANGE_EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
     let first = b.new_change("NORMAL", &[&ci]).await;
     let seen = read_events(&mut client, "1", 1).await;
     assert_eq!(seen[0].1, first["id"].as_str().unwrap());
@@ -209,7 +209,7 @@ async fn a_feed_whose_connections_are_killed_reconnects_and_a_resuming_subscribe
     // A's listener is back: its own feed sees B's next write without any client resuming.
     let mut client = WsClient::connect(address, &token).await;
     client.subscribe("3", CHANGE_EVENTS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    settle().await;
     let third = b.new_change("NORMAL", &[&ci]).await;
     let live = read_events(&mut client, "3", 1).await;
     assert_eq!(live[0].1, third["id"].as_str().unwrap());
