@@ -18,7 +18,6 @@ use http_body_util::BodyExt;
 use quorum_api::{QueryLimits, SchemaOptions};
 use quorum_core::feed::{self, EventFeed};
 use quorum_core::{ManualClock, Role};
-use quorum_migrations::{Migrator, MigratorTrait};
 use quorum_server::auth::{self, TokenSigner};
 use quorum_server::config::{AuthArgs, Secret};
 use quorum_server::http::{AppState, router};
@@ -127,6 +126,22 @@ impl TestDatabase {
             .await
             .expect("connect to the test database")
     }
+
+    /// One connection on this database, as the server opens for its migrations.
+    pub async fn connect_one(&self) -> DatabaseConnection {
+        quorum_server::db::connect_one(&self.url)
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// A pool on this database with every migration applied, as the server starts.
+    pub async fn migrated(&self) -> DatabaseConnection {
+        let db = self.connect().await;
+        quorum_server::db::migrate(&db, &self.url)
+            .await
+            .expect("migrations apply");
+        db
+    }
 }
 
 fn replace_database(url: &str, name: &str) -> String {
@@ -216,8 +231,7 @@ impl TestAppBuilder {
 
     pub async fn build(self) -> TestApp {
         let database = TestDatabase::create().await;
-        let mut db = database.connect().await;
-        Migrator::up(&db, None).await.expect("migrations apply");
+        let mut db = database.migrated().await;
         // Counts every statement the app runs from here on (the pool is shared by clones).
         let statements = Arc::new(Mutex::new(Vec::new()));
         let log = statements.clone();

@@ -60,10 +60,13 @@ async fn a_page_of_items_with_their_relationships_costs_a_bounded_number_of_stat
         );
     }
     // Count + page, then one batch per level: relationships, their targets, the targets'
-    // relationships: 5. Loaders gather keys for 5 ms, so on a loaded machine a level can split
-    // into a few batches; one statement per row (an N+1) would cost over 100 here.
+    // relationships: 5 on an idle machine. A loader gathers keys for 2 ms after the first, so
+    // when the request's thread is descheduled (two cores, tests in parallel) a level splits
+    // into a few batches; CI has seen 17 for 50 rows. What must never happen is one statement
+    // per row at any level (an N+1): count and page, the rows, and the two other levels.
+    let n_plus_one = |rows: usize| 2 + rows + 2;
     assert!(
-        costs[0] <= 5 && costs[1] <= 10,
+        costs[0] < n_plus_one(5) && costs[1] < n_plus_one(50),
         "statements for 5 and 50 rows: {costs:?}\n{statements:#?}"
     );
 }

@@ -6,14 +6,12 @@ use quorum_core::event::{self, EventFilter, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::pagination::PageRequest;
 use quorum_core::{Actor, DomainError, Role};
-use quorum_migrations::{Migrator, MigratorTrait};
 use quorum_tests::TestDatabase;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait};
 
 async fn database() -> (TestDatabase, DatabaseConnection) {
     let database = TestDatabase::create().await;
-    let db = database.connect().await;
-    Migrator::up(&db, None).await.expect("migrations apply");
+    let db = database.migrated().await;
     (database, db)
 }
 

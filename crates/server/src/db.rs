@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use quorum_migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
@@ -13,6 +14,38 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 /// `quorum_core::begin_write`) queue instead of failing. An in-memory SQLite database keeps one
 /// connection: each connection would see a database of its own.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(options(url)).await
+}
+
+/// Opens a single connection on `url`, set up as [`connect`] sets up each of its own.
+pub async fn connect_one(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = options(url);
+    options.max_connections(1);
+    Database::connect(options).await
+}
+
+/// Applies pending migrations to the database `db` was opened on (from `url`).
+///
+/// On an SQLite file they run on a connection of their own. sea-orm-migration runs SQLite
+/// migrations outside a transaction and turns foreign keys off on the connection it is given;
+/// on a pool, each statement may land on another connection, and a connection that last read
+/// the schema before a table was dropped refuses to create that table's index again ("already
+/// exists"). PostgreSQL migrations run in a transaction each, on one pooled connection.
+pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<(), DbErr> {
+    if !is_sqlite_file(url) {
+        return Migrator::up(db, None).await;
+    }
+    let single = connect_one(url).await?;
+    let applied = Migrator::up(&single, None).await;
+    single.close().await?;
+    applied
+}
+
+fn is_sqlite_file(url: &str) -> bool {
+    url.starts_with("sqlite:") && !(url.contains(":memory:") || url.contains("mode=memory"))
+}
+
+fn options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url);
     options
         .sqlx_logging(true)
@@ -20,8 +53,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .sqlx_slow_statements_logging_settings(log::LevelFilter::Warn, Duration::from_secs(1))
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(30));
-    let in_memory = url.contains(":memory:") || url.contains("mode=memory");
-    if url.starts_with("sqlite:") && !in_memory {
+    if is_sqlite_file(url) {
         options.max_connections(8).map_sqlx_sqlite_opts(|sqlite| {
             sqlite
                 .journal_mode(SqliteJournalMode::Wal)
@@ -29,5 +61,5 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(30))
         });
     }
-    Database::connect(options).await
+    options
 }

@@ -16,7 +16,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use quorum_api::SchemaOptions;
 use quorum_core::{Role, SystemClock};
-use quorum_migrations::{Migrator, MigratorTrait};
 
 use crate::auth::TokenSigner;
 use crate::config::{Cli, Command, ServeArgs, TokenArgs};
@@ -29,7 +28,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = db::connect(&args.database_url)
                 .await
                 .context("cannot open the database named by DATABASE_URL")?;
-            Migrator::up(&db, None).await.context("migrations failed")?;
+            db::migrate(&db, &args.database_url)
+                .await
+                .context("migrations failed")?;
             println!("migrations applied");
             Ok(())
         }
@@ -48,7 +49,7 @@ async fn open_database(url: &str) -> anyhow::Result<sea_orm::DatabaseConnection>
     let db = db::connect(url)
         .await
         .context("cannot open the database named by DATABASE_URL")?;
-    Migrator::up(&db, None).await.context("migrations failed")?;
+    db::migrate(&db, url).await.context("migrations failed")?;
     Ok(db)
 }
 
