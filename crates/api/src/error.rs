@@ -6,13 +6,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
-};
-use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{
-    Context, ErrorExtensions, Response, ServerError, ServerResult, ValidationResult, Variables,
-};
+use async_graphql::{Context, ErrorExtensions, Response, ServerError};
 use quorum_core::DomainError;
 
 use crate::context::ContextExt;
@@ -126,12 +120,6 @@ pub(crate) fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
-/// Gives every error a code: parse and validation failures (including the depth, complexity
-/// and alias limits) get theirs here; input errors that async-graphql raises while coercing
-/// arguments get BAD_USER_INPUT. Resolver errors already carry one from [`domain_error`];
-/// anything else is a bug, so it is masked as INTERNAL and logged with the trace id.
-pub struct ErrorCodes;
-
 /// Errors async-graphql raises while coercing argument values during execution.
 fn is_input_coercion(error: &ServerError) -> bool {
     error.message.starts_with("Failed to parse")
@@ -157,50 +145,16 @@ fn classify_uncoded(error: ServerError, trace_id: &str) -> ServerError {
     masked
 }
 
-impl ExtensionFactory for ErrorCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(ErrorCodes)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for ErrorCodes {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        let trace_id = ctx
-            .data_opt::<crate::RequestContext>()
-            .map_or("none", |request| request.trace_id.as_str());
-        response.errors = std::mem::take(&mut response.errors)
-            .into_iter()
-            .map(|error| classify_uncoded(error, trace_id))
-            .collect();
-        response
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|error| with_code(error, GRAPHQL_PARSE_FAILED))
-    }
-
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|error| with_code(error, GRAPHQL_VALIDATION_FAILED))
-                .collect()
-        })
-    }
+/// Gives every error of a response a code: input errors that async-graphql raises while
+/// coercing arguments get BAD_USER_INPUT; resolver errors already carry one from
+/// [`domain_error`]; anything else is a bug, so it is masked as INTERNAL and logged with the
+/// trace id.
+pub(crate) fn classify_response(mut response: Response, trace_id: &str) -> Response {
+    response.errors = std::mem::take(&mut response.errors)
+        .into_iter()
+        .map(|error| classify_uncoded(error, trace_id))
+        .collect();
+    response
 }
 
 #[cfg(test)]

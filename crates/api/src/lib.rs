@@ -10,6 +10,7 @@ mod cmdb;
 mod connection;
 pub mod context;
 pub mod error;
+mod hooks;
 mod incident;
 mod insight;
 pub mod limits;
@@ -18,7 +19,6 @@ mod loader;
 mod operation;
 mod viewer;
 
-use async_graphql::extensions::Tracing;
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 pub use context::{AppData, RequestContext};
@@ -92,16 +92,13 @@ impl Default for SchemaOptions {
     }
 }
 
-/// The schema as served: limits, error codes, tracing and the shared application data.
+/// The schema as served: limits, error codes and the shared application data.
 pub fn build_schema(app: AppData, options: &SchemaOptions) -> QuorumSchema {
     let mut builder = schema_builder()
         .data(app)
         .limit_depth(options.limits.max_depth)
         .limit_complexity(options.limits.max_complexity)
-        .extension(limits::AliasLimit::new(options.limits.max_aliases))
-        .extension(error::ErrorCodes)
-        .extension(operation::RecordExecution)
-        .extension(Tracing);
+        .extension(hooks::Hooks::new(options.limits.max_aliases));
     if !options.introspection {
         builder = builder.disable_introspection();
     }

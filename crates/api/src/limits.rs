@@ -1,10 +1,7 @@
 //! Limits on what one request may ask for, checked before any resolver runs.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, Variables};
+use async_graphql::{ServerError, ServerResult};
 
 use crate::error::GRAPHQL_VALIDATION_FAILED;
 
@@ -33,50 +30,19 @@ impl Default for QueryLimits {
     }
 }
 
-/// Refuses documents with more aliases than allowed.
-pub(crate) struct AliasLimit {
-    max_aliases: usize,
-}
-
-impl AliasLimit {
-    pub(crate) fn new(max_aliases: usize) -> Self {
-        Self { max_aliases }
+/// Refuses a document with more aliases than `max_aliases`.
+pub(crate) fn check_aliases(document: &ExecutableDocument, max_aliases: usize) -> ServerResult<()> {
+    let aliases = count_aliases(document);
+    if aliases > max_aliases {
+        return Err(crate::error::with_code(
+            ServerError::new(
+                format!("Query uses {aliases} aliases; at most {max_aliases} are allowed."),
+                None,
+            ),
+            GRAPHQL_VALIDATION_FAILED,
+        ));
     }
-}
-
-impl ExtensionFactory for AliasLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AliasLimit {
-            max_aliases: self.max_aliases,
-        })
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for AliasLimit {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let aliases = count_aliases(&document);
-        if aliases > self.max_aliases {
-            return Err(crate::error::with_code(
-                ServerError::new(
-                    format!(
-                        "Query uses {aliases} aliases; at most {} are allowed.",
-                        self.max_aliases
-                    ),
-                    None,
-                ),
-                GRAPHQL_VALIDATION_FAILED,
-            ));
-        }
-        Ok(document)
-    }
+    Ok(())
 }
 
 fn count_aliases(document: &ExecutableDocument) -> usize {

@@ -4,8 +4,7 @@
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use async_graphql::Response;
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+use async_graphql::extensions::ExtensionContext;
 
 #[derive(Debug, Default)]
 struct Record {
@@ -42,25 +41,9 @@ impl Execution {
     }
 }
 
-pub(crate) struct RecordExecution;
-
-impl ExtensionFactory for RecordExecution {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RecordExecution)
-    }
-}
-
-#[async_trait::async_trait]
-impl Extension for RecordExecution {
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        if let Some(execution) = ctx.data_opt::<Execution>() {
-            execution.record(operation_name);
-        }
-        next.run(ctx, operation_name).await
+/// Notes in the request's [`Execution`], if it has one, that `operation_name` is executing.
+pub(crate) fn record(ctx: &ExtensionContext<'_>, operation_name: Option<&str>) {
+    if let Some(execution) = ctx.data_opt::<Execution>() {
+        execution.record(operation_name);
     }
 }

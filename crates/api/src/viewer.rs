@@ -71,7 +71,7 @@ impl Work {
             quorum_incident::queue::open_incidents_assigned_to_me(&ctx.app()?.db, actor)
                 .await
                 .gql(ctx)?;
-        Ok(incidents.into_iter().map(Incident).collect())
+        Ok(incidents.into_iter().map(Incident::new).collect())
     }
 
     /// Changes you requested that wait on you: your drafts, to complete and submit (oldest

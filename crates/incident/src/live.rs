@@ -11,8 +11,8 @@ use crate::{INCIDENT_EVENT_KIND, Incident};
 #[derive(Debug, Clone)]
 pub struct IncidentNews {
     pub event: EventNews<IncidentState>,
-    /// The incident as the write left it.
-    pub incident: Option<Incident>,
+    /// The incident as the write left it (shared by every subscriber that receives it).
+    pub incident: Option<std::sync::Arc<Incident>>,
 }
 
 /// The incident event in `event`; none for events of other records.
@@ -25,7 +25,8 @@ pub fn read(event: &event::Model) -> Option<IncidentNews> {
         incident: event
             .after
             .clone()
-            .and_then(|after| serde_json::from_value(after).ok()),
+            .and_then(|after| serde_json::from_value(after).ok())
+            .map(std::sync::Arc::new),
     })
 }
 

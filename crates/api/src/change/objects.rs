@@ -359,7 +359,7 @@ impl Change {
             .gql(ctx)?
             .unwrap_or_default()
             .into_iter()
-            .map(crate::incident::objects::Incident)
+            .map(crate::incident::objects::Incident::new)
             .collect())
     }
 

@@ -253,7 +253,10 @@ impl ConfigurationItem {
         )
         .await
         .gql(ctx)?;
-        Ok(connection(incidents, crate::incident::objects::Incident))
+        Ok(connection(
+            incidents,
+            crate::incident::objects::Incident::new,
+        ))
     }
 
     /// The events of this CI and of its relationships, newest first, with who made them and

@@ -124,7 +124,7 @@ impl IncidentQuery {
         let incident = quorum_incident::find_incident(&ctx.app()?.db, actor, &key)
             .await
             .gql(ctx)?;
-        Ok(incident.map(Incident))
+        Ok(incident.map(Incident::new))
     }
 
     /// Incidents, filtered and ordered (newest first when no order is given).
@@ -178,7 +178,7 @@ impl IncidentQuery {
         )
         .await
         .gql(ctx)?;
-        Ok(connection(incidents, Incident))
+        Ok(connection(incidents, Incident::new))
     }
 
     /// The SLA targets per priority, P1 first.
@@ -197,7 +197,7 @@ macro_rules! incident_op {
         let $actor = $ctx.actor()?;
         let $app = $ctx.app()?;
         let incident = $call.await.gql($ctx)?;
-        Ok(Incident(incident))
+        Ok(Incident::new(incident))
     }};
 }
 

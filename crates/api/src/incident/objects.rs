@@ -32,7 +32,13 @@ pub(crate) async fn changes_by_id(
 }
 
 /// An unplanned interruption or degradation of a service.
-pub struct Incident(pub(crate) quorum_incident::Incident);
+pub struct Incident(pub(crate) std::sync::Arc<quorum_incident::Incident>);
+
+impl Incident {
+    pub(crate) fn new(incident: quorum_incident::Incident) -> Self {
+        Self(std::sync::Arc::new(incident))
+    }
+}
 
 #[Object]
 impl Incident {
@@ -360,7 +366,7 @@ impl Problem {
             .gql(ctx)?
             .unwrap_or_default()
             .into_iter()
-            .map(Incident)
+            .map(Incident::new)
             .collect())
     }
 

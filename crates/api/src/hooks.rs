@@ -1,0 +1,87 @@
+//! The schema's one async-graphql extension: error codes (`error`), the alias limit (`limits`)
+//! and what a request executed (`operation`).
+//!
+//! They are one extension because async-graphql wraps every field's resolution in a boxed
+//! future per extension, whether or not it hooks `resolve`: with four extensions (async-graphql's
+//! `Tracing` among them, which also opened a span with three formatted fields per object
+//! field), a subscription message spent more of its CPU in those wrappers than in its own
+//! resolvers (bench/README.md, live updates).
+
+use std::sync::Arc;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
+    NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
+
+use crate::error::{GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, with_code};
+
+pub(crate) struct Hooks {
+    max_aliases: usize,
+}
+
+impl Hooks {
+    pub(crate) fn new(max_aliases: usize) -> Self {
+        Self { max_aliases }
+    }
+}
+
+impl ExtensionFactory for Hooks {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(Hooks {
+            max_aliases: self.max_aliases,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for Hooks {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let response = next.run(ctx).await;
+        let trace_id = ctx
+            .data_opt::<crate::RequestContext>()
+            .map_or("none", |request| request.trace_id.as_str());
+        crate::error::classify_response(response, trace_id)
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|error| with_code(error, GRAPHQL_PARSE_FAILED))?;
+        crate::limits::check_aliases(&document, self.max_aliases)?;
+        Ok(document)
+    }
+
+    /// Validation failures, the depth and complexity limits among them.
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|error| with_code(error, GRAPHQL_VALIDATION_FAILED))
+                .collect()
+        })
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        crate::operation::record(ctx, operation_name);
+        next.run(ctx, operation_name).await
+    }
+}
