@@ -237,6 +237,11 @@ async fn read_events(
 
 /// Whether committed events after `after` wait above the mark (PostgreSQL only): then the
 /// pump reads again soon even if no notification comes.
+///
+/// Some do exactly when the newest committed event is after `after` and at or above the mark,
+/// so this reads one index entry from the end of `event_feed`. (An `EXISTS` over the same
+/// condition may be planned as a scan of the whole table, read to the end whenever the answer
+/// is no: at 7 800 events it was, 2.7 ms on every pump cycle of every instance.)
 async fn held_after(db: &DatabaseConnection, after: Position) -> Result<bool, DbErr> {
     let backend = db.get_database_backend();
     if backend != DatabaseBackend::Postgres {
@@ -245,8 +250,9 @@ async fn held_after(db: &DatabaseConnection, after: Position) -> Result<bool, Db
     let row = db
         .query_one_raw(Statement::from_sql_and_values(
             backend,
-            "SELECT EXISTS (SELECT 1 FROM event e WHERE (e.tx_id, e.id) > ($1, $2) \
-             AND e.tx_id >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint) AS held",
+            "SELECT e.tx_id >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS held \
+             FROM event e WHERE (e.tx_id, e.id) > ($1, $2) \
+             ORDER BY e.tx_id DESC, e.id DESC LIMIT 1",
             [after.0.into(), after.1.into()],
         ))
         .await?;
