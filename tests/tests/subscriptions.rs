@@ -401,3 +401,48 @@ async fn a_refused_write_publishes_nothing() {
         "submitted"
     );
 }
+
+#[tokio::test]
+async fn bad_documents_on_a_socket_get_the_codes_they_get_over_http() {
+    let app = TestApp::new().await;
+    let address = app.serve().await;
+    let mut client = socket_as(&app, address, MANAGER).await;
+    let aliases: String = (0..31)
+        .map(|n| format!("a{n}: viewer {{ subject }} "))
+        .collect();
+    let cases = [
+        ("subscription { changeEvents {", "GRAPHQL_PARSE_FAILED"),
+        (
+            "subscription { changeEvents { eventId numbr } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "subscription { incidentEvents(filter: { priorities: [P9] }) { eventId } }",
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (&format!("{{ {aliases} }}"), "GRAPHQL_VALIDATION_FAILED"),
+    ];
+    for (n, (document, code)) in cases.iter().enumerate() {
+        let id = n.to_string();
+        client.subscribe(&id, document, json!({})).await;
+        let refused = client.next_payload(&id).await;
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], *code,
+            "{refused}"
+        );
+        assert!(refused["data"].is_null(), "{refused}");
+        assert_eq!(
+            client.next_json().await,
+            json!({ "id": id, "type": "complete" })
+        );
+    }
+
+    // The socket still serves a good operation, a query as well.
+    client
+        .subscribe("ok", "{ viewer { subject } }", json!({}))
+        .await;
+    assert_eq!(
+        client.next_data("ok", "viewer").await["subject"],
+        MANAGER.subject
+    );
+}

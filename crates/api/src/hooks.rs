@@ -1,5 +1,6 @@
 //! The schema's one async-graphql extension: error codes (`error`), the alias limit (`limits`)
-//! and what a request executed (`operation`).
+//! and what a request executed (`operation`); and the same checks and codes around an
+//! operation on a socket, whose schema has no extension at all ([`checked_stream`]).
 //!
 //! They are one extension because async-graphql wraps every field's resolution in a boxed
 //! future per extension, whether or not it hooks `resolve`: with four extensions (async-graphql's
@@ -14,9 +15,50 @@ use async_graphql::extensions::{
     NextValidation,
 };
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{
+    Data, Executor, Request, Response, ServerError, ServerResult, ValidationResult, Variables,
+};
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, future, stream};
 
+use crate::QuorumSchema;
 use crate::error::{GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, with_code};
+
+/// Runs `request` on `schema` (which has no extension) as [`Hooks`] would: a document that does
+/// not parse gets GRAPHQL_PARSE_FAILED and one over the alias limit GRAPHQL_VALIDATION_FAILED,
+/// before anything runs; then every uncoded error of every response gets its code. Errors
+/// without a path come before execution (validation, the depth and complexity limits):
+/// GRAPHQL_VALIDATION_FAILED. The others are classified as for HTTP.
+pub(crate) fn checked_stream(
+    schema: &QuorumSchema,
+    max_aliases: usize,
+    mut request: Request,
+    session_data: Option<Arc<Data>>,
+    trace_id: String,
+) -> BoxStream<'static, Response> {
+    let refused = match request.parsed_query() {
+        Err(error) => Some(with_code(error, GRAPHQL_PARSE_FAILED)),
+        Ok(document) => crate::limits::check_aliases(document, max_aliases).err(),
+    };
+    if let Some(error) = refused {
+        return stream::once(future::ready(Response::from_errors(vec![error]))).boxed();
+    }
+    Executor::execute_stream(schema, request, session_data)
+        .map(move |mut response| {
+            response.errors = std::mem::take(&mut response.errors)
+                .into_iter()
+                .map(|error| {
+                    if error.path.is_empty() {
+                        with_code(error, GRAPHQL_VALIDATION_FAILED)
+                    } else {
+                        error
+                    }
+                })
+                .collect();
+            crate::error::classify_response(response, &trace_id)
+        })
+        .boxed()
+}
 
 pub(crate) struct Hooks {
     max_aliases: usize,

@@ -40,6 +40,8 @@ const TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
 /// Everything a request handler needs, built once at start.
 pub struct AppState {
     pub(crate) schema: QuorumSchema,
+    /// The same schema for WebSocket operations (see [`quorum_api::SocketSchema`]).
+    pub(crate) socket_schema: quorum_api::SocketSchema,
     pub(crate) app: AppData,
     pub(crate) verifier: TokenVerifier,
     db: DatabaseConnection,
@@ -66,9 +68,11 @@ impl AppState {
             feed,
         };
         let schema = quorum_api::build_schema(app.clone(), options);
+        let socket_schema = quorum_api::SocketSchema::new(app.clone(), options);
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         Ok(Arc::new(Self {
             schema,
+            socket_schema,
             app,
             verifier,
             db,

@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, SinkExt, StreamExt, future};
 use quorum_api::error::UNAUTHENTICATED;
-use quorum_api::{AppData, QuorumSchema, RequestContext};
+use quorum_api::{AppData, QuorumSchema, RequestContext, SocketSchema};
 use quorum_core::Actor;
 
 use crate::http::AppState;
@@ -91,22 +91,25 @@ impl Session {
 #[derive(Clone)]
 struct SessionExecutor {
     schema: QuorumSchema,
+    socket_schema: SocketSchema,
     app: AppData,
     session: Arc<Session>,
 }
 
 impl SessionExecutor {
-    fn prepare(&self, request: GqlRequest) -> Result<GqlRequest, async_graphql::Error> {
+    /// `request` with the session's actor and its loaders, and its trace id.
+    fn prepare(&self, request: GqlRequest) -> Result<(GqlRequest, String), async_graphql::Error> {
         let actor = self.session.actor()?;
         let trace_id = uuid::Uuid::new_v4().simple().to_string();
-        Ok(quorum_api::prepare_request(
+        let request = quorum_api::prepare_request(
             request,
             &self.app,
             RequestContext {
                 actor: Some(actor),
-                trace_id,
+                trace_id: trace_id.clone(),
             },
-        ))
+        );
+        Ok((request, trace_id))
     }
 }
 
@@ -117,7 +120,7 @@ fn refused(error: async_graphql::Error) -> GqlResponse {
 impl Executor for SessionExecutor {
     async fn execute(&self, request: GqlRequest) -> GqlResponse {
         match self.prepare(request) {
-            Ok(request) => self.schema.execute(request).await,
+            Ok((request, _)) => self.schema.execute(request).await,
             Err(error) => refused(error),
         }
     }
@@ -129,7 +132,7 @@ impl Executor for SessionExecutor {
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, GqlResponse> {
         match self.prepare(request) {
-            Ok(request) => {
+            Ok((request, trace_id)) => {
                 let feed = self.app.feed.clone();
                 // When an operation ends it may have been a mutation that wrote: the pump reads
                 // now (see `serve_graphql`).
@@ -137,7 +140,8 @@ impl Executor for SessionExecutor {
                     feed.wake();
                 })
                 .filter_map(|()| future::ready(None));
-                Executor::execute_stream(&self.schema, request, session_data)
+                self.socket_schema
+                    .execute_stream(request, session_data, trace_id)
                     .chain(woken)
                     .boxed()
             }
@@ -201,6 +205,7 @@ async fn serve_socket(state: Arc<AppState>, socket: WebSocket) {
     let session = Arc::new(Session::default());
     let executor = SessionExecutor {
         schema: state.schema.clone(),
+        socket_schema: state.socket_schema.clone(),
         app: state.app.clone(),
         session: session.clone(),
     };
