@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use quorum_core::Role;
 use quorum_tests::TestApp;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn healthz_answers_while_the_process_is_up() {
@@ -218,4 +218,31 @@ async fn a_variable_of_the_wrong_type_fails_validation() {
         "{codes:?}"
     );
     assert!(response.json()["data"].is_null());
+}
+
+#[tokio::test]
+async fn an_unknown_or_missing_operation_name_is_a_validation_failure() {
+    let app = TestApp::new().await;
+    let token = app.token("ada", &[Role::ServiceHead]);
+    let post = |body: Value| {
+        Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(body.to_string()))
+            .expect("request builds")
+    };
+    let two = "query A { viewer { subject } } query B { viewer { roles } }";
+    let unknown = app
+        .send(post(json!({ "query": two, "operationName": "C" })))
+        .await;
+    assert_eq!(unknown.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
+    let missing = app.send(post(json!({ "query": two }))).await;
+    assert_eq!(missing.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
+    let chosen = app
+        .send(post(json!({ "query": two, "operationName": "B" })))
+        .await;
+    assert_eq!(
+        chosen.json(),
+        json!({ "data": { "viewer": { "roles": ["SERVICE_HEAD"] } } })
+    );
 }

@@ -145,14 +145,22 @@ fn classify_uncoded(error: ServerError, trace_id: &str) -> ServerError {
     masked
 }
 
-/// Gives every error of a response a code: input errors that async-graphql raises while
-/// coercing arguments get BAD_USER_INPUT; resolver errors already carry one from
-/// [`domain_error`]; anything else is a bug, so it is masked as INTERNAL and logged with the
-/// trace id.
-pub(crate) fn classify_response(mut response: Response, trace_id: &str) -> Response {
+/// Gives every error of the response to the request with `trace_id` a code, over HTTP and on
+/// sockets alike. Parse and validation failures already have theirs. An error without a path
+/// comes before execution (an unknown or missing operation name): GRAPHQL_VALIDATION_FAILED.
+/// Input errors that async-graphql raises while coercing arguments get BAD_USER_INPUT;
+/// resolver errors already carry one from [`domain_error`]; anything else is a bug, so it is
+/// masked as INTERNAL and logged with the trace id.
+pub fn finish_response(mut response: Response, trace_id: &str) -> Response {
     response.errors = std::mem::take(&mut response.errors)
         .into_iter()
-        .map(|error| classify_uncoded(error, trace_id))
+        .map(|error| {
+            if error.path.is_empty() {
+                with_code(error, GRAPHQL_VALIDATION_FAILED)
+            } else {
+                classify_uncoded(error, trace_id)
+            }
+        })
         .collect();
     response
 }

@@ -11,8 +11,7 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
-    NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
@@ -26,9 +25,9 @@ use crate::error::{GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, with_code};
 
 /// Runs `request` on `schema` (which has no extension) as [`Hooks`] would: a document that does
 /// not parse gets GRAPHQL_PARSE_FAILED and one over the alias limit GRAPHQL_VALIDATION_FAILED,
-/// before anything runs; then every uncoded error of every response gets its code. Errors
-/// without a path come before execution (validation, the depth and complexity limits):
-/// GRAPHQL_VALIDATION_FAILED. The others are classified as for HTTP.
+/// before anything runs; then every response is finished as over HTTP
+/// ([`finish_response`](crate::error::finish_response)), where validation failures, having no
+/// path, get GRAPHQL_VALIDATION_FAILED.
 pub(crate) fn checked_stream(
     schema: &QuorumSchema,
     max_aliases: usize,
@@ -44,19 +43,7 @@ pub(crate) fn checked_stream(
         return stream::once(future::ready(Response::from_errors(vec![error]))).boxed();
     }
     Executor::execute_stream(schema, request, session_data)
-        .map(move |mut response| {
-            response.errors = std::mem::take(&mut response.errors)
-                .into_iter()
-                .map(|error| {
-                    if error.path.is_empty() {
-                        with_code(error, GRAPHQL_VALIDATION_FAILED)
-                    } else {
-                        error
-                    }
-                })
-                .collect();
-            crate::error::classify_response(response, &trace_id)
-        })
+        .map(move |response| crate::error::finish_response(response, &trace_id))
         .boxed()
 }
 
@@ -80,14 +67,6 @@ impl ExtensionFactory for Hooks {
 
 #[async_trait::async_trait]
 impl Extension for Hooks {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let response = next.run(ctx).await;
-        let trace_id = ctx
-            .data_opt::<crate::RequestContext>()
-            .map_or("none", |request| request.trace_id.as_str());
-        crate::error::classify_response(response, trace_id)
-    }
-
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,

@@ -246,7 +246,7 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
         let (response, executed) = match batch {
             BatchRequest::Single(request) => {
                 let request = quorum_api::prepare_request(request, &state.app, context);
-                let (response, executed) = execute(&state, request, authenticated).await;
+                let (response, executed) = execute(&state, request, &trace_id, authenticated).await;
                 (BatchResponse::Single(response), executed)
             }
             BatchRequest::Batch(requests) if requests.len() > state.limits.max_batch => {
@@ -269,7 +269,7 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
             BatchRequest::Batch(requests) => {
                 let responses = join_all(requests.into_iter().map(|request| {
                     let request = quorum_api::prepare_request(request, &state.app, context.clone());
-                    execute(&state, request, authenticated)
+                    execute(&state, request, &trace_id, authenticated)
                 }))
                 .await;
                 let responses = responses
@@ -318,11 +318,15 @@ fn asks_for_mutation(batch: &BatchRequest) -> bool {
 async fn execute(
     state: &AppState,
     request: async_graphql::Request,
+    trace_id: &str,
     authenticated: bool,
 ) -> (GqlResponse, bool) {
     let execution = Execution::default();
     let started = Instant::now();
-    let response = state.schema.execute(request.data(execution.clone())).await;
+    let response = quorum_api::error::finish_response(
+        state.schema.execute(request.data(execution.clone())).await,
+        trace_id,
+    );
     let executed = execution.executed();
     // Only operations that ran for a known caller name a metric series: nobody can mint
     // series without a valid token.
