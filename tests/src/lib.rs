@@ -193,9 +193,16 @@ pub struct TestAppBuilder {
     auth: AuthArgs,
     limits: QueryLimits,
     introspection: bool,
+    batch_window: Option<std::time::Duration>,
 }
 
 impl TestAppBuilder {
+    /// DataLoaders gather keys for `window` instead of the served default.
+    pub fn batch_window(mut self, window: std::time::Duration) -> Self {
+        self.batch_window = Some(window);
+        self
+    }
+
     pub fn issuer(mut self, issuer: &str) -> Self {
         self.auth.jwt_issuer = Some(issuer.to_owned());
         self
@@ -246,9 +253,11 @@ impl TestAppBuilder {
                 .single()
                 .expect("valid instant"),
         );
+        let defaults = SchemaOptions::default();
         let options = SchemaOptions {
             limits: self.limits,
             introspection: self.introspection,
+            batch_window: self.batch_window.unwrap_or(defaults.batch_window),
         };
         // The feed reads through a pool of its own, so that its polling stays out of the
         // statement log that tests count.
@@ -364,6 +373,7 @@ impl TestApp {
             },
             limits: QueryLimits::default(),
             introspection: true,
+            batch_window: None,
         }
     }
 

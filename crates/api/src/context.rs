@@ -14,6 +14,8 @@ pub struct AppData {
     pub clock: SharedClock,
     /// This instance's live feed of committed events (subscriptions).
     pub feed: EventFeed,
+    /// How long each request's DataLoaders gather keys ([`SchemaOptions`](crate::SchemaOptions)).
+    pub batch_window: std::time::Duration,
 }
 
 /// Set for each request by the HTTP layer.

@@ -81,6 +81,8 @@ pub fn sdl() -> String {
 pub struct SchemaOptions {
     pub limits: QueryLimits,
     pub introspection: bool,
+    /// How long a DataLoader waits for more keys after the first before it runs its batch.
+    pub batch_window: std::time::Duration,
 }
 
 impl Default for SchemaOptions {
@@ -88,6 +90,7 @@ impl Default for SchemaOptions {
         Self {
             limits: QueryLimits::default(),
             introspection: true,
+            batch_window: loader::BATCH_WINDOW,
         }
     }
 }

@@ -66,6 +66,7 @@ impl AppState {
             db: db.clone(),
             clock,
             feed,
+            batch_window: options.batch_window,
         };
         let schema = quorum_api::build_schema(app.clone(), options);
         let socket_schema = quorum_api::SocketSchema::new(app.clone(), options);

@@ -235,6 +235,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let options = SchemaOptions {
         limits: args.limits.limits(),
         introspection: args.introspection,
+        ..SchemaOptions::default()
     };
     let feed = quorum_core::feed::EventFeed::start(db.clone(), quorum_core::feed::DEFAULT_CAPACITY)
         .await

@@ -32,10 +32,11 @@ pub(crate) fn ids_by_instant<'a>(
     grouped
 }
 
-/// How long a loader waits for more keys after the first before it runs its batch. Every
-/// level of a page pays it once, so it is short; async-graphql's 1 ms split 50-row pages into
-/// several batches in debug builds.
-const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
+/// How long a loader waits for more keys after the first before it runs its batch, unless
+/// [`SchemaOptions`](crate::SchemaOptions) says otherwise. Every level of a page pays it once,
+/// so it is short; async-graphql's 1 ms split 50-row pages into several batches in debug
+/// builds.
+pub(crate) const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Replaces each key's CI ids by the CIs (by number), loaded in one batch for all keys: a
 /// record's CIs cost one loader level, not two.
@@ -75,23 +76,24 @@ pub(crate) fn register(
 ) -> async_graphql::Request {
     let db = || app.db.clone();
     let who = || actor.clone();
+    let window = app.batch_window;
     request
-        .data(batched(ConfigurationItemLoader::new(db(), who())))
-        .data(batched(RelationshipsLoader::new(db(), who())))
-        .data(batched(AffectedItemsLoader::new(db(), who())))
-        .data(batched(VotesLoader::new(db(), who())))
-        .data(batched(TemplateLoader::new(db(), who())))
-        .data(batched(PolicyLoader::new(db(), who())))
-        .data(batched(ChangeLoader::new(db(), who())))
-        .data(batched(IncidentItemsLoader::new(db(), who())))
-        .data(batched(CausedIncidentsLoader::new(db(), who())))
-        .data(batched(ProblemIncidentsLoader::new(db(), who())))
-        .data(batched(ProblemLoader::new(db(), who())))
-        .data(batched(ProblemItemsLoader::new(db(), who())))
-        .data(batched(FixChangesLoader::new(db(), who())))
-        .data(batched(ResolvedProblemsLoader::new(db(), who())))
+        .data(batched(ConfigurationItemLoader::new(db(), who()), window))
+        .data(batched(RelationshipsLoader::new(db(), who()), window))
+        .data(batched(AffectedItemsLoader::new(db(), who()), window))
+        .data(batched(VotesLoader::new(db(), who()), window))
+        .data(batched(TemplateLoader::new(db(), who()), window))
+        .data(batched(PolicyLoader::new(db(), who()), window))
+        .data(batched(ChangeLoader::new(db(), who()), window))
+        .data(batched(IncidentItemsLoader::new(db(), who()), window))
+        .data(batched(CausedIncidentsLoader::new(db(), who()), window))
+        .data(batched(ProblemIncidentsLoader::new(db(), who()), window))
+        .data(batched(ProblemLoader::new(db(), who()), window))
+        .data(batched(ProblemItemsLoader::new(db(), who()), window))
+        .data(batched(FixChangesLoader::new(db(), who()), window))
+        .data(batched(ResolvedProblemsLoader::new(db(), who()), window))
 }
 
-fn batched<T: Send + Sync + 'static>(loader: T) -> DataLoader<T> {
-    DataLoader::new(loader, tokio::spawn).delay(BATCH_WINDOW)
+fn batched<T: Send + Sync + 'static>(loader: T, window: std::time::Duration) -> DataLoader<T> {
+    DataLoader::new(loader, tokio::spawn).delay(window)
 }
