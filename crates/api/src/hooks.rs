@@ -1,6 +1,7 @@
-//! The schema's one async-graphql extension: error codes (`error`), the alias limit (`limits`)
-//! and what a request executed (`operation`); and the same checks and codes around an
-//! operation on a socket, whose schema has no extension at all ([`checked_stream`]).
+//! The HTTP schema's one async-graphql extension: the parse-failure code, the alias limit
+//! (`limits`) and what a request executed (`operation`); and the same checks around an
+//! operation on a socket, whose schema has no extension at all ([`checked_stream`]). Every
+//! other code comes from [`finish_response`](crate::error::finish_response), on both.
 //!
 //! They are one extension because async-graphql wraps every field's resolution in a boxed
 //! future per extension, whether or not it hooks `resolve`: with four extensions (async-graphql's
@@ -11,17 +12,15 @@
 use std::sync::Arc;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
 };
 use async_graphql::parser::types::ExecutableDocument;
-use async_graphql::{
-    Data, Executor, Request, Response, ServerError, ServerResult, ValidationResult, Variables,
-};
+use async_graphql::{Data, Executor, Request, Response, ServerResult, Variables};
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, future, stream};
 
 use crate::QuorumSchema;
-use crate::error::{GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED, with_code};
+use crate::error::{GRAPHQL_PARSE_FAILED, with_code};
 
 /// Runs `request` on `schema` (which has no extension) as [`Hooks`] would: a document that does
 /// not parse gets GRAPHQL_PARSE_FAILED and one over the alias limit GRAPHQL_VALIDATION_FAILED,
@@ -80,20 +79,6 @@ impl Extension for Hooks {
             .map_err(|error| with_code(error, GRAPHQL_PARSE_FAILED))?;
         crate::limits::check_aliases(&document, self.max_aliases)?;
         Ok(document)
-    }
-
-    /// Validation failures, the depth and complexity limits among them.
-    async fn validation(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
-    ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|error| with_code(error, GRAPHQL_VALIDATION_FAILED))
-                .collect()
-        })
     }
 
     async fn execute(

@@ -262,6 +262,26 @@ where
     }
 }
 
+/// What an event tells subscribers, decoded once per event for every kind of subscription
+/// (the event's decode slot holds one type).
+enum News {
+    Change(Arc<ChangeNews>),
+    Incident(Arc<IncidentNews>),
+    Other,
+}
+
+fn news(event: &FeedEvent) -> Arc<News> {
+    event.decoded(|event| {
+        if let Some(news) = quorum_change::live::read(event) {
+            News::Change(Arc::new(news))
+        } else if let Some(news) = quorum_incident::live::read(event) {
+            News::Incident(Arc::new(news))
+        } else {
+            News::Other
+        }
+    })
+}
+
 /// What the subscription resolvers need once they have returned.
 struct Subscriber {
     actor: Actor,
@@ -287,10 +307,11 @@ impl Subscriber {
         &self,
         event: &FeedEvent,
     ) -> async_graphql::Result<Option<(Arc<ChangeNews>, Change)>> {
-        let news = event.decoded(|event| quorum_change::live::read(event).map(Arc::new));
-        let Some(news) = news.as_ref().clone() else {
+        let decoded = news(event);
+        let News::Change(news) = &*decoded else {
             return Ok(None);
         };
+        let news = news.clone();
         if !news.visible_to(&self.actor) {
             return Ok(None);
         }
@@ -366,10 +387,11 @@ impl Subscription {
         Ok(deliver(events, move |event| {
             let filter = filter.clone();
             async move {
-                let news = event.decoded(|event| quorum_incident::live::read(event).map(Arc::new));
-                let Some(news) = news.as_ref().clone() else {
+                let decoded = news(&event);
+                let News::Incident(news) = &*decoded else {
                     return Ok(None);
                 };
+                let news = news.clone();
                 if !filter.matches(&news) {
                     return Ok(None);
                 }

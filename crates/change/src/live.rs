@@ -2,6 +2,7 @@
 //! it and whether it touches the CAB's agenda. Everything is read from the row itself (the
 //! change as the write left it), so delivering one event to many subscribers reads nothing.
 
+use serde::Deserialize;
 use std::sync::Arc;
 
 use quorum_core::event::{self, EventKind, EventNews};
@@ -26,11 +27,11 @@ pub fn read(event: &event::Model) -> Option<ChangeNews> {
         return None;
     }
     let news = EventNews::read(event);
-    let (change, vote) = match (news.kind, event.after.clone()) {
-        (EventKind::Voted, Some(after)) => (None, serde_json::from_value(after).ok()),
+    let (change, vote) = match (news.kind, event.after.as_ref()) {
+        (EventKind::Voted, Some(after)) => (None, crate::Vote::deserialize(after).ok()),
         (_, after) => (
             after
-                .and_then(|after| serde_json::from_value::<Change>(after).ok())
+                .and_then(|after| Change::deserialize(after).ok())
                 .map(Arc::new),
             None,
         ),

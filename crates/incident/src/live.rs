@@ -24,8 +24,8 @@ pub fn read(event: &event::Model) -> Option<IncidentNews> {
         event: EventNews::read(event),
         incident: event
             .after
-            .clone()
-            .and_then(|after| serde_json::from_value(after).ok())
+            .as_ref()
+            .and_then(|after| <Incident as serde::Deserialize>::deserialize(after).ok())
             .map(std::sync::Arc::new),
     })
 }

@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, SinkExt, StreamExt, future};
 use quorum_api::error::UNAUTHENTICATED;
-use quorum_api::{AppData, QuorumSchema, RequestContext, SocketSchema};
+use quorum_api::{AppData, RequestContext, SocketSchema};
 use quorum_core::Actor;
 
 use crate::http::AppState;
@@ -90,7 +90,6 @@ impl Session {
 /// Runs the socket's operations as its session's actor, with that actor's DataLoaders.
 #[derive(Clone)]
 struct SessionExecutor {
-    schema: QuorumSchema,
     socket_schema: SocketSchema,
     app: AppData,
     session: Arc<Session>,
@@ -119,10 +118,10 @@ fn refused(error: async_graphql::Error) -> GqlResponse {
 
 impl Executor for SessionExecutor {
     async fn execute(&self, request: GqlRequest) -> GqlResponse {
-        match self.prepare(request) {
-            Ok((request, _)) => self.schema.execute(request).await,
-            Err(error) => refused(error),
-        }
+        self.execute_stream(request, None)
+            .next()
+            .await
+            .unwrap_or_default()
     }
 
     /// Every operation on the socket comes here, queries and mutations too.
@@ -204,7 +203,6 @@ pub(crate) async fn graphql_ws(
 async fn serve_socket(state: Arc<AppState>, socket: WebSocket) {
     let session = Arc::new(Session::default());
     let executor = SessionExecutor {
-        schema: state.schema.clone(),
         socket_schema: state.socket_schema.clone(),
         app: state.app.clone(),
         session: session.clone(),
@@ -275,7 +273,6 @@ async fn serve_socket(state: Arc<AppState>, socket: WebSocket) {
             break;
         };
         let (first, mut last) = outgoing(message, &session);
-        let mut ended = false;
         // One write (one system call) for this message and whatever else is ready by now.
         let sent = tokio::time::timeout(SEND_TIMEOUT, async {
             sink.feed(first).await?;
@@ -287,7 +284,7 @@ async fn serve_socket(state: Arc<AppState>, socket: WebSocket) {
                         sink.feed(next).await?;
                     }
                     Some(None) => {
-                        ended = true;
+                        last = true;
                         break;
                     }
                     None => break,
@@ -304,7 +301,7 @@ async fn serve_socket(state: Arc<AppState>, socket: WebSocket) {
                 break;
             }
         }
-        if last || ended {
+        if last {
             break;
         }
     }
