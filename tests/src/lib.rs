@@ -20,7 +20,9 @@ use quorum_core::feed::{self, EventFeed};
 use quorum_core::{ManualClock, Role};
 use quorum_server::auth::{self, TokenSigner};
 use quorum_server::config::{AuthArgs, Secret};
-use quorum_server::http::{AppState, router};
+use quorum_server::http::{AppState, metrics_router, router};
+use quorum_server::listen::{self, ConnectionLimits};
+use quorum_server::ws::SocketLimits;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 pub mod change;
@@ -194,9 +196,23 @@ pub struct TestAppBuilder {
     limits: QueryLimits,
     introspection: bool,
     batch_window: Option<std::time::Duration>,
+    sockets: SocketLimits,
+    connections: ConnectionLimits,
 }
 
 impl TestAppBuilder {
+    /// Sockets per subject and operations per socket, instead of the served defaults.
+    pub fn socket_limits(mut self, sockets: SocketLimits) -> Self {
+        self.sockets = sockets;
+        self
+    }
+
+    /// Connections and the header deadline of [`TestApp::serve`], instead of the defaults.
+    pub fn connection_limits(mut self, connections: ConnectionLimits) -> Self {
+        self.connections = connections;
+        self
+    }
+
     /// DataLoaders gather keys for `window` instead of the served default.
     pub fn batch_window(mut self, window: std::time::Duration) -> Self {
         self.batch_window = Some(window);
@@ -268,6 +284,7 @@ impl TestAppBuilder {
             feed,
             verifier,
             &options,
+            self.sockets,
         )
         .expect("metrics register");
         TestApp {
@@ -278,6 +295,8 @@ impl TestAppBuilder {
             signer,
             auth: self.auth,
             options,
+            sockets: self.sockets,
+            connections: self.connections,
             statements,
             _database: Arc::new(database),
         }
@@ -305,6 +324,8 @@ pub struct TestApp {
     signer: Option<TokenSigner>,
     auth: AuthArgs,
     options: SchemaOptions,
+    sockets: SocketLimits,
+    connections: ConnectionLimits,
     statements: Arc<Mutex<Vec<String>>>,
     _database: Arc<TestDatabase>,
 }
@@ -374,13 +395,30 @@ impl TestApp {
             limits: QueryLimits::default(),
             introspection: true,
             batch_window: None,
+            sockets: SocketLimits::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 
-    /// Serves the router on a TCP port of 127.0.0.1 (WebSockets need a real socket); the
-    /// server stops with the test.
+    /// Serves the router on a TCP port of 127.0.0.1 as `quorum serve` does, within the
+    /// builder's connection limits (WebSockets need a real socket); the server stops with the
+    /// test.
     pub async fn serve(&self) -> SocketAddr {
-        serve_router(self.router.clone()).await
+        serve_router(self.router.clone(), self.connections).await
+    }
+
+    /// `/metrics`, from the router `QUORUM_METRICS_LISTEN` serves.
+    pub async fn metrics(&self) -> TestResponse {
+        let request = Request::get("/metrics")
+            .body(Body::empty())
+            .expect("request builds");
+        collect(
+            metrics_router(self.state.clone())
+                .oneshot(request)
+                .await
+                .expect("the router answers"),
+        )
+        .await
     }
 
     /// Closes every open WebSocket, as a stopping server does.
@@ -400,6 +438,7 @@ impl TestApp {
             feed,
             verifier,
             &self.options,
+            self.sockets,
         )
         .expect("metrics register");
         TestApp {
@@ -410,6 +449,8 @@ impl TestApp {
             signer,
             auth: self.auth.clone(),
             options: self.options.clone(),
+            sockets: self.sockets,
+            connections: self.connections,
             statements: Arc::new(Mutex::new(Vec::new())),
             _database: self._database.clone(),
         }
@@ -479,25 +520,14 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body reads")
-            .to_bytes();
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        collect(
+            self.router
+                .clone()
+                .oneshot(request)
+                .await
+                .expect("the router answers"),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> TestResponse {
@@ -537,14 +567,33 @@ impl TestApp {
     }
 }
 
-async fn serve_router(router: Router) -> SocketAddr {
+async fn collect(response: axum::response::Response) -> TestResponse {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body reads")
+        .to_bytes();
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+async fn serve_router(router: Router, limits: ConnectionLimits) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a free port");
     let address = listener.local_addr().expect("a bound address");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    tokio::spawn(listen::serve(
+        listener,
+        router,
+        limits,
+        std::future::pending(),
+    ));
     address
 }
 

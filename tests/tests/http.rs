@@ -38,7 +38,7 @@ async fn metrics_count_operations_by_name_and_outcome() {
         .await;
     app.graphql("query WhoAmI { viewer { subject } }", Some("forged"))
         .await;
-    let metrics = app.get("/metrics").await;
+    let metrics = app.metrics().await;
     assert_eq!(metrics.status, StatusCode::OK);
     assert!(metrics.content_type().starts_with("text/plain"));
     let text = metrics.text();

@@ -127,6 +127,7 @@ async fn configured_limits_are_the_ones_enforced() {
             max_complexity: 5,
             max_aliases: 1,
             max_batch: 1,
+            ..QueryLimits::default()
         })
         .build()
         .await;

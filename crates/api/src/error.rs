@@ -2,7 +2,9 @@
 //!
 //! Codes: UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, BAD_USER_INPUT (with `field`), CONFLICT,
 //! INVALID_TRANSITION and INTERNAL (with `traceId`, its cause only in the log), plus
-//! GRAPHQL_PARSE_FAILED and GRAPHQL_VALIDATION_FAILED for documents that never ran.
+//! GRAPHQL_PARSE_FAILED and GRAPHQL_VALIDATION_FAILED for documents that never ran, and
+//! PAYLOAD_TOO_LARGE and UNSUPPORTED_MEDIA_TYPE for HTTP requests that are not GraphQL
+//! requests the server takes.
 
 use std::sync::Arc;
 
@@ -20,6 +22,17 @@ pub const INVALID_TRANSITION: &str = "INVALID_TRANSITION";
 pub const INTERNAL: &str = "INTERNAL";
 pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
+/// The server holds as many connections as it may; retry shortly.
+pub const SERVER_BUSY: &str = "SERVER_BUSY";
+/// A socket asked to run more operations at once than it may.
+pub const TOO_MANY_OPERATIONS: &str = "TOO_MANY_OPERATIONS";
+
+/// The response to a request refused before it ran: one error with `code`.
+pub fn request_error(message: impl Into<String>, code: &str) -> Response {
+    Response::from_errors(vec![with_code(ServerError::new(message, None), code)])
+}
 
 /// The error of a data field asked for without a valid bearer token.
 pub fn unauthenticated() -> async_graphql::Error {
@@ -110,7 +123,7 @@ fn has_code(error: &ServerError) -> bool {
 }
 
 /// `error` with `extensions.code` set to `code`, unless it already has one.
-pub(crate) fn with_code(mut error: ServerError, code: &str) -> ServerError {
+pub fn with_code(mut error: ServerError, code: &str) -> ServerError {
     if !has_code(&error) {
         error
             .extensions

@@ -10,6 +10,9 @@ use clap::{Args, Parser, Subcommand};
 use quorum_api::QueryLimits;
 use quorum_core::Role;
 
+use crate::listen::ConnectionLimits;
+use crate::ws::SocketLimits;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "quorum",
@@ -113,6 +116,49 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub limits: LimitArgs,
+
+    #[command(flatten)]
+    pub connections: ConnectionArgs,
+
+    /// Address to serve `/metrics` on (Prometheus); unset, metrics are not served. It is
+    /// never the public address: operation names and traffic are for operators.
+    #[arg(long, env = "QUORUM_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConnectionArgs {
+    /// Most connections open at once (WebSockets included); one more is answered 503.
+    #[arg(long, env = "QUORUM_MAX_CONNECTIONS", default_value_t = ConnectionLimits::default().max_connections)]
+    pub max_connections: usize,
+
+    /// How long a client may take to send a request's headers, e.g. `10s`.
+    #[arg(long, env = "QUORUM_HEADER_TIMEOUT", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+
+    /// Most WebSockets one subject (a token's `sub`) may hold open at once.
+    #[arg(long, env = "QUORUM_MAX_SOCKETS_PER_SUBJECT", default_value_t = SocketLimits::default().max_sockets_per_subject)]
+    pub max_sockets_per_subject: usize,
+
+    /// Most operations (subscriptions) one WebSocket may run at once.
+    #[arg(long, env = "QUORUM_MAX_OPERATIONS_PER_SOCKET", default_value_t = SocketLimits::default().max_operations_per_socket)]
+    pub max_operations_per_socket: usize,
+}
+
+impl ConnectionArgs {
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            header_timeout: self.header_timeout,
+        }
+    }
+
+    pub fn socket_limits(&self) -> SocketLimits {
+        SocketLimits {
+            max_sockets_per_subject: self.max_sockets_per_subject,
+            max_operations_per_socket: self.max_operations_per_socket,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -152,6 +198,14 @@ pub struct LimitArgs {
     #[arg(long, env = "QUORUM_MAX_QUERY_ALIASES", default_value_t = QueryLimits::default().max_aliases)]
     pub max_query_aliases: usize,
 
+    /// Most fields one query may select once its fragment spreads are expanded.
+    #[arg(long, env = "QUORUM_MAX_QUERY_FIELDS", default_value_t = QueryLimits::default().max_fields)]
+    pub max_query_fields: usize,
+
+    /// Longest query document, in bytes (variables not counted).
+    #[arg(long, env = "QUORUM_MAX_QUERY_BYTES", default_value_t = QueryLimits::default().max_query_bytes)]
+    pub max_query_bytes: usize,
+
     /// Most operations in one batched request.
     #[arg(long, env = "QUORUM_MAX_BATCH_SIZE", default_value_t = QueryLimits::default().max_batch)]
     pub max_batch_size: usize,
@@ -163,6 +217,8 @@ impl LimitArgs {
             max_depth: self.max_query_depth,
             max_complexity: self.max_query_complexity,
             max_aliases: self.max_query_aliases,
+            max_fields: self.max_query_fields,
+            max_query_bytes: self.max_query_bytes,
             max_batch: self.max_batch_size,
         }
     }

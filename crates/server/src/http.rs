@@ -1,37 +1,48 @@
-//! The HTTP surface: `/graphql` (GraphQL over HTTP, GraphiQL for browsers), `/healthz`,
-//! `/readyz` and `/metrics`.
+//! The HTTP surface: `/graphql` (GraphQL over HTTP, GraphiQL for browsers), `/healthz` and
+//! `/readyz`; `/metrics` on a router of its own ([`metrics_router`]), served on a separate
+//! address.
+//!
+//! This module frames requests and responses: it reads and bounds the body, authenticates,
+//! picks the media type and status, and counts. What a GraphQL request is allowed to be and
+//! how it runs is the api crate's [`Engine`], shared with the WebSocket.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::{BatchRequest, BatchResponse, ParseRequestError, Response as GqlResponse};
-use async_graphql_axum::GraphQLBatchRequest;
+use async_graphql::{Request as GqlRequest, Response as GqlResponse, Variables};
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{FromRequest, Request, State};
-use axum::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::header::{
+    ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE,
+};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use futures_util::future::join_all;
-use quorum_api::error::{BAD_USER_INPUT, GRAPHQL_PARSE_FAILED, UNAUTHENTICATED};
-use quorum_api::{AppData, Execution, QueryLimits, QuorumSchema, RequestContext, SchemaOptions};
+use quorum_api::error::{
+    BAD_USER_INPUT, GRAPHQL_PARSE_FAILED, PAYLOAD_TOO_LARGE, UNAUTHENTICATED,
+    UNSUPPORTED_MEDIA_TYPE,
+};
+use quorum_api::{AppData, Engine, QueryLimits, RequestContext, SchemaOptions};
 use quorum_core::SharedClock;
 use quorum_core::feed::EventFeed;
 use sea_orm::DatabaseConnection;
+use serde::Deserialize;
 use serde_json::json;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
 use crate::auth::{TokenRejected, TokenVerifier};
 use crate::metrics::{Metrics, Operation, Outcome};
+use crate::ws::SocketLimits;
 
 /// Largest request body accepted: room for an import of a few thousand CIs; larger imports
 /// go through `quorum import FILE`.
-const MAX_BODY_BYTES: usize = 8 << 20;
+pub const MAX_BODY_BYTES: usize = 8 << 20;
 /// Longest a request may run before it is answered 408 (and shutdown stops waiting for it).
 const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -39,9 +50,8 @@ const TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
 
 /// Everything a request handler needs, built once at start.
 pub struct AppState {
-    pub(crate) schema: QuorumSchema,
-    /// The same schema for WebSocket operations (see [`quorum_api::SocketSchema`]).
-    pub(crate) socket_schema: quorum_api::SocketSchema,
+    /// Runs GraphQL requests, over HTTP and on sockets.
+    pub(crate) engine: Engine,
     pub(crate) app: AppData,
     pub(crate) verifier: TokenVerifier,
     db: DatabaseConnection,
@@ -50,6 +60,9 @@ pub struct AppState {
     /// Turns true when the server stops: open WebSockets close with 1001.
     pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
     stop: tokio::sync::watch::Sender<bool>,
+    /// Open sockets per subject.
+    pub(crate) sockets: Arc<crate::ws::SocketCount>,
+    pub(crate) socket_limits: SocketLimits,
 }
 
 impl AppState {
@@ -61,6 +74,7 @@ impl AppState {
         feed: EventFeed,
         verifier: TokenVerifier,
         options: &SchemaOptions,
+        socket_limits: SocketLimits,
     ) -> Result<Arc<Self>, prometheus::Error> {
         let app = AppData {
             db: db.clone(),
@@ -68,12 +82,10 @@ impl AppState {
             feed,
             batch_window: options.batch_window,
         };
-        let schema = quorum_api::build_schema(app.clone(), options);
-        let socket_schema = quorum_api::SocketSchema::new(app.clone(), options);
+        let engine = Engine::new(app.clone(), options);
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         Ok(Arc::new(Self {
-            schema,
-            socket_schema,
+            engine,
             app,
             verifier,
             db,
@@ -81,6 +93,8 @@ impl AppState {
             limits: options.limits,
             shutdown,
             stop,
+            sockets: Default::default(),
+            socket_limits,
         }))
     }
 
@@ -90,19 +104,26 @@ impl AppState {
     }
 }
 
+/// The public routes: GraphQL (HTTP and WebSocket) and the health checks.
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(crate::ws::graphql_ws))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
         .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `/metrics` alone, for the address in `QUORUM_METRICS_LISTEN`: what it shows (operation
+/// names, traffic) is for operators, not for every client of the API.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
         .with_state(state)
 }
 
@@ -190,12 +211,200 @@ fn accepts(headers: &HeaderMap, media: &str) -> bool {
         .any(|item| item.trim().starts_with(media))
 }
 
+/// A request answered before it reached the engine.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    code: &'static str,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            message: message.into(),
+            code,
+        }
+    }
+}
+
+/// One operation of a GraphQL-over-HTTP request body or query string.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Incoming {
+    query: Option<String>,
+    operation_name: Option<String>,
+    variables: Option<Variables>,
+    extensions: Option<HashMap<String, async_graphql::Value>>,
+}
+
+impl Incoming {
+    fn into_request(self) -> Result<GqlRequest, Refusal> {
+        let query = self.query.ok_or_else(|| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                GRAPHQL_PARSE_FAILED,
+                "not a GraphQL request: it has no `query`",
+            )
+        })?;
+        let mut request = GqlRequest::new(query);
+        if let Some(name) = self.operation_name {
+            request = request.operation_name(name);
+        }
+        if let Some(variables) = self.variables {
+            request = request.variables(variables);
+        }
+        if let Some(extensions) = self.extensions {
+            request.extensions = async_graphql::Extensions(extensions);
+        }
+        Ok(request)
+    }
+}
+
+/// The operations a request carries: one, or a batch (a JSON array).
+enum Operations {
+    Single(Box<GqlRequest>),
+    Batch(Vec<GqlRequest>),
+}
+
+fn not_graphql(error: impl std::fmt::Display) -> Refusal {
+    Refusal::new(
+        StatusCode::BAD_REQUEST,
+        GRAPHQL_PARSE_FAILED,
+        format!("not a GraphQL request: {error}"),
+    )
+}
+
+/// The operations of a GET's query string: `query`, `operationName`, and `variables` and
+/// `extensions` as JSON text (GraphQL over HTTP).
+fn from_query_string(query: &str) -> Result<Operations, Refusal> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Params {
+        query: Option<String>,
+        operation_name: Option<String>,
+        variables: Option<String>,
+        extensions: Option<String>,
+    }
+    let params: Params = serde_urlencoded::from_str(query).map_err(not_graphql)?;
+    fn json<T: serde::de::DeserializeOwned>(
+        text: Option<String>,
+        what: &str,
+    ) -> Result<Option<T>, Refusal> {
+        text.filter(|text| !text.is_empty())
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|error| not_graphql(format!("`{what}` is not JSON: {error}")))
+    }
+    let incoming = Incoming {
+        query: params.query,
+        operation_name: params.operation_name,
+        variables: json(params.variables, "variables")?,
+        extensions: json(params.extensions, "extensions")?,
+    };
+    Ok(Operations::Single(Box::new(incoming.into_request()?)))
+}
+
+/// Whether a POST's Content-Type is one a GraphQL request may come in. Anything else (a
+/// form, plain text, no type at all) is refused: it is not JSON, and a browser sends those
+/// cross-site without asking first.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|media| media.trim().to_ascii_lowercase())
+        .is_some_and(|media| media == "application/json" || media == GRAPHQL_RESPONSE_JSON)
+}
+
+/// A POST body, read up to [`MAX_BODY_BYTES`] whether or not it declares its length.
+async fn read_body(request: Request) -> Result<Bytes, Refusal> {
+    let too_large = || {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is larger than {MAX_BODY_BYTES} bytes; import large files with \
+                 `quorum import FILE`"
+            ),
+        )
+    };
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
+        .await
+        .map_err(|error| {
+            let over = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if over {
+                too_large()
+            } else {
+                not_graphql(format!("the body could not be read: {error}"))
+            }
+        })
+}
+
+/// The operations of a POST body: one JSON object, or a non-empty array of them.
+fn from_body(body: &[u8]) -> Result<Operations, Refusal> {
+    let is_batch = body
+        .iter()
+        .find(|byte| !byte.is_ascii_whitespace())
+        .is_some_and(|byte| *byte == b'[');
+    if is_batch {
+        let batch: Vec<Incoming> = serde_json::from_slice(body).map_err(not_graphql)?;
+        if batch.is_empty() {
+            return Err(not_graphql("the batch is empty"));
+        }
+        let requests = batch
+            .into_iter()
+            .map(Incoming::into_request)
+            .collect::<Result<_, _>>()?;
+        Ok(Operations::Batch(requests))
+    } else {
+        let incoming: Incoming = serde_json::from_slice(body).map_err(not_graphql)?;
+        Ok(Operations::Single(Box::new(incoming.into_request()?)))
+    }
+}
+
+/// The operations of `request`, read and bounded as its method says.
+async fn operations_of(request: Request) -> Result<Operations, Refusal> {
+    if request.method() == Method::GET {
+        return from_query_string(request.uri().query().unwrap_or_default());
+    }
+    if !is_json(request.headers()) {
+        return Err(Refusal::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            UNSUPPORTED_MEDIA_TYPE,
+            "send GraphQL requests as `Content-Type: application/json`",
+        ));
+    }
+    from_body(&read_body(request).await?)
+}
+
 async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
     let trace_id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("graphql.request", trace_id = %trace_id);
     async move {
         let media = Media::of(request.headers());
-        let is_get = request.method() == axum::http::Method::GET;
+        let is_get = request.method() == Method::GET;
+        let refused = |refusal: Refusal| {
+            state
+                .metrics
+                .observe(Operation::Rejected, Outcome::Error, Duration::ZERO);
+            error_response(
+                refusal.status,
+                media,
+                &trace_id,
+                &refusal.message,
+                refusal.code,
+            )
+        };
         let actor = match request.headers().get(AUTHORIZATION) {
             None => None,
             Some(value) => {
@@ -215,123 +424,97 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                 }
             }
         };
-
-        let batch = match GraphQLBatchRequest::<BadRequest>::from_request(request, &()).await {
-            Ok(batch) => batch.into_inner(),
-            Err(rejection) => {
-                state
-                    .metrics
-                    .observe(Operation::Rejected, Outcome::Error, Duration::ZERO);
-                return rejection.into_response_for(media, &trace_id);
-            }
+        let operations = match operations_of(request).await {
+            Ok(operations) => operations,
+            Err(refusal) => return refused(refusal),
         };
-        if is_get && asks_for_mutation(&batch) {
-            let mut response = error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                media,
-                &trace_id,
-                "mutations must be sent with POST; GET is for queries",
-                BAD_USER_INPUT,
-            );
-            response
-                .headers_mut()
-                .insert(axum::http::header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
         let context = RequestContext {
             actor,
             trace_id: trace_id.clone(),
         };
-        let started = Instant::now();
-        let authenticated = context.actor.is_some();
-        let (response, executed) = match batch {
-            BatchRequest::Single(request) => {
-                let request = quorum_api::prepare_request(request, &state.app, context);
-                let (response, executed) = execute(&state, request, &trace_id, authenticated).await;
-                (BatchResponse::Single(response), executed)
+        let response = match operations {
+            Operations::Single(request) => {
+                let (response, executed) = run(&state, *request, context, is_get).await;
+                match response {
+                    Ok(response) => single_response(&response, executed, media, &trace_id),
+                    Err(refusal) => return refused(refusal),
+                }
             }
-            BatchRequest::Batch(requests) if requests.len() > state.limits.max_batch => {
-                state
-                    .metrics
-                    .observe(Operation::Rejected, Outcome::Error, started.elapsed());
+            Operations::Batch(requests) if requests.len() > state.limits.max_batch => {
                 let message = format!(
                     "a batch may hold at most {} operations; this one has {}",
                     state.limits.max_batch,
                     requests.len()
                 );
-                return error_response(
+                return refused(Refusal::new(
                     StatusCode::BAD_REQUEST,
-                    media,
-                    &trace_id,
-                    &message,
                     BAD_USER_INPUT,
-                );
+                    message,
+                ));
             }
-            BatchRequest::Batch(requests) => {
-                let responses = join_all(requests.into_iter().map(|request| {
-                    let request = quorum_api::prepare_request(request, &state.app, context.clone());
-                    execute(&state, request, &trace_id, authenticated)
-                }))
+            Operations::Batch(requests) => {
+                let responses = join_all(
+                    requests
+                        .into_iter()
+                        .map(|request| run(&state, request, context.clone(), is_get)),
+                )
                 .await;
-                let responses = responses
-                    .into_iter()
-                    .map(|(response, _)| response)
-                    .collect();
+                let mut bodies = Vec::with_capacity(responses.len());
+                for (response, executed) in responses {
+                    match response {
+                        Ok(response) => bodies.push(response_body(&response, executed)),
+                        Err(refusal) => return refused(refusal),
+                    }
+                }
                 // A batch is answered as a whole: 200, each operation with its own errors.
-                (BatchResponse::Batch(responses), true)
+                json_response(StatusCode::OK, media, &trace_id, &bodies)
             }
         };
         if !is_get {
             // What a POST wrote is on its way to subscribers (on PostgreSQL, NOTIFY says so).
             state.app.feed.wake();
         }
-        graphql_response(&response, executed, media, &trace_id)
+        response
     }
     .instrument(span)
     .await
 }
 
-/// Whether the operation a GET request selects is a mutation (GraphQL over HTTP: GET must not
-/// change anything, so that links and prefetches cannot).
-fn asks_for_mutation(batch: &BatchRequest) -> bool {
-    let BatchRequest::Single(request) = batch else {
-        return false;
-    };
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
-        return false;
-    };
-    let selected = match &request.operation_name {
-        Some(name) => document
-            .operations
-            .iter()
-            .find(|(operation_name, _)| operation_name.is_some_and(|n| n.as_str() == name))
-            .map(|(_, operation)| operation.node.ty),
-        None => document
-            .operations
-            .iter()
-            .next()
-            .map(|(_, operation)| operation.node.ty),
-    };
-    selected == Some(async_graphql::parser::types::OperationType::Mutation)
-}
-
-/// Runs one operation and counts it; also says whether it got as far as executing.
-async fn execute(
+/// Checks and runs one operation and counts it; also says whether it got as far as
+/// executing. A mutation over GET is refused (GraphQL over HTTP: GET must not change
+/// anything, so that links and prefetches cannot).
+async fn run(
     state: &AppState,
-    request: async_graphql::Request,
-    trace_id: &str,
-    authenticated: bool,
-) -> (GqlResponse, bool) {
-    let execution = Execution::default();
+    request: GqlRequest,
+    context: RequestContext,
+    is_get: bool,
+) -> (Result<GqlResponse, Refusal>, bool) {
     let started = Instant::now();
-    let response = quorum_api::error::finish_response(
-        state.schema.execute(request.data(execution.clone())).await,
-        trace_id,
-    );
-    let executed = execution.executed();
+    let authenticated = context.actor.is_some();
+    let checked = match state.engine.check(request).await {
+        Ok(checked) => checked,
+        Err(response) => {
+            state
+                .metrics
+                .observe(Operation::Rejected, Outcome::Error, started.elapsed());
+            return (Ok(response), false);
+        }
+    };
+    if is_get && checked.is_mutation() {
+        let refusal = Refusal::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            BAD_USER_INPUT,
+            "mutations must be sent with POST; GET is for queries",
+        );
+        return (Err(refusal), false);
+    }
+    let name = checked
+        .operation()
+        .and_then(|operation| operation.name.clone());
+    let response = state.engine.execute(checked, context).await;
+    let executed = quorum_api::executed(&response);
     // Only operations that ran for a known caller name a metric series: nobody can mint
     // series without a valid token.
-    let name = execution.operation_name();
     let operation = match (executed, authenticated) {
         (false, _) => Operation::Rejected,
         (true, false) => Operation::Unauthenticated,
@@ -343,11 +526,25 @@ async fn execute(
         Outcome::Error
     };
     state.metrics.observe(operation, outcome, started.elapsed());
-    (response, executed)
+    (Ok(response), executed)
 }
 
-fn graphql_response(
-    response: &BatchResponse,
+/// The JSON of one response. A request that never executed has no `data` key at all (the
+/// GraphQL spec: an error raised before execution begins leaves no `data` entry; the
+/// `application/graphql-response+json` media type insists on it).
+fn response_body(response: &GqlResponse, executed: bool) -> serde_json::Value {
+    let mut body = serde_json::to_value(response).unwrap_or_else(|error| {
+        tracing::error!(error = %error, "graphql.serialize_failed");
+        json!({ "errors": [{ "message": "the response could not be written" }] })
+    });
+    if !executed && let Some(object) = body.as_object_mut() {
+        object.remove("data");
+    }
+    body
+}
+
+fn single_response(
+    response: &GqlResponse,
     executed: bool,
     media: Media,
     trace_id: &str,
@@ -359,7 +556,16 @@ fn graphql_response(
     } else {
         StatusCode::OK
     };
-    match serde_json::to_vec(response) {
+    json_response(status, media, trace_id, &response_body(response, executed))
+}
+
+fn json_response(
+    status: StatusCode,
+    media: Media,
+    trace_id: &str,
+    body: &impl serde::Serialize,
+) -> Response {
+    match serde_json::to_vec(body) {
         Ok(body) => with_headers(status, media, trace_id, body),
         Err(error) => {
             tracing::error!(error = %error, "graphql.serialize_failed");
@@ -375,8 +581,14 @@ fn error_response(
     message: &str,
     code: &str,
 ) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    with_headers(status, media, trace_id, body.to_string().into_bytes())
+    let body = response_body(&quorum_api::error::request_error(message, code), false);
+    let mut response = json_response(status, media, trace_id, &body);
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
+    }
+    response
 }
 
 fn unauthenticated(rejected: &TokenRejected, media: Media, trace_id: &str) -> Response {
@@ -403,35 +615,4 @@ fn with_headers(status: StatusCode, media: Media, trace_id: &str, body: Vec<u8>)
         headers.insert(TRACE_ID, value);
     }
     response
-}
-
-/// A request body or query string that is not a GraphQL request at all.
-struct BadRequest(ParseRequestError);
-
-impl From<ParseRequestError> for BadRequest {
-    fn from(error: ParseRequestError) -> Self {
-        Self(error)
-    }
-}
-
-impl BadRequest {
-    fn into_response_for(self, media: Media, trace_id: &str) -> Response {
-        let status = match &self.0 {
-            ParseRequestError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        error_response(
-            status,
-            media,
-            trace_id,
-            &format!("not a GraphQL request: {}", self.0),
-            GRAPHQL_PARSE_FAILED,
-        )
-    }
-}
-
-impl IntoResponse for BadRequest {
-    fn into_response(self) -> Response {
-        self.into_response_for(Media::Json, "none")
-    }
 }

@@ -5,10 +5,10 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod http;
+pub mod listen;
 pub mod metrics;
-mod ws;
+pub mod ws;
 
-use std::future::IntoFuture;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -243,12 +243,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listen_url = (db.get_database_backend() == sea_orm::DatabaseBackend::Postgres)
         .then(|| args.database.database_url.clone());
     tokio::spawn(feed.clone().run(listen_url));
-    let state = http::AppState::new(db, Arc::new(SystemClock), feed, verifier, &options)?;
+    let state = http::AppState::new(
+        db,
+        Arc::new(SystemClock),
+        feed,
+        verifier,
+        &options,
+        args.connections.socket_limits(),
+    )?;
+    let limits = connection_limits(args.connections.connection_limits());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {} (QUORUM_LISTEN)", args.listen))?;
     let address = listener.local_addr()?;
-    tracing::info!(%address, "server.listening");
+    tracing::info!(%address, max_connections = limits.max_connections, "server.listening");
+    if let Some(metrics_address) = args.metrics_listen {
+        let metrics_listener = tokio::net::TcpListener::bind(metrics_address)
+            .await
+            .with_context(|| {
+                format!("cannot listen on {metrics_address} (QUORUM_METRICS_LISTEN)")
+            })?;
+        tracing::info!(address = %metrics_listener.local_addr()?, "server.metrics_listening");
+        let metrics = http::metrics_router(state.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(metrics_listener, metrics).await {
+                tracing::error!(error = %error, "server.metrics_failed");
+            }
+        });
+    }
     announce(address, args.dev.then_some(signer).flatten().as_ref())?;
 
     // After a signal, in-flight requests get this long to finish (requests themselves time
@@ -257,13 +279,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = stopping.clone();
     let sockets = state.clone();
-    let server = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
+    let server = listen::serve(listener, http::router(state), limits, async move {
         shutdown_signal().await;
         sockets.close_sockets();
         signalled.notify_one();
     });
     tokio::select! {
-        result = server.into_future() => result.context("server failed")?,
+        () = server => {},
         () = async {
             stopping.notified().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -271,6 +293,35 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     tracing::info!("server.stopped");
     Ok(())
+}
+
+/// `wanted`, with as many connections as this process may open files for: the soft limit on
+/// open files is raised to the hard one, and the cap is lowered to fit under it with room for
+/// the database pool, the log and the listener.
+fn connection_limits(wanted: listen::ConnectionLimits) -> listen::ConnectionLimits {
+    const RESERVED_DESCRIPTORS: u64 = 128;
+    let available = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(error) => {
+            tracing::warn!(error = %error, "server.open_file_limit_unknown");
+            return wanted;
+        }
+    };
+    let fits = usize::try_from(available.saturating_sub(RESERVED_DESCRIPTORS))
+        .unwrap_or(usize::MAX)
+        .max(1);
+    if wanted.max_connections > fits {
+        tracing::warn!(
+            wanted = wanted.max_connections,
+            open_file_limit = available,
+            max_connections = fits,
+            "server.max_connections_lowered_to_the_open_file_limit"
+        );
+    }
+    listen::ConnectionLimits {
+        max_connections: wanted.max_connections.min(fits),
+        ..wanted
+    }
 }
 
 /// Tells the person at the terminal where to go; in `--dev`, with a token per role.

@@ -10,8 +10,13 @@
 //! stops reading is dropped once a send has waited [`SEND_TIMEOUT`]; one whose subscription
 //! falls behind the feed gets `SUBSCRIBER_TOO_SLOW` on that subscription (the API's rule). On
 //! shutdown every socket is closed with 1001.
+//!
+//! Bounds ([`SocketLimits`]): a subject holds at most so many sockets at once (one more is
+//! refused at `connection_init` with 4429), and a socket runs at most so many operations at
+//! once (one more gets `TOO_MANY_OPERATIONS` and the others go on).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -26,8 +31,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, SinkExt, StreamExt, future};
-use quorum_api::error::UNAUTHENTICATED;
-use quorum_api::{AppData, RequestContext, SocketSchema};
+use quorum_api::error::{TOO_MANY_OPERATIONS, UNAUTHENTICATED};
+use quorum_api::{AppData, Engine, RequestContext};
 use quorum_core::Actor;
 
 use crate::http::AppState;
@@ -49,12 +54,96 @@ const CLOSE_UNAUTHORIZED: u16 = 4401;
 /// What async-graphql closes with when `connection_init` is refused.
 const CLOSE_INIT_REFUSED: u16 = 1002;
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// graphql-transport-ws's "too many requests": this subject holds too many sockets already.
+const CLOSE_TOO_MANY: u16 = 4429;
+
+/// How much one subject may hold open on sockets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SocketLimits {
+    /// Sockets one subject (a token's `sub`) may hold open at once.
+    pub max_sockets_per_subject: usize,
+    /// Operations (subscriptions, mostly) one socket may run at once.
+    pub max_operations_per_socket: usize,
+}
+
+impl Default for SocketLimits {
+    fn default() -> Self {
+        Self {
+            max_sockets_per_subject: 16,
+            max_operations_per_socket: 20,
+        }
+    }
+}
+
+/// Open sockets per subject, shared by the server's sockets.
+#[derive(Default)]
+pub(crate) struct SocketCount(Mutex<HashMap<String, usize>>);
+
+impl SocketCount {
+    /// A place for one more socket of `subject`, unless it holds `max` already.
+    fn take(self: &Arc<Self>, subject: &str, max: usize) -> Option<SocketSlot> {
+        let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let count = open.entry(subject.to_owned()).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(SocketSlot {
+            count: self.clone(),
+            subject: subject.to_owned(),
+        })
+    }
+}
+
+/// One socket's place in its subject's count, given back when the socket ends.
+struct SocketSlot {
+    count: Arc<SocketCount>,
+    subject: String,
+}
+
+impl Drop for SocketSlot {
+    fn drop(&mut self) {
+        let mut open = self.count.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = open.get_mut(&self.subject) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.subject);
+            }
+        }
+    }
+}
+
+/// One running operation's place in its socket's count, given back when it ends.
+struct OperationSlot(Arc<AtomicUsize>);
+
+impl OperationSlot {
+    fn take(running: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
+        running
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |count| {
+                (count < max).then_some(count + 1)
+            })
+            .ok()
+            .map(|_| Self(running.clone()))
+    }
+}
+
+impl Drop for OperationSlot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// Who the socket's `connection_init` said is calling.
 #[derive(Default)]
 struct Session {
     verified: Mutex<Option<(Actor, u64)>>,
     refused: AtomicBool,
+    /// Refused because its subject holds too many sockets.
+    crowded: AtomicBool,
+    /// Its place in its subject's count of sockets, once verified.
+    slot: Mutex<Option<SocketSlot>>,
+    /// Operations running now.
+    running: Arc<AtomicUsize>,
 }
 
 impl Session {
@@ -90,25 +179,30 @@ impl Session {
 /// Runs the socket's operations as its session's actor, with that actor's DataLoaders.
 #[derive(Clone)]
 struct SessionExecutor {
-    socket_schema: SocketSchema,
+    engine: Engine,
     app: AppData,
     session: Arc<Session>,
+    max_operations: usize,
 }
 
 impl SessionExecutor {
-    /// `request` with the session's actor and its loaders, and its trace id.
-    fn prepare(&self, request: GqlRequest) -> Result<(GqlRequest, String), async_graphql::Error> {
+    /// The session's actor with a fresh trace id, and a place among the socket's running
+    /// operations.
+    fn prepare(&self) -> Result<(RequestContext, OperationSlot), async_graphql::Error> {
         let actor = self.session.actor()?;
-        let trace_id = uuid::Uuid::new_v4().simple().to_string();
-        let request = quorum_api::prepare_request(
-            request,
-            &self.app,
-            RequestContext {
-                actor: Some(actor),
-                trace_id: trace_id.clone(),
-            },
-        );
-        Ok((request, trace_id))
+        let slot =
+            OperationSlot::take(&self.session.running, self.max_operations).ok_or_else(|| {
+                let max = self.max_operations;
+                async_graphql::Error::new(format!(
+                    "this socket runs {max} operations already; complete one first, or open                      another socket"
+                ))
+                .extend_with(|_, e| e.set("code", TOO_MANY_OPERATIONS))
+            })?;
+        let context = RequestContext {
+            actor: Some(actor),
+            trace_id: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        Ok((context, slot))
     }
 }
 
@@ -130,18 +224,19 @@ impl Executor for SessionExecutor {
         request: GqlRequest,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, GqlResponse> {
-        match self.prepare(request) {
-            Ok((request, trace_id)) => {
+        match self.prepare() {
+            Ok((context, slot)) => {
                 let feed = self.app.feed.clone();
                 // When an operation ends it may have been a mutation that wrote: the pump reads
-                // now (see `serve_graphql`).
-                let woken = futures_util::stream::once(async move {
+                // now (see `serve_graphql`); its place among the running operations is free.
+                let ended = futures_util::stream::once(async move {
                     feed.wake();
+                    drop(slot);
                 })
                 .filter_map(|()| future::ready(None));
-                self.socket_schema
-                    .execute_stream(request, session_data, trace_id)
-                    .chain(woken)
+                self.engine
+                    .check_and_stream(request, context, session_data)
+                    .chain(ended)
                     .boxed()
             }
             Err(error) => futures_util::stream::once(future::ready(refused(error))).boxed(),
@@ -155,6 +250,7 @@ fn outgoing(message: WsMessage, session: &Session) -> (Message, bool) {
         WsMessage::Text(text) => (Message::Text(text.into()), false),
         WsMessage::Close(code, reason) => {
             let code = match code {
+                CLOSE_INIT_REFUSED if session.crowded.load(Ordering::SeqCst) => CLOSE_TOO_MANY,
                 CLOSE_INIT_REFUSED if session.refused.load(Ordering::SeqCst) => CLOSE_UNAUTHORIZED,
                 // `subscribe` before `connection_ack`: the protocol's 4401.
                 CLOSE_NOT_INITIALIZED if !session.is_verified() => CLOSE_UNAUTHORIZED,
@@ -203,9 +299,10 @@ pub(crate) async fn graphql_ws(
 async fn serve_socket(state: Arc<AppState>, socket: WebSocket) {
     let session = Arc::new(Session::default());
     let executor = SessionExecutor {
-        socket_schema: state.socket_schema.clone(),
+        engine: state.engine.clone(),
         app: state.app.clone(),
         session: session.clone(),
+        max_operations: state.socket_limits.max_operations_per_socket,
     };
     let (mut sink, stream) = socket.split();
     let input = stream
@@ -232,8 +329,20 @@ async fn serve_socket(state: Arc<AppState>, socket: WebSocket) {
                 Err("connection_init must carry {\"Authorization\": \"Bearer <token>\"}".to_owned())
             }
         };
+        let max_sockets = verifying.socket_limits.max_sockets_per_subject;
         match verified {
             Ok(verified) => {
+                let Some(slot) = verifying.sockets.take(verified.0.subject(), max_sockets) else {
+                    tracing::info!("ws.too_many_sockets");
+                    init_session.crowded.store(true, Ordering::SeqCst);
+                    return Err(async_graphql::Error::new(format!(
+                        "this subject holds {max_sockets} sockets already; close one first"
+                    )));
+                };
+                *init_session
+                    .slot
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(slot);
                 *init_session
                     .verified
                     .lock()
