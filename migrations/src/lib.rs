@@ -16,6 +16,7 @@ mod m20261124_000004_change;
 mod m20261124_000005_incident_problem;
 mod m20261124_000006_walk_from_function;
 mod m20261202_000007_event_feed;
+mod m20261203_000008_event_kind_feed;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_incident_problem::Migration),
             Box::new(m20261124_000006_walk_from_function::Migration),
             Box::new(m20261202_000007_event_feed::Migration),
+            Box::new(m20261203_000008_event_kind_feed::Migration),
         ]
     }
 }

@@ -201,8 +201,10 @@ async fn batches_run_each_operation_and_oversized_batches_are_refused() {
     assert_eq!(response.error_codes(), ["BAD_USER_INPUT"]);
 }
 
+/// A value of the wrong type sent as a variable is a request error (nothing runs) that names
+/// the variable; the same value written in the document fails validation.
 #[tokio::test]
-async fn a_variable_of_the_wrong_type_fails_validation() {
+async fn a_variable_of_the_wrong_type_is_bad_user_input_naming_it() {
     let app = TestApp::new().await;
     let response = app
         .graphql_as(
@@ -214,10 +216,27 @@ async fn a_variable_of_the_wrong_type_fails_validation() {
     let codes = response.error_codes();
     assert!(!codes.is_empty(), "{}", response.text());
     assert!(
+        codes.iter().all(|code| code == "BAD_USER_INPUT"),
+        "{codes:?}"
+    );
+    for error in response.json()["errors"].as_array().expect("errors") {
+        assert_eq!(error["extensions"]["field"], "n", "{}", response.text());
+    }
+    assert!(response.json()["data"].is_null());
+
+    let written = app
+        .graphql_as(
+            &[Role::ServiceHead],
+            "{ auditEvents(first: \"many\") { totalCount } }",
+            json!({}),
+        )
+        .await;
+    let codes = written.error_codes();
+    assert!(!codes.is_empty(), "{}", written.text());
+    assert!(
         codes.iter().all(|code| code == "GRAPHQL_VALIDATION_FAILED"),
         "{codes:?}"
     );
-    assert!(response.json()["data"].is_null());
 }
 
 #[tokio::test]

@@ -92,7 +92,9 @@ async fn priority_comes_from_the_matrix_in_all_nine_cells_and_is_never_taken_fro
         json!({ "title": "x", "impact": "LOW", "urgency": "LOW", "priority": "P1" }),
     )
     .await;
-    assert_eq!(refused.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
+    // An input with a field the type does not have, sent as a variable: a request error.
+    assert_eq!(refused.error_codes(), ["BAD_USER_INPUT"]);
+    assert_eq!(refused.json()["errors"][0]["extensions"]["field"], "input");
 }
 
 #[tokio::test]

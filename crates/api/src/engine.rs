@@ -15,7 +15,7 @@ use async_graphql::Value as ConstValue;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
 };
-use async_graphql::{Data, Executor, Request, Response, ServerError, Variables};
+use async_graphql::{Data, Executor, Pos, Request, Response, ServerError, Variables};
 use async_graphql_value::Value;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, future, stream};
@@ -47,6 +47,7 @@ pub struct Operation {
 pub struct Checked {
     request: Request,
     operation: Option<Operation>,
+    arguments: Arguments,
 }
 
 impl Checked {
@@ -121,17 +122,26 @@ impl Engine {
             return Err(refuse(nul_error(&field)));
         }
         let operation = selected(document, operation_name.as_deref());
+        let arguments = Arguments::of(document);
         if let Some(field) = nul_in_variables(&request.variables) {
             return Err(refuse(nul_error(&field)));
         }
-        Ok(Checked { request, operation })
+        if let Some(out_of_range) = arguments.number_out_of_range(&request.variables) {
+            return Err(refuse(out_of_range.error()));
+        }
+        Ok(Checked {
+            request,
+            operation,
+            arguments,
+        })
     }
 
     /// Runs a checked request for `context` (its caller and trace id) and codes every error.
     pub async fn execute(&self, checked: Checked, context: RequestContext) -> Response {
         let trace_id = context.trace_id.clone();
         let request = crate::prepare_request(checked.request, &self.app, context);
-        finish_response(self.schema.execute(request).await, &trace_id)
+        let response = finish_response(self.schema.execute(request).await, &trace_id);
+        checked.arguments.name_variables(response)
     }
 
     /// Runs a checked operation of a socket (a subscription, or a query or mutation sent
@@ -143,9 +153,10 @@ impl Engine {
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let trace_id = context.trace_id.clone();
+        let arguments = checked.arguments;
         let request = crate::prepare_request(checked.request, &self.app, context);
         Executor::execute_stream(&self.schema, request, session_data)
-            .map(move |response| finish_response(response, &trace_id))
+            .map(move |response| arguments.name_variables(finish_response(response, &trace_id)))
             .boxed()
     }
 
@@ -196,6 +207,211 @@ fn selected(document: &ExecutableDocument, name: Option<&str>) -> Option<Operati
     })
 }
 
+/// Every argument written in the document, with the value as written.
+struct Arguments {
+    written: Vec<Written>,
+}
+
+struct Written {
+    /// Where its field's name is.
+    field: Pos,
+    /// Where its own name is.
+    at: Pos,
+    name: String,
+    value: Value,
+}
+
+impl Arguments {
+    fn of(document: &ExecutableDocument) -> Self {
+        let mut written = Vec::new();
+        let sets = document
+            .operations
+            .iter()
+            .map(|(_, operation)| &operation.node.selection_set.node)
+            .chain(
+                document
+                    .fragments
+                    .values()
+                    .map(|fragment| &fragment.node.selection_set.node),
+            );
+        for set in sets {
+            collect_arguments(set, &mut written);
+        }
+        Self { written }
+    }
+
+    /// The first argument (or variable) holding a number that is not an `Int` (a 32-bit
+    /// integer). Every number the schema takes is an `Int`, which a test of the schema keeps
+    /// true; async-graphql refuses such a number either while it validates or while it
+    /// executes, without saying which value it was.
+    fn number_out_of_range(&self, variables: &Variables) -> Option<OutOfRange> {
+        self.written
+            .iter()
+            .find_map(|argument| number_out_of_range(&argument.value, &argument.name, variables))
+    }
+
+    /// Turns an input error that async-graphql found while validating into BAD_USER_INPUT
+    /// naming the variable, when the value at fault came from a variable: the document is
+    /// fine, the value sent with it is not (GraphQL: a request error while coercing variable
+    /// values). A value written in the document stays a validation failure.
+    fn name_variables(&self, mut response: Response) -> Response {
+        for error in &mut response.errors {
+            if !error.path.is_empty() || !crate::error::is_input_coercion(error) {
+                continue;
+            }
+            let Some(at) = error.locations.first().copied() else {
+                continue;
+            };
+            let named = crate::error::named_argument(&error.message);
+            let variable = match named {
+                // At an argument: follow the named path into what was written there.
+                Some(path) => self
+                    .written
+                    .iter()
+                    .filter(|argument| argument.at == at)
+                    .find_map(|argument| {
+                        let rest = path.strip_prefix(argument.name.as_str())?;
+                        variable_at(&argument.value, rest)
+                    }),
+                // At a field: the variable given to one of its arguments.
+                None => self
+                    .written
+                    .iter()
+                    .filter(|argument| argument.field == at)
+                    .find_map(|argument| first_variable(&argument.value)),
+            };
+            if let Some(variable) = variable {
+                let extensions = error.extensions.get_or_insert_with(Default::default);
+                extensions.set("code", BAD_USER_INPUT);
+                extensions.set("field", variable);
+            }
+        }
+        response
+    }
+}
+
+/// The variable (with the rest of the path into its value) that `path` (`.key` and `.2`
+/// segments after the argument's name, as async-graphql writes them) reaches in a written
+/// `value`, if it reaches one.
+fn variable_at(value: &Value, path: &str) -> Option<String> {
+    if let Value::Variable(name) = value {
+        return Some(format!("{name}{path}"));
+    }
+    let rest = path.strip_prefix('.')?;
+    let (segment, rest) = match rest.find('.') {
+        Some(end) => rest.split_at(end),
+        None => (rest, ""),
+    };
+    match value {
+        Value::Object(fields) => fields
+            .iter()
+            .find(|(name, _)| name.as_str() == segment)
+            .and_then(|(_, value)| variable_at(value, rest)),
+        Value::List(items) => {
+            let index: usize = segment.parse().ok()?;
+            items.get(index).and_then(|value| variable_at(value, rest))
+        }
+        _ => None,
+    }
+}
+
+/// The first variable a written value uses.
+fn first_variable(value: &Value) -> Option<String> {
+    match value {
+        Value::Variable(name) => Some(name.to_string()),
+        Value::Object(fields) => fields.values().find_map(first_variable),
+        Value::List(items) => items.iter().find_map(first_variable),
+        _ => None,
+    }
+}
+
+fn collect_arguments(selection_set: &SelectionSet, written: &mut Vec<Written>) {
+    for selection in &selection_set.items {
+        match &selection.node {
+            Selection::Field(field) => {
+                for (name, value) in &field.node.arguments {
+                    written.push(Written {
+                        field: field.pos,
+                        at: name.pos,
+                        name: name.node.to_string(),
+                        value: value.node.clone(),
+                    });
+                }
+                collect_arguments(&field.node.selection_set.node, written);
+            }
+            Selection::InlineFragment(fragment) => {
+                collect_arguments(&fragment.node.selection_set.node, written);
+            }
+            Selection::FragmentSpread(_) => {}
+        }
+    }
+}
+
+fn is_int(number: &async_graphql::Number) -> bool {
+    number.as_i64().is_some_and(|n| i32::try_from(n).is_ok())
+}
+
+/// A number that is not an `Int`, where it was written.
+#[derive(Debug, PartialEq, Eq)]
+enum OutOfRange {
+    /// In the document, at this argument path: the document is invalid.
+    Written(String),
+    /// In the value of a variable, at this path: the request's values are.
+    Variable(String),
+}
+
+impl OutOfRange {
+    fn error(&self) -> ServerError {
+        let (field, code) = match self {
+            OutOfRange::Written(field) => (field, crate::error::GRAPHQL_VALIDATION_FAILED),
+            OutOfRange::Variable(field) => (field, BAD_USER_INPUT),
+        };
+        let mut error = ServerError::new(
+            format!(
+                "`{field}` must be an integer from {} to {}",
+                i32::MIN,
+                i32::MAX
+            ),
+            None,
+        );
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        extensions.set("code", code);
+        extensions.set("field", field.as_str());
+        error
+    }
+}
+
+fn number_out_of_range(value: &Value, path: &str, variables: &Variables) -> Option<OutOfRange> {
+    match value {
+        Value::Number(number) => (!is_int(number)).then(|| OutOfRange::Written(path.to_owned())),
+        Value::Variable(name) => variables
+            .get(name)
+            .and_then(|value| const_number_out_of_range(value, name.as_str()))
+            .map(OutOfRange::Variable),
+        Value::List(items) => items.iter().enumerate().find_map(|(index, item)| {
+            number_out_of_range(item, &format!("{path}.{index}"), variables)
+        }),
+        Value::Object(fields) => fields
+            .iter()
+            .find_map(|(key, item)| number_out_of_range(item, &format!("{path}.{key}"), variables)),
+        _ => None,
+    }
+}
+
+fn const_number_out_of_range(value: &ConstValue, path: &str) -> Option<String> {
+    match value {
+        ConstValue::Number(number) => (!is_int(number)).then(|| path.to_owned()),
+        ConstValue::List(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(index, item)| const_number_out_of_range(item, &format!("{path}.{index}"))),
+        ConstValue::Object(fields) => fields
+            .iter()
+            .find_map(|(key, item)| const_number_out_of_range(item, &format!("{path}.{key}"))),
+        _ => None,
+    }
+}
+
 fn nul_error(field: &str) -> ServerError {
     let mut error = ServerError::new(
         format!("`{field}` holds the character U+0000, which no text may contain"),
@@ -207,7 +423,7 @@ fn nul_error(field: &str) -> ServerError {
     error
 }
 
-/// The first variable (as a path: `input.ciIds[2]`) whose text or key holds U+0000.
+/// The first variable (as a path: `input.ciIds.2`) whose text or key holds U+0000.
 fn nul_in_variables(variables: &Variables) -> Option<String> {
     variables
         .iter()
@@ -220,7 +436,7 @@ fn nul_in_const(value: &ConstValue, path: &str) -> Option<String> {
         ConstValue::List(items) => items
             .iter()
             .enumerate()
-            .find_map(|(index, item)| nul_in_const(item, &format!("{path}[{index}]"))),
+            .find_map(|(index, item)| nul_in_const(item, &format!("{path}.{index}"))),
         ConstValue::Object(fields) => fields.iter().find_map(|(key, item)| {
             if key.contains('\0') {
                 Some(path.to_owned())
@@ -232,7 +448,7 @@ fn nul_in_const(value: &ConstValue, path: &str) -> Option<String> {
     }
 }
 
-/// The first argument written in the document (as `argument.key` path) whose text holds
+/// The first argument written in the document (as an `argument.key.2` path) whose text holds
 /// U+0000 (written `\u0000` in a GraphQL string).
 fn nul_in_document(document: &ExecutableDocument) -> Option<String> {
     let in_operations =
@@ -280,7 +496,7 @@ fn nul_in_value(value: &Value, path: &str) -> Option<String> {
         Value::List(items) => items
             .iter()
             .enumerate()
-            .find_map(|(index, item)| nul_in_value(item, &format!("{path}[{index}]"))),
+            .find_map(|(index, item)| nul_in_value(item, &format!("{path}.{index}"))),
         Value::Object(fields) => fields
             .iter()
             .find_map(|(key, item)| nul_in_value(item, &format!("{path}.{key}"))),
@@ -313,7 +529,7 @@ mod tests {
         }));
         assert_eq!(
             nul_in_variables(&variables).as_deref(),
-            Some("input.ciIds[1]")
+            Some("input.ciIds.1")
         );
     }
 
@@ -326,6 +542,65 @@ mod tests {
                 r#"{ changes(filter: { text: "x" }) { totalCount } }"#
             )),
             None
+        );
+    }
+
+    /// [`Arguments::number_out_of_range`] refuses every number that is not a 32-bit integer,
+    /// which is right only while the schema takes no other number.
+    #[test]
+    fn the_schema_takes_no_number_but_int() {
+        use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
+        fn base(ty: &Type) -> &str {
+            match &ty.base {
+                BaseType::Named(name) => name.as_str(),
+                BaseType::List(inner) => base(inner),
+            }
+        }
+        let sdl = crate::sdl();
+        let schema = async_graphql::parser::parse_schema(&sdl).expect("the SDL parses");
+        let mut inputs = Vec::new();
+        for definition in &schema.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            match &ty.node.kind {
+                TypeKind::InputObject(input) => inputs.extend(
+                    input
+                        .fields
+                        .iter()
+                        .map(|field| (field.node.name.node.to_string(), &field.node.ty.node)),
+                ),
+                TypeKind::Object(object) => inputs.extend(object.fields.iter().flat_map(|field| {
+                    field.node.arguments.iter().map(|argument| {
+                        (argument.node.name.node.to_string(), &argument.node.ty.node)
+                    })
+                })),
+                _ => {}
+            }
+        }
+        let floats: Vec<_> = inputs
+            .iter()
+            .filter(|(_, ty)| base(ty) == "Float")
+            .map(|(name, _)| name)
+            .collect();
+        assert!(floats.is_empty(), "Float inputs: {floats:?}");
+    }
+
+    #[test]
+    fn a_number_beyond_int_is_found_in_a_literal_or_a_variable() {
+        let doc = document(
+            "query($n: Int) { auditEvents(first: $n) { totalCount } changes(first: 99999999999) { totalCount } }",
+        );
+        let arguments = Arguments::of(&doc);
+        let variables = Variables::from_json(serde_json::json!({ "n": 3_000_000_000_i64 }));
+        assert_eq!(
+            arguments.number_out_of_range(&variables),
+            Some(OutOfRange::Variable("n".into()))
+        );
+        let variables = Variables::from_json(serde_json::json!({ "n": 5 }));
+        assert_eq!(
+            arguments.number_out_of_range(&variables),
+            Some(OutOfRange::Written("first".into()))
         );
     }
 

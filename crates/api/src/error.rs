@@ -133,10 +133,37 @@ pub fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
-/// Errors async-graphql raises while coercing argument values during execution.
-fn is_input_coercion(error: &ServerError) -> bool {
-    error.message.starts_with("Failed to parse")
-        || error.message.starts_with("Invalid value for argument")
+/// Errors async-graphql raises about input values: an argument or variable of the wrong type
+/// or out of range, found while validating or while executing.
+pub(crate) fn is_input_coercion(error: &ServerError) -> bool {
+    [
+        "Failed to parse",
+        "Invalid value for argument",
+        "Invalid default value for argument",
+        "Expected input type",
+    ]
+    .iter()
+    .any(|start| error.message.starts_with(start))
+}
+
+/// The argument an input error names (`Invalid value for argument "input.title", …`).
+pub(crate) fn named_argument(message: &str) -> Option<&str> {
+    let rest = message.split_once("argument \"")?.1;
+    let name = rest.split('"').next()?;
+    // `Invalid default value for argument: …` names none.
+    (!name.is_empty()).then_some(name)
+}
+
+/// An input error, coded `code` with the argument it names, if any.
+fn input_error(error: ServerError, code: &str) -> ServerError {
+    let field = named_argument(&error.message).map(str::to_owned);
+    let mut error = with_code(error, code);
+    if let Some(field) = field
+        && let Some(extensions) = error.extensions.as_mut()
+    {
+        extensions.set("field", field);
+    }
+    error
 }
 
 fn classify_uncoded(error: ServerError, trace_id: &str) -> ServerError {
@@ -144,7 +171,7 @@ fn classify_uncoded(error: ServerError, trace_id: &str) -> ServerError {
         return error;
     }
     if is_input_coercion(&error) {
-        return with_code(error, BAD_USER_INPUT);
+        return input_error(error, BAD_USER_INPUT);
     }
     tracing::error!(trace_id, error = %error.message, path = ?error.path, "request.uncoded_error");
     let mut masked = ServerError::new(
@@ -159,16 +186,21 @@ fn classify_uncoded(error: ServerError, trace_id: &str) -> ServerError {
 }
 
 /// Gives every error of the response to the request with `trace_id` a code, over HTTP and on
-/// sockets alike. Parse and validation failures already have theirs. An error without a path
-/// comes before execution (an unknown or missing operation name): GRAPHQL_VALIDATION_FAILED.
-/// Input errors that async-graphql raises while coercing arguments get BAD_USER_INPUT;
-/// resolver errors already carry one from [`domain_error`]; anything else is a bug, so it is
-/// masked as INTERNAL and logged with the trace id.
+/// sockets alike. An error without a path comes before execution: validation (a value of the
+/// wrong type written in the document included, with the argument it names in `field`), an
+/// unknown or missing operation name: GRAPHQL_VALIDATION_FAILED (the engine turns those about
+/// a variable's value into BAD_USER_INPUT). Input errors async-graphql raises while executing
+/// get BAD_USER_INPUT; resolver errors already carry a code from [`domain_error`]; anything
+/// else is a bug, so it is masked as INTERNAL and logged with the trace id.
 pub fn finish_response(mut response: Response, trace_id: &str) -> Response {
     response.errors = std::mem::take(&mut response.errors)
         .into_iter()
         .map(|error| {
-            if error.path.is_empty() {
+            if has_code(&error) {
+                error
+            } else if error.path.is_empty() && is_input_coercion(&error) {
+                input_error(error, GRAPHQL_VALIDATION_FAILED)
+            } else if error.path.is_empty() {
                 with_code(error, GRAPHQL_VALIDATION_FAILED)
             } else {
                 classify_uncoded(error, trace_id)

@@ -16,7 +16,7 @@ use quorum_change::live::ChangeNews;
 use quorum_change::{ChangeState, ChangeType};
 use quorum_core::Actor;
 use quorum_core::event::EventKind;
-use quorum_core::feed::{FeedError, FeedEvent, StartPoint};
+use quorum_core::feed::{FeedError, FeedEvent, Scope, StartPoint};
 use quorum_incident::Priority;
 use quorum_incident::live::{IncidentNews, IncidentNewsFilter};
 
@@ -199,10 +199,12 @@ fn feed_error(error: &FeedError) -> async_graphql::Error {
                 }
             })
         }
-        FeedError::UnknownEvent(_) => async_graphql::Error::new(message).extend_with(|_, e| {
-            e.set("code", BAD_USER_INPUT);
-            e.set("field", "after");
-        }),
+        FeedError::UnknownEvent(_) | FeedError::TooFarBehind { .. } => {
+            async_graphql::Error::new(message).extend_with(|_, e| {
+                e.set("code", BAD_USER_INPUT);
+                e.set("field", "after");
+            })
+        }
         FeedError::Closed | FeedError::Database(_) => {
             tracing::error!(error = %error, "subscription.feed_failed");
             async_graphql::Error::new("the live feed failed; subscribe again with `after`")
@@ -223,7 +225,14 @@ async fn resume_point(ctx: &Context<'_>, after: Option<ID>) -> async_graphql::Re
             .map_err(|error| feed_error(&error));
     };
     let id = after.0.parse::<i64>().map_err(|_| {
-        feed_error(&FeedError::UnknownEvent(-1)).extend_with(|_, e| e.set("field", "after"))
+        async_graphql::Error::new(format!(
+            "`after` must be the `eventId` of a message received, not `{}`",
+            after.0.chars().take(40).collect::<String>()
+        ))
+        .extend_with(|_, e| {
+            e.set("code", BAD_USER_INPUT);
+            e.set("field", "after");
+        })
     })?;
     let feed = &ctx.app()?.feed;
     feed.position_of(id)
@@ -353,9 +362,14 @@ impl Subscription {
         let subscriber = Subscriber::of(ctx)?;
         quorum_change::live::authorize_change_events(&subscriber.actor).gql(ctx)?;
         let after = resume_point(ctx, after).await?;
-        let filter = Arc::new(filter.unwrap_or_default());
+        let filter = filter.unwrap_or_default();
+        let mut scope = Scope::kind(quorum_change::CHANGE_EVENT_KIND);
+        if let Some(ids) = &filter.change_ids {
+            scope = scope.records(ids.iter().map(|id| id.0.clone()).collect());
+        }
+        let filter = Arc::new(filter);
         let subscriber = Arc::new(subscriber);
-        let events = ctx.app()?.feed.subscribe(after);
+        let events = ctx.app()?.feed.subscribe_to(after, scope);
         Ok(deliver(events, move |event| {
             let subscriber = subscriber.clone();
             let filter = filter.clone();
@@ -383,7 +397,8 @@ impl Subscription {
         quorum_incident::live::authorize_incident_events(&actor).gql(ctx)?;
         let after = resume_point(ctx, after).await?;
         let filter: Arc<IncidentNewsFilter> = Arc::new(filter.unwrap_or_default().into());
-        let events = ctx.app()?.feed.subscribe(after);
+        let scope = Scope::kind(quorum_incident::INCIDENT_EVENT_KIND);
+        let events = ctx.app()?.feed.subscribe_to(after, scope);
         Ok(deliver(events, move |event| {
             let filter = filter.clone();
             async move {
@@ -416,7 +431,8 @@ impl Subscription {
         quorum_change::live::authorize_agenda_events(&subscriber.actor).gql(ctx)?;
         let after = resume_point(ctx, after).await?;
         let subscriber = Arc::new(subscriber);
-        let events = ctx.app()?.feed.subscribe(after);
+        let scope = Scope::kind(quorum_change::CHANGE_EVENT_KIND);
+        let events = ctx.app()?.feed.subscribe_to(after, scope);
         Ok(deliver(events, move |event| {
             let subscriber = subscriber.clone();
             async move {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use quorum_core::event;
 use quorum_core::pagination::{self, Page, PageRequest, SortOrder};
-use quorum_core::text::escape_like;
+use quorum_core::text::{Search, search};
 use quorum_core::{Actor, DomainResult, Permission};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
@@ -117,7 +117,7 @@ pub enum ChangeOrderField {
     UpdatedAt,
 }
 
-fn filter_condition(actor: &Actor, filter: &ChangeFilter) -> Condition {
+fn filter_condition(actor: &Actor, filter: &ChangeFilter) -> DomainResult<Condition> {
     let mut condition = Condition::all()
         .add_option(
             filter
@@ -159,13 +159,7 @@ fn filter_condition(actor: &Actor, filter: &ChangeFilter) -> Condition {
             .and_where(affected_item::Column::CiId.eq(ci_id.as_str()));
         condition = condition.add(Column::Id.in_subquery(touching));
     }
-    if let Some(text) = filter
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
-    {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+    if let Some(Search { text, pattern }) = search("text", filter.text.as_deref())? {
         let like = |column: Column| {
             Expr::expr(Func::lower(Expr::col((change_request::Entity, column))))
                 .like(LikeExpr::new(pattern.clone()).escape('\\'))
@@ -180,7 +174,7 @@ fn filter_condition(actor: &Actor, filter: &ChangeFilter) -> Condition {
     if !actor.can(Permission::ReadDraftChanges) {
         condition = condition.add(Column::State.ne(ChangeState::Draft));
     }
-    condition
+    Ok(condition)
 }
 
 /// A page of the changes matching `filter` that the actor may see, in `order`.
@@ -193,7 +187,7 @@ pub async fn list_changes<C: ConnectionTrait>(
     page: &PageRequest,
 ) -> DomainResult<Page<Model>> {
     actor.authorize(Permission::ReadChanges)?;
-    let select = change_request::Entity::find().filter(filter_condition(actor, filter));
+    let select = change_request::Entity::find().filter(filter_condition(actor, filter)?);
     let sort = if descending {
         SortOrder::Descending
     } else {

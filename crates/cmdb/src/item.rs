@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use quorum_core::event::{self, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::pagination::{self, Page, PageRequest, SortOrder};
-use quorum_core::text::escape_like;
+use quorum_core::text::{Search, search};
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
 use sea_orm::sea_query::{ExprTrait, LikeExpr, Query};
 use sea_orm::{
@@ -445,8 +445,9 @@ pub async fn find_configuration_items_as_of<C: ConnectionTrait>(
     Ok(found)
 }
 
-fn filter_condition(filter: &CiFilter) -> Condition {
-    Condition::all()
+fn filter_condition(filter: &CiFilter) -> DomainResult<Condition> {
+    let name = search("nameContains", filter.name_contains.as_deref())?;
+    Ok(Condition::all()
         .add_option(
             filter
                 .classes
@@ -481,11 +482,11 @@ fn filter_condition(filter: &CiFilter) -> Condition {
                 .as_deref()
                 .map(|team| ci::Column::OwnerTeam.eq(team)),
         )
-        .add_option(filter.name_contains.as_deref().map(|text| {
-            let pattern = format!("%{}%", escape_like(&name_key(text.trim())));
+        .add_option(name.map(|Search { pattern, .. }| {
+            // Name keys are the lower-cased names, which the pattern already is.
             sea_orm::sea_query::Expr::col((ci::Entity, ci::Column::NameKey))
                 .like(LikeExpr::new(pattern).escape('\\'))
-        }))
+        })))
 }
 
 /// A page of CIs matching `filter`, in `order`.
@@ -497,7 +498,7 @@ pub async fn list_configuration_items<C: ConnectionTrait>(
     page: &PageRequest,
 ) -> DomainResult<Page<Model>> {
     actor.authorize(Permission::ReadCmdb)?;
-    let select = ci::Entity::find().filter(filter_condition(filter));
+    let select = ci::Entity::find().filter(filter_condition(filter)?);
     let sort = match order.direction {
         SortDirection::Asc => SortOrder::Ascending,
         SortDirection::Desc => SortOrder::Descending,
@@ -585,14 +586,4 @@ pub async fn history<C: ConnectionTrait>(
 /// Whether the CMDB holds no configuration item at all (the dev seed runs only then).
 pub async fn is_empty<C: ConnectionTrait>(db: &C) -> DomainResult<bool> {
     Ok(ci::Entity::find().limit(1).count(db).await? == 0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape_like;
-
-    #[test]
-    fn like_wildcards_in_a_search_match_themselves() {
-        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
-    }
 }

@@ -47,6 +47,16 @@ pub const CHANNEL: &str = "quorum_events";
 pub const DEFAULT_CAPACITY: usize = 4_096;
 /// Events read per statement.
 const BATCH: i64 = 500;
+/// How far back a subscription may resume, in rings: events of its scope between its `after`
+/// and the present, at most this many times the ring's capacity. A subscriber dropped for
+/// lagging a ring behind can always resume; a resume from the dawn of a large log is refused
+/// (read the present with a query, then subscribe from now).
+const REPLAY_RINGS: usize = 4;
+/// Replay reads of one instance running at once: many subscriptions resuming together queue
+/// here instead of taking every database connection.
+const REPLAY_READERS: usize = 2;
+/// Most record ids a scope sends to the database; a longer list is filtered after reading.
+const MAX_SCOPED_IDS: usize = 100;
 /// How often the pump reads without being told to (a lost notification, a write by another
 /// process on SQLite).
 const IDLE_POLL: Duration = Duration::from_millis(500);
@@ -108,6 +118,11 @@ pub enum FeedError {
     },
     #[error("no event has id {0}")]
     UnknownEvent(i64),
+    #[error(
+        "more than {max} events of this subscription have passed since event {after}; read the \
+         present with a query and subscribe without `after`"
+    )]
+    TooFarBehind { after: i64, max: usize },
     #[error("the event feed stopped")]
     Closed,
     #[error("the event table could not be read: {0}")]
@@ -131,6 +146,80 @@ struct Inner {
     capacity: usize,
     wake: Notify,
     published: Mutex<Published>,
+    /// Held by each replay read ([`REPLAY_READERS`]).
+    replays: tokio::sync::Semaphore,
+}
+
+/// Which events a subscription wants: some kinds of record (none named: every kind) and,
+/// when given, only some records. What it leaves out is left out by the database when a
+/// subscription resumes, so a resume costs what it delivers, not the size of the log.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    kinds: Vec<&'static str>,
+    records: Option<Vec<String>>,
+}
+
+impl Scope {
+    /// Every event.
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// The events of records of `kind`.
+    pub fn kind(kind: &'static str) -> Self {
+        Self {
+            kinds: vec![kind],
+            records: None,
+        }
+    }
+
+    /// Only the events of these records.
+    pub fn records(mut self, ids: Vec<String>) -> Self {
+        self.records = Some(ids);
+        self
+    }
+
+    /// Whether `event` is in scope.
+    pub fn holds(&self, event: &event::Model) -> bool {
+        (self.kinds.is_empty() || self.kinds.contains(&event.entity_kind.as_str()))
+            && self
+                .records
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&event.entity_id))
+    }
+
+    /// The SQL conditions on `e` that keep the scope's events, with their values, numbered
+    /// from `$first` on PostgreSQL (`?` on SQLite).
+    fn sql(&self, backend: DatabaseBackend, first: usize) -> (String, Vec<sea_orm::Value>) {
+        let mut sql = String::new();
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        let placeholder = |values: &mut Vec<sea_orm::Value>, value: sea_orm::Value| {
+            values.push(value);
+            match backend {
+                DatabaseBackend::Postgres => format!("${}", first + values.len() - 1),
+                _ => "?".to_owned(),
+            }
+        };
+        let any_of = |column: &str, items: Vec<String>, values: &mut Vec<sea_orm::Value>| {
+            let marks: Vec<String> = items
+                .into_iter()
+                .map(|item| placeholder(values, item.into()))
+                .collect();
+            format!(" AND e.{column} IN ({})", marks.join(", "))
+        };
+        if !self.kinds.is_empty() {
+            let kinds = self.kinds.iter().map(|kind| (*kind).to_owned()).collect();
+            sql.push_str(&any_of("entity_kind", kinds, &mut values));
+        }
+        if let Some(ids) = self
+            .records
+            .as_ref()
+            .filter(|ids| ids.len() <= MAX_SCOPED_IDS)
+        {
+            sql.push_str(&any_of("entity_id", ids.clone(), &mut values));
+        }
+        (sql, values)
+    }
 }
 
 struct Published {
@@ -184,48 +273,33 @@ enum Until {
     Position(Position),
 }
 
-/// The events after `after` in commit order, at most `limit`, up to `until`.
+/// The events in `scope` after `after` in commit order, at most `limit`, up to `until`.
 async fn read_events(
     db: &DatabaseConnection,
     after: Position,
     until: Until,
+    scope: &Scope,
     limit: i64,
 ) -> Result<Vec<FeedEvent>, DbErr> {
+    let (range, values) = range_sql(db.get_database_backend(), after, until, scope);
     let backend = db.get_database_backend();
     let statement = match backend {
-        DatabaseBackend::Postgres => {
-            let (bound, mut values) = match until {
-                Until::Mark => (
-                    "e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-                    vec![],
-                ),
-                Until::Position(upto) => ("(e.tx_id, e.id) <= ($4, $5)", vec![upto.0, upto.1]),
-            };
-            values.splice(0..0, [after.0, after.1, limit]);
-            Statement::from_sql_and_values(
-                backend,
-                format!(
-                    "SELECT {COLUMNS}, e.tx_id FROM event e \
-                     WHERE (e.tx_id, e.id) > ($1, $2) AND {bound} \
-                     ORDER BY e.tx_id, e.id LIMIT $3"
-                ),
-                values.into_iter().map(Into::into),
-            )
-        }
-        _ => {
-            let upto = match until {
-                Until::Mark => i64::MAX,
-                Until::Position(upto) => upto.1,
-            };
-            Statement::from_sql_and_values(
-                backend,
-                format!(
-                    "SELECT {COLUMNS}, 0 AS tx_id FROM event e WHERE e.id > ? AND e.id <= ? \
-                     ORDER BY e.id LIMIT ?"
-                ),
-                [after.1.into(), upto.into(), limit.into()],
-            )
-        }
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT {COLUMNS}, e.tx_id FROM event e WHERE {range} \
+                 ORDER BY e.tx_id, e.id LIMIT {limit}"
+            ),
+            values,
+        ),
+        _ => Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT {COLUMNS}, 0 AS tx_id FROM event e WHERE {range} \
+                 ORDER BY e.id LIMIT {limit}"
+            ),
+            values,
+        ),
     };
     Ok(Row::find_by_statement(statement)
         .all(db)
@@ -233,6 +307,69 @@ async fn read_events(
         .into_iter()
         .map(Row::into_feed_event)
         .collect())
+}
+
+/// The condition on `e` for the events in `scope` after `after`, up to `until`, with its values.
+fn range_sql(
+    backend: DatabaseBackend,
+    after: Position,
+    until: Until,
+    scope: &Scope,
+) -> (String, Vec<sea_orm::Value>) {
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let range = match backend {
+        DatabaseBackend::Postgres => {
+            values.extend([after.0.into(), after.1.into()]);
+            let bound = match until {
+                Until::Mark => {
+                    "e.tx_id < pg_snapshot_xmin(pg_current_snapshot())::text::bigint".to_owned()
+                }
+                Until::Position(upto) => {
+                    values.extend([upto.0.into(), upto.1.into()]);
+                    "(e.tx_id, e.id) <= ($3, $4)".to_owned()
+                }
+            };
+            format!("(e.tx_id, e.id) > ($1, $2) AND {bound}")
+        }
+        _ => {
+            let upto = match until {
+                Until::Mark => i64::MAX,
+                Until::Position(upto) => upto.1,
+            };
+            values.extend([after.1.into(), upto.into()]);
+            "e.id > ? AND e.id <= ?".to_owned()
+        }
+    };
+    let (scoped, scope_values) = scope.sql(backend, values.len() + 1);
+    values.extend(scope_values);
+    (format!("{range}{scoped}"), values)
+}
+
+/// How many events in `scope` lie after `after` up to `upto`, counting no further than
+/// `limit` (so the count costs at most `limit` index entries).
+async fn count_events(
+    db: &DatabaseConnection,
+    after: Position,
+    upto: Position,
+    scope: &Scope,
+    limit: usize,
+) -> Result<usize, DbErr> {
+    let backend = db.get_database_backend();
+    let (range, values) = range_sql(backend, after, Until::Position(upto), scope);
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!(
+                "SELECT count(*) AS n FROM (SELECT 1 FROM event e WHERE {range} LIMIT {limit}) t"
+            ),
+            values,
+        ))
+        .await?;
+    let count: i64 = match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(usize::try_from(count).unwrap_or(usize::MAX))
 }
 
 /// Whether committed events after `after` wait above the mark (PostgreSQL only): then the
@@ -326,6 +463,7 @@ impl EventFeed {
                 capacity: capacity.max(1),
                 wake: Notify::new(),
                 published: Mutex::new(Published { last, sender }),
+                replays: tokio::sync::Semaphore::new(REPLAY_READERS),
             }),
         })
     }
@@ -354,7 +492,8 @@ impl EventFeed {
     async fn publish_pending(&self) -> Result<bool, DbErr> {
         loop {
             let after = self.last_published().unwrap_or(BEFORE_ALL);
-            let events = read_events(&self.inner.db, after, Until::Mark, BATCH).await?;
+            let events =
+                read_events(&self.inner.db, after, Until::Mark, &Scope::all(), BATCH).await?;
             let full = events.len() as i64 == BATCH;
             let last = {
                 let mut published = self.lock();
@@ -441,6 +580,17 @@ impl EventFeed {
         &self,
         start: StartPoint,
     ) -> impl Stream<Item = Result<Arc<FeedEvent>, FeedError>> + Send + use<> {
+        self.subscribe_to(start, Scope::all())
+    }
+
+    /// The events in `scope` committed after `start`, as [`EventFeed::subscribe`]. What was
+    /// missed is read with the scope's conditions, and at most [`REPLAY_RINGS`] rings of it:
+    /// further behind, the stream ends at once with [`FeedError::TooFarBehind`].
+    pub fn subscribe_to(
+        &self,
+        start: StartPoint,
+        scope: Scope,
+    ) -> impl Stream<Item = Result<Arc<FeedEvent>, FeedError>> + Send + use<> {
         let feed = self.clone();
         async_stream::try_stream! {
             let (mut receiver, joined_at) = {
@@ -452,15 +602,28 @@ impl EventFeed {
             let StartPoint { after, skip } = start;
             let mut skip: HashSet<Position> = skip.into_iter().collect();
             let mut cursor = after.unwrap_or(BEFORE_ALL);
-            if let Some(upto) = joined_at {
-                while cursor < upto {
-                    let events = read_events(&feed.inner.db, cursor, Until::Position(upto), BATCH)
+            if let Some(upto) = joined_at.filter(|upto| cursor < *upto) {
+                let max = feed.inner.capacity.saturating_mul(REPLAY_RINGS);
+                let missed = {
+                    let _reading = feed.inner.replays.acquire().await.map_err(|_| FeedError::Closed)?;
+                    count_events(&feed.inner.db, cursor, upto, &scope, max.saturating_add(1))
                         .await
-                        .map_err(FeedError::from)?;
+                        .map_err(FeedError::from)?
+                };
+                if missed > max {
+                    Err(FeedError::TooFarBehind { after: cursor.1, max })?;
+                }
+                while cursor < upto {
+                    let events = {
+                        let _reading = feed.inner.replays.acquire().await.map_err(|_| FeedError::Closed)?;
+                        read_events(&feed.inner.db, cursor, Until::Position(upto), &scope, BATCH)
+                            .await
+                            .map_err(FeedError::from)?
+                    };
                     let full = events.len() as i64 == BATCH;
                     for event in events {
                         cursor = event.position;
-                        if !skip.remove(&event.position) {
+                        if !skip.remove(&event.position) && scope.holds(&event.event) {
                             yield Arc::new(event);
                         }
                     }
@@ -477,7 +640,7 @@ impl EventFeed {
                             continue;
                         }
                         cursor = event.position;
-                        if !skip.remove(&event.position) {
+                        if !skip.remove(&event.position) && scope.holds(&event.event) {
                             yield event;
                         }
                     }

@@ -28,9 +28,75 @@ pub fn required_text(field: &str, value: String, max: usize) -> DomainResult<Str
         .ok_or_else(|| DomainError::bad_input(field, format!("`{field}` must not be blank")))
 }
 
+/// Longest text a search filter (`text`, `nameContains`) may look for: longer patterns are
+/// not searches a person types, and SQLite refuses `LIKE` patterns past 50 000 bytes.
+pub const MAX_SEARCH_CHARS: usize = 200;
+
+/// What a free-text search filter looks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Search {
+    /// The text, trimmed.
+    pub text: String,
+    /// A `LIKE … ESCAPE '\'` pattern matching the lower-cased text anywhere.
+    pub pattern: String,
+}
+
+/// The search for `text` given in filter `field`: none when absent or blank, BAD_USER_INPUT
+/// beyond [`MAX_SEARCH_CHARS`], the same on every store.
+pub fn search(field: &str, text: Option<&str>) -> DomainResult<Option<Search>> {
+    let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
+        return Ok(None);
+    };
+    if text.chars().count() > MAX_SEARCH_CHARS {
+        return Err(DomainError::bad_input(
+            field,
+            format!("`{field}` searches for at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    Ok(Some(Search {
+        text: text.to_owned(),
+        pattern: format!("%{}%", escape_like(&text.to_lowercase())),
+    }))
+}
+
 /// `text` with `%`, `_` and `\` escaped for a `LIKE … ESCAPE '\'` pattern.
 pub fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")
         .replace('%', "\\%")
         .replace('_', "\\_")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_is_trimmed_lower_cased_and_escaped() {
+        let search = search("text", Some("  50%_Off "))
+            .expect("valid")
+            .expect("not blank");
+        assert_eq!(search.text, "50%_Off");
+        assert_eq!(search.pattern, "%50\\%\\_off%");
+    }
+
+    #[test]
+    fn like_wildcards_in_a_search_match_themselves() {
+        assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
+    }
+
+    #[test]
+    fn a_blank_search_is_no_search() {
+        assert_eq!(search("text", Some("   ")).expect("valid"), None);
+        assert_eq!(search("text", None).expect("valid"), None);
+    }
+
+    #[test]
+    fn a_search_longer_than_the_bound_is_bad_input_naming_its_field() {
+        let long = "x".repeat(MAX_SEARCH_CHARS + 1);
+        let error = search("nameContains", Some(&long)).expect_err("too long");
+        assert!(
+            matches!(error, DomainError::BadInput { ref field, .. } if field == "nameContains")
+        );
+        assert!(search("text", Some(&"x".repeat(MAX_SEARCH_CHARS))).is_ok());
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use quorum_core::event;
 use quorum_core::pagination::{self, Page, PageRequest, SortOrder};
-use quorum_core::text::escape_like;
+use quorum_core::text::{Search, search};
 use quorum_core::{Actor, DomainResult, Permission};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -87,7 +87,7 @@ pub fn breached_expr(now: DateTime<Utc>) -> SimpleExpr {
     response.or(resolution)
 }
 
-fn filter_condition(filter: &IncidentFilter, now: DateTime<Utc>) -> Condition {
+fn filter_condition(filter: &IncidentFilter, now: DateTime<Utc>) -> DomainResult<Condition> {
     let mut condition = Condition::all()
         .add_option(
             filter
@@ -140,13 +140,7 @@ fn filter_condition(filter: &IncidentFilter, now: DateTime<Utc>) -> Condition {
             .and_where(affected_item::Column::CiId.eq(ci_id.as_str()));
         condition = condition.add(Column::Id.in_subquery(hitting));
     }
-    if let Some(text) = filter
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
-    {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+    if let Some(Search { text, pattern }) = search("text", filter.text.as_deref())? {
         let like = |column: Column| {
             Expr::expr(Func::lower(Expr::col((incident::Entity, column))))
                 .like(LikeExpr::new(pattern.clone()).escape('\\'))
@@ -158,7 +152,7 @@ fn filter_condition(filter: &IncidentFilter, now: DateTime<Utc>) -> Condition {
                 .add(like(Column::Description)),
         );
     }
-    condition
+    Ok(condition)
 }
 
 /// A page of the incidents matching `filter` (breach judged at `now`), in `order`.
@@ -172,7 +166,7 @@ pub async fn list_incidents<C: ConnectionTrait>(
     page: &PageRequest,
 ) -> DomainResult<Page<Model>> {
     actor.authorize(Permission::ReadIncidents)?;
-    let select = incident::Entity::find().filter(filter_condition(filter, now));
+    let select = incident::Entity::find().filter(filter_condition(filter, now)?);
     let sort = if descending {
         SortOrder::Descending
     } else {

@@ -527,6 +527,9 @@ pub async fn unlink_incident_from_problem(
     .await
 }
 
+/// The event action of a fix change linked to a problem.
+pub(crate) const FIX_CHANGE_LINKED: &str = "fixChangeLinked";
+
 /// Links a change raised to fix the problem (not a rejected or cancelled one).
 pub async fn link_fix_change(
     db: &DatabaseConnection,
@@ -544,7 +547,7 @@ pub async fn link_fix_change(
         id,
         version,
         ProblemAction::LinkFixChange,
-        "fixChangeLinked",
+        FIX_CHANGE_LINKED,
         None,
         async |txn, current, now| {
             let change = quorum_change::find_change(

@@ -5,15 +5,19 @@ use std::collections::HashMap;
 
 use quorum_core::event;
 use quorum_core::pagination::{self, Page, PageRequest, SortOrder};
-use quorum_core::text::escape_like;
+use quorum_core::text::{Search, search};
 use quorum_core::{Actor, DomainResult, Permission};
 use quorum_incident::entity::{affected_item as incident_item, incident};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
+use quorum_change::ChangeState;
+use quorum_change::entity::change_request;
+
 use crate::PROBLEM_EVENT_KIND;
 use crate::entity::problem::{self, Column, Model};
-use crate::entity::{ProblemState, affected_item};
+use crate::entity::{ProblemState, affected_item, fix_change};
+use crate::problem::FIX_CHANGE_LINKED;
 
 /// How a single problem is named in a lookup.
 #[derive(Debug, Clone)]
@@ -67,7 +71,7 @@ pub struct ProblemFilter {
     pub text: Option<String>,
 }
 
-fn filter_condition(filter: &ProblemFilter) -> Condition {
+fn filter_condition(filter: &ProblemFilter) -> DomainResult<Condition> {
     let mut condition = Condition::all().add_option(
         filter
             .states
@@ -98,13 +102,7 @@ fn filter_condition(filter: &ProblemFilter) -> Condition {
                 .add(Column::Id.in_subquery(through_incidents)),
         );
     }
-    if let Some(text) = filter
-        .text
-        .as_deref()
-        .map(str::trim)
-        .filter(|text| !text.is_empty())
-    {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+    if let Some(Search { text, pattern }) = search("text", filter.text.as_deref())? {
         let like = |column: Column| {
             Expr::expr(Func::lower(Expr::col((problem::Entity, column))))
                 .like(LikeExpr::new(pattern.clone()).escape('\\'))
@@ -118,7 +116,7 @@ fn filter_condition(filter: &ProblemFilter) -> Condition {
                 .add(like(Column::Workaround)),
         );
     }
-    condition
+    Ok(condition)
 }
 
 /// A page of problems matching `filter`, newest first.
@@ -129,7 +127,7 @@ pub async fn list_problems<C: ConnectionTrait>(
     page: &PageRequest,
 ) -> DomainResult<Page<Model>> {
     actor.authorize(Permission::ReadProblems)?;
-    let select = problem::Entity::find().filter(filter_condition(filter));
+    let select = problem::Entity::find().filter(filter_condition(filter)?);
     pagination::paginate(
         db,
         select,
@@ -155,7 +153,7 @@ pub async fn known_errors<C: ConnectionTrait>(
         ..filter.clone()
     };
     let select = problem::Entity::find()
-        .filter(filter_condition(&filter))
+        .filter(filter_condition(&filter)?)
         .filter(Column::Workaround.is_not_null());
     pagination::paginate(
         db,
@@ -205,7 +203,9 @@ pub async fn affected_items_of<C: ConnectionTrait>(
     Ok(found)
 }
 
-/// The events of a problem, newest first.
+/// The events of a problem, newest first, as far as `actor` may see what they are about: the
+/// link of a fix change that is a draft is left out for whoever may not read drafts (the rule
+/// of the changes themselves), until the change is submitted.
 pub async fn problem_history<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
@@ -213,12 +213,37 @@ pub async fn problem_history<C: ConnectionTrait>(
     page: &PageRequest,
 ) -> DomainResult<Page<event::Model>> {
     actor.authorize(Permission::ReadProblems)?;
-    event::page(
-        db,
-        Condition::all()
-            .add(event::Column::EntityKind.eq(PROBLEM_EVENT_KIND))
-            .add(event::Column::EntityId.eq(problem_id)),
-        page,
-    )
-    .await
+    let mut condition = Condition::all()
+        .add(event::Column::EntityKind.eq(PROBLEM_EVENT_KIND))
+        .add(event::Column::EntityId.eq(problem_id));
+    if !actor.can(Permission::ReadDraftChanges) {
+        // A link and its event are written by one transaction at one instant.
+        let mut hidden_change = Query::select();
+        hidden_change
+            .expr(Expr::val(1))
+            .from(fix_change::Entity)
+            .inner_join(
+                change_request::Entity,
+                Expr::col((change_request::Entity, change_request::Column::Id))
+                    .equals((fix_change::Entity, fix_change::Column::ChangeId)),
+            )
+            .and_where(
+                Expr::col((fix_change::Entity, fix_change::Column::ProblemId))
+                    .equals((event::Entity, event::Column::EntityId)),
+            )
+            .and_where(
+                Expr::col((fix_change::Entity, fix_change::Column::LinkedAt))
+                    .equals((event::Entity, event::Column::OccurredAt)),
+            )
+            .and_where(
+                Expr::col((change_request::Entity, change_request::Column::State))
+                    .eq(ChangeState::Draft),
+            );
+        condition = condition.add(
+            Condition::any()
+                .add(event::Column::Action.ne(FIX_CHANGE_LINKED))
+                .add(Expr::exists(hidden_change).not()),
+        );
+    }
+    event::page(db, condition, page).await
 }

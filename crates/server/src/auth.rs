@@ -81,6 +81,10 @@ pub enum TokenRejected {
     MissingClaim(String),
     #[error("the token is malformed")]
     Malformed,
+    #[error("the token names critical header extensions (`crit`) that are not understood here")]
+    CriticalExtensions,
+    #[error("the token's `sub` claim holds the character U+0000")]
+    BadSubject,
 }
 
 impl From<jsonwebtoken::errors::Error> for TokenRejected {
@@ -243,6 +247,11 @@ impl TokenVerifier {
 
     fn verify_with_expiry(&self, token: &str) -> Result<(Actor, u64), TokenRejected> {
         let data = jsonwebtoken::decode::<Value>(token, &self.key, &self.validation)?;
+        // RFC 7515 §4.1.11: a recipient that does not understand every extension `crit` lists
+        // must reject the token; none is understood here.
+        if data.header.crit.is_some() {
+            return Err(TokenRejected::CriticalExtensions);
+        }
         let claims = data.claims;
         let expires_at = claims
             .get("exp")
@@ -253,6 +262,10 @@ impl TokenVerifier {
             .and_then(Value::as_str)
             .filter(|subject| !subject.is_empty())
             .ok_or_else(|| TokenRejected::MissingClaim("sub".into()))?;
+        // The subject is written into every event the caller makes; no store keeps U+0000 alike.
+        if subject.contains('\0') {
+            return Err(TokenRejected::BadSubject);
+        }
         Ok((
             Actor::from_claims(subject, role_values(claim_at(&claims, &self.roles_claim))),
             expires_at,
