@@ -21,4 +21,4 @@ pub use actor::{Actor, Role};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{DomainError, DomainResult};
 pub use permission::Permission;
-pub use store::begin_write;
+pub use store::{WriteTransaction, begin_write};
