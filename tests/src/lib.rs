@@ -198,9 +198,16 @@ pub struct TestAppBuilder {
     batch_window: Option<std::time::Duration>,
     sockets: SocketLimits,
     connections: ConnectionLimits,
+    feed_capacity: usize,
 }
 
 impl TestAppBuilder {
+    /// Events the live feed's ring holds (and so how far a subscriber may fall behind).
+    pub fn feed_capacity(mut self, capacity: usize) -> Self {
+        self.feed_capacity = capacity;
+        self
+    }
+
     /// Sockets per subject and operations per socket, instead of the served defaults.
     pub fn socket_limits(mut self, sockets: SocketLimits) -> Self {
         self.sockets = sockets;
@@ -277,7 +284,7 @@ impl TestAppBuilder {
         };
         // The feed reads through a pool of its own, so that its polling stays out of the
         // statement log that tests count.
-        let feed = start_feed(&database).await;
+        let feed = start_feed(&database, self.feed_capacity).await;
         let state = AppState::new(
             db.clone(),
             Arc::new(clock.clone()),
@@ -297,6 +304,7 @@ impl TestAppBuilder {
             options,
             sockets: self.sockets,
             connections: self.connections,
+            feed_capacity: self.feed_capacity,
             statements,
             _database: Arc::new(database),
         }
@@ -304,11 +312,11 @@ impl TestAppBuilder {
 }
 
 /// This instance's live feed on a pool of its own, its pump running (LISTEN on PostgreSQL).
-async fn start_feed(database: &TestDatabase) -> EventFeed {
+async fn start_feed(database: &TestDatabase, capacity: usize) -> EventFeed {
     let feed_db = database.connect().await;
     let listen_url = (feed_db.get_database_backend() == sea_orm::DatabaseBackend::Postgres)
         .then(|| database.url().to_owned());
-    let feed = EventFeed::start(feed_db, feed::DEFAULT_CAPACITY)
+    let feed = EventFeed::start(feed_db, capacity)
         .await
         .expect("the feed starts");
     tokio::spawn(feed.clone().run(listen_url));
@@ -326,6 +334,7 @@ pub struct TestApp {
     options: SchemaOptions,
     sockets: SocketLimits,
     connections: ConnectionLimits,
+    feed_capacity: usize,
     statements: Arc<Mutex<Vec<String>>>,
     _database: Arc<TestDatabase>,
 }
@@ -397,6 +406,7 @@ impl TestApp {
             batch_window: None,
             sockets: SocketLimits::default(),
             connections: ConnectionLimits::default(),
+            feed_capacity: feed::DEFAULT_CAPACITY,
         }
     }
 
@@ -421,6 +431,35 @@ impl TestApp {
         .await
     }
 
+    /// Waits until this instance's feed has published every event in the table, so that a
+    /// subscription made now finds nothing in flight between the table and the ring.
+    pub async fn feed_caught_up(&self) {
+        use sea_orm::{ConnectionTrait, Statement};
+        let newest = self
+            .db
+            .query_one_raw(Statement::from_string(
+                self.db.get_database_backend(),
+                "SELECT max(id) AS id FROM event",
+            ))
+            .await
+            .expect("the event table reads")
+            .and_then(|row| row.try_get::<Option<i64>>("", "id").ok().flatten());
+        let Some(newest) = newest else { return };
+        for _ in 0..200 {
+            self.state.feed().wake();
+            if self
+                .state
+                .feed()
+                .last_published()
+                .is_some_and(|(_, id)| id >= newest)
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the feed did not publish event {newest} within 5 s");
+    }
+
     /// Closes every open WebSocket, as a stopping server does.
     pub fn close_sockets(&self) {
         self.state.close_sockets();
@@ -431,7 +470,7 @@ impl TestApp {
     pub async fn another_instance(&self) -> TestApp {
         let db = self._database.connect().await;
         let (verifier, signer) = auth::from_args(&self.auth, false).expect("valid auth settings");
-        let feed = start_feed(&self._database).await;
+        let feed = start_feed(&self._database, self.feed_capacity).await;
         let state = AppState::new(
             db.clone(),
             Arc::new(self.clock.clone()),
@@ -451,6 +490,7 @@ impl TestApp {
             options: self.options.clone(),
             sockets: self.sockets,
             connections: self.connections,
+            feed_capacity: self.feed_capacity,
             statements: Arc::new(Mutex::new(Vec::new())),
             _database: self._database.clone(),
         }

@@ -98,6 +98,11 @@ impl AppState {
         }))
     }
 
+    /// This instance's live feed.
+    pub fn feed(&self) -> &EventFeed {
+        &self.app.feed
+    }
+
     /// Closes every open WebSocket (1001, going away); HTTP requests finish as they are.
     pub fn close_sockets(&self) {
         self.stop.send_replace(true);
