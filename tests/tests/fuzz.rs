@@ -436,7 +436,7 @@ async fn random_operations_as_every_role_never_answer_internal() {
         if failures.len() >= 5 {
             break;
         }
-        if requests % 200 == 0 {
+        if requests.is_multiple_of(200) {
             generator.ids = known_ids(&app).await;
         }
     }
