@@ -366,18 +366,15 @@ impl OutOfRange {
             OutOfRange::Written(field) => (field, crate::error::GRAPHQL_VALIDATION_FAILED),
             OutOfRange::Variable(field) => (field, BAD_USER_INPUT),
         };
-        let mut error = ServerError::new(
+        crate::error::bad_value(
             format!(
                 "`{field}` must be an integer from {} to {}",
                 i32::MIN,
                 i32::MAX
             ),
-            None,
-        );
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        extensions.set("code", code);
-        extensions.set("field", field.as_str());
-        error
+            field,
+            code,
+        )
     }
 }
 
@@ -413,14 +410,11 @@ fn const_number_out_of_range(value: &ConstValue, path: &str) -> Option<String> {
 }
 
 fn nul_error(field: &str) -> ServerError {
-    let mut error = ServerError::new(
+    crate::error::bad_value(
         format!("`{field}` holds the character U+0000, which no text may contain"),
-        None,
-    );
-    let extensions = error.extensions.get_or_insert_with(Default::default);
-    extensions.set("code", BAD_USER_INPUT);
-    extensions.set("field", field);
-    error
+        field,
+        BAD_USER_INPUT,
+    )
 }
 
 /// The first variable (as a path: `input.ciIds.2`) whose text or key holds U+0000.

@@ -29,6 +29,24 @@ pub const SERVER_BUSY: &str = "SERVER_BUSY";
 /// A socket asked to run more operations at once than it may.
 pub const TOO_MANY_OPERATIONS: &str = "TOO_MANY_OPERATIONS";
 
+/// A value of a request refused before it ran: `code` (BAD_USER_INPUT for a variable's value,
+/// GRAPHQL_VALIDATION_FAILED for one written in the document), with the `field` at fault.
+pub fn bad_value(message: impl Into<String>, field: &str, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", code);
+    extensions.set("field", field);
+    error
+}
+
+/// A WebSocket operation refused because its socket runs `max` already.
+pub fn too_many_operations(max: usize) -> async_graphql::Error {
+    async_graphql::Error::new(format!(
+        "this socket runs {max} operations already; complete one first, or open another socket"
+    ))
+    .extend_with(|_, e| e.set("code", TOO_MANY_OPERATIONS))
+}
+
 /// The response to a request refused before it ran: one error with `code`.
 pub fn request_error(message: impl Into<String>, code: &str) -> Response {
     Response::from_errors(vec![with_code(ServerError::new(message, None), code)])

@@ -31,7 +31,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::BoxStream;
 use futures_util::{FutureExt, SinkExt, StreamExt, future};
-use quorum_api::error::{TOO_MANY_OPERATIONS, UNAUTHENTICATED};
+use quorum_api::error::UNAUTHENTICATED;
 use quorum_api::{AppData, Engine, RequestContext};
 use quorum_core::Actor;
 
@@ -190,14 +190,8 @@ impl SessionExecutor {
     /// operations.
     fn prepare(&self) -> Result<(RequestContext, OperationSlot), async_graphql::Error> {
         let actor = self.session.actor()?;
-        let slot =
-            OperationSlot::take(&self.session.running, self.max_operations).ok_or_else(|| {
-                let max = self.max_operations;
-                async_graphql::Error::new(format!(
-                    "this socket runs {max} operations already; complete one first, or open                      another socket"
-                ))
-                .extend_with(|_, e| e.set("code", TOO_MANY_OPERATIONS))
-            })?;
+        let slot = OperationSlot::take(&self.session.running, self.max_operations)
+            .ok_or_else(|| quorum_api::error::too_many_operations(self.max_operations))?;
         let context = RequestContext {
             actor: Some(actor),
             trace_id: uuid::Uuid::new_v4().simple().to_string(),
