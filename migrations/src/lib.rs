@@ -17,6 +17,7 @@ mod m20261124_000005_incident_problem;
 mod m20261124_000006_walk_from_function;
 mod m20261202_000007_event_feed;
 mod m20261203_000008_event_kind_feed;
+mod m20261203_000009_change_control;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_walk_from_function::Migration),
             Box::new(m20261202_000007_event_feed::Migration),
             Box::new(m20261203_000008_event_kind_feed::Migration),
+            Box::new(m20261203_000009_change_control::Migration),
         ]
     }
 }

@@ -121,6 +121,21 @@ impl TestApp {
             .unwrap_or_else(|response| panic!("{name} failed: {}", response.text()))
     }
 
+    /// Starts implementing `change` as IMPLEMENTER, giving a reason in case the clock is outside
+    /// its window (the suites' clock mostly stands before it); panics on error.
+    pub async fn start_implementation(&self, change: &Value) -> Value {
+        self.change_action(
+            IMPLEMENTER,
+            "startImplementation",
+            change,
+            ", $reason: String",
+            ", reason: $reason",
+            json!({ "reason": "the test starts it now" }),
+        )
+        .await
+        .unwrap_or_else(|response| panic!("startImplementation failed: {}", response.text()))
+    }
+
     /// Creates a change of `change_type` (NORMAL or EMERGENCY) touching `items`, with every
     /// plan, the standard window and IMPLEMENTER as assignee, requested by ENGINEER.
     pub async fn new_change(&self, change_type: &str, items: &[&Value]) -> Value {

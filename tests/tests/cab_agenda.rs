@@ -1,7 +1,7 @@
 //! The CAB's agenda (`cabAgenda`) and `Change.myVote`, through the API. Each person's queue
 //! (`viewer.work`) is in `viewer_work.rs`.
 
-use quorum_core::Role;
+use quorum_core::{Clock, Role};
 use quorum_tests::TestApp;
 use quorum_tests::change::{CAB, ENGINEER, HEAD, IMPLEMENTER, MANAGER, Person};
 use serde_json::{Value, json};
@@ -183,7 +183,9 @@ async fn the_range_takes_windows_that_overlap_it_and_defaults_to_the_next_fourte
     for name in ["a", "b", "c", "d", "e"] {
         items.push(app.create_ci("SERVER", &format!("srv-{name}")).await);
     }
-    // Now is 2026-01-05T09:00Z.
+    // Now is 2026-01-05T09:00Z; the window that straddles it was scheduled before it began.
+    let now = app.clock.now();
+    app.clock.set(now - chrono::Duration::hours(2));
     let straddles = high_risk_scheduled(
         &app,
         &[&items[0]],
@@ -191,6 +193,7 @@ async fn the_range_takes_windows_that_overlap_it_and_defaults_to_the_next_fourte
         "2026-01-05T10:00:00Z",
     )
     .await;
+    app.clock.set(now);
     let day_13 = high_risk_scheduled(
         &app,
         &[&items[1]],
@@ -222,7 +225,7 @@ async fn the_range_takes_windows_that_overlap_it_and_defaults_to_the_next_fourte
         "2026-01-06T10:00:00Z",
     )
     .await;
-    app.act(IMPLEMENTER, "startImplementation", &started).await;
+    app.start_implementation(&started).await;
 
     assert_eq!(
         rows(&agenda(&app, MANAGER, json!({})).await),

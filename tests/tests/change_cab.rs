@@ -165,9 +165,11 @@ async fn cab_change(app: &TestApp, items: &[&Value]) -> Value {
 }
 
 /// An EMERGENCY change on `items` raised and submitted by `requester`: in CAB_REVIEW (ECAB).
+/// An EMERGENCY change before the ECAB, assessed (its approvals count only once it is).
 async fn emergency_change(app: &TestApp, requester: Person, items: &[&Value]) -> Value {
     let change = create_change_as(app, requester, "EMERGENCY", items).await;
     let change = app.act(requester, "submitChange", &change).await;
+    let change = app.assess(&change, TestApp::low_risk_answers()).await;
     assert_eq!(change["state"], "CAB_REVIEW");
     change
 }
@@ -275,11 +277,10 @@ async fn fixtures(app: &TestApp) -> Fixtures {
     let implementing = app.scheduled_change(&[&items[10]]).await;
     changes.insert(
         On::Implementing,
-        app.act(IMPLEMENTER, "startImplementation", &implementing)
-            .await,
+        app.start_implementation(&implementing).await,
     );
     let review = app.scheduled_change(&[&items[11]]).await;
-    let review = app.act(IMPLEMENTER, "startImplementation", &review).await;
+    let review = app.start_implementation(&review).await;
     changes.insert(On::Review, app.complete(&review, "SUCCESSFUL").await);
     for (on, state) in [
         (On::Draft, "DRAFT"),

@@ -288,13 +288,11 @@ async fn same_ci_conflicts_are_in_flight_changes_with_overlapping_windows() {
 
     // Done or not yet decided, in the same window: none of these count.
     let closed = app.scheduled_change(&[&db]).await;
-    let closed = app.act(IMPLEMENTER, "startImplementation", &closed).await;
+    let closed = app.start_implementation(&closed).await;
     let closed = app.complete(&closed, "SUCCESSFUL").await;
     let in_review = authorized_in(&app, &[&db], Some((ten, noon))).await;
     let in_review = app.schedule(&in_review).await.expect("schedules");
-    let in_review = app
-        .act(IMPLEMENTER, "startImplementation", &in_review)
-        .await;
+    let in_review = app.start_implementation(&in_review).await;
     let in_review = app.complete(&in_review, "FAILED").await;
     let closed = app.act(MANAGER, "closeChange", &closed).await;
     assert_eq!(closed["state"], "CLOSED");
@@ -347,9 +345,7 @@ async fn same_ci_conflicts_are_in_flight_changes_with_overlapping_windows() {
         "2026-01-10T13:00:00Z",
     )
     .await;
-    let implementing = app
-        .act(IMPLEMENTER, "startImplementation", &implementing)
-        .await;
+    let implementing = app.start_implementation(&implementing).await;
     assert_eq!(implementing["state"], "IMPLEMENTING");
     // In flight, but only touching our window's ends: [start, end) windows do not overlap.
     let before = authorized_in(
@@ -673,7 +669,7 @@ async fn a_conflicting_schedule_is_refused_with_its_conflicts_unless_overridden_
         (
             "scheduled".to_owned(),
             Some(format!(
-                "scheduled over 2 conflict(s): SAME_CI {} on {}; DEPENDENT_CI {} on {} via {} → {}; reason: the vendor is only available then",
+                "scheduled over 2 conflicts: SAME_CI {} on {}; DEPENDENT_CI {} on {} via {} → {}; reason: the vendor is only available then",
                 number(&on_db),
                 number(&db),
                 number(&on_web),
@@ -755,6 +751,7 @@ async fn a_freeze_holds_normal_changes_even_overridden_but_not_emergency_ones() 
         )
         .await;
     let emergency = app.act(ENGINEER, "submitChange", &emergency).await;
+    let emergency = app.assess(&emergency, TestApp::low_risk_answers()).await;
     let emergency = app
         .vote(MANAGER, &emergency, "APPROVE", None)
         .await
@@ -767,7 +764,7 @@ async fn a_freeze_holds_normal_changes_even_overridden_but_not_emergency_ones() 
         last_event(&app, &scheduled).await,
         (
             "scheduled".to_owned(),
-            Some("scheduled over 1 conflict(s): FREEZE_WINDOW `Year end` on every CI".to_owned())
+            Some("scheduled over 1 conflict: FREEZE_WINDOW `Year end` on every CI".to_owned())
         )
     );
     assert_eq!(
@@ -784,6 +781,7 @@ async fn a_freeze_holds_normal_changes_even_overridden_but_not_emergency_ones() 
         )
         .await;
     let second = app.act(ENGINEER, "submitChange", &second).await;
+    let second = app.assess(&second, TestApp::low_risk_answers()).await;
     let second = app
         .vote(MANAGER, &second, "APPROVE", None)
         .await
@@ -973,7 +971,7 @@ async fn the_calendar_lists_in_flight_changes_by_planned_start_and_the_freezes_o
     .await;
     let c = authorized_in(&app, &[&c1], None).await;
     let c = scheduled_in(&app, &c, "2026-01-12T09:00:00Z", "2026-01-12T10:00:00Z").await;
-    let c = app.act(IMPLEMENTER, "startImplementation", &c).await;
+    let c = app.start_implementation(&c).await;
     // Straddles the start of the range.
     let g = authorized_in(
         &app,
@@ -993,7 +991,7 @@ async fn the_calendar_lists_in_flight_changes_by_planned_start_and_the_freezes_o
         "2026-01-07T11:00:00Z",
     )
     .await;
-    let closed = app.act(IMPLEMENTER, "startImplementation", &closed).await;
+    let closed = app.start_implementation(&closed).await;
     let closed = app.complete(&closed, "SUCCESSFUL").await;
     app.act(MANAGER, "closeChange", &closed).await;
     authorized_in(
@@ -1142,7 +1140,7 @@ async fn past_change(app: &TestApp, items: &[&Value], outcome: &str, completed: 
         .await
         .unwrap_or_else(|response| panic!("scheduleChange failed: {}", response.text()));
     app.clock.set(completed - Duration::minutes(30));
-    let change = app.act(IMPLEMENTER, "startImplementation", &change).await;
+    let change = app.start_implementation(&change).await;
     app.clock.set(completed);
     let change = app.complete(&change, outcome).await;
     assert_eq!(instant(&change["completedAt"]), completed);

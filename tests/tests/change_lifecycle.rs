@@ -274,7 +274,7 @@ async fn in_cab_review(app: &TestApp, item: &Value) -> Value {
 
 async fn implementing(app: &TestApp, item: &Value) -> Value {
     let change = app.scheduled_change(&[item]).await;
-    app.act(IMPLEMENTER, "startImplementation", &change).await
+    app.start_implementation(&change).await
 }
 
 async fn reason_action(
@@ -537,7 +537,19 @@ async fn call(
             )
             .await
         }
-        "submitChange" | "startImplementation" | "closeChange" => {
+        "startImplementation" => {
+            // Outside its window (the suite's clock stands before it) a start needs a reason.
+            app.change_action(
+                who,
+                mutation,
+                change,
+                ", $reason: String",
+                ", reason: $reason",
+                json!({ "reason": "Because" }),
+            )
+            .await
+        }
+        "submitChange" | "closeChange" => {
             app.change_action(who, mutation, change, "", "", json!({}))
                 .await
         }
@@ -854,7 +866,7 @@ async fn a_standard_change_from_a_template_is_authorized_at_submit_and_closes() 
     let change = app.schedule(&change).await.expect("schedules");
     assert_eq!(change["state"], "SCHEDULED");
     set_clock(&app, "2026-01-10T10:00:00Z");
-    let change = app.act(IMPLEMENTER, "startImplementation", &change).await;
+    let change = app.start_implementation(&change).await;
     assert_eq!(change["state"], "IMPLEMENTING");
     assert_eq!(change["startedOutsideWindow"], false);
     set_clock(&app, "2026-01-10T10:20:00Z");
@@ -882,7 +894,11 @@ async fn a_standard_change_from_a_template_is_authorized_at_submit_and_closes() 
             event("created", ENGINEER, None),
             event("submitted", ENGINEER, None),
             event("scheduled", MANAGER, None),
-            event("implementationStarted", IMPLEMENTER, None),
+            event(
+                "implementationStarted",
+                IMPLEMENTER,
+                Some("the test starts it now")
+            ),
             event("implementationCompleted", IMPLEMENTER, None),
             event("closed", MANAGER, None),
         ]
@@ -941,7 +957,7 @@ async fn a_low_risk_normal_change_is_authorized_by_the_manager_and_every_move_is
     assert_eq!(instant(&change["plannedEnd"]), Some(at(WINDOW_END)));
 
     set_clock(&app, "2026-01-10T10:30:00Z");
-    let change = app.act(IMPLEMENTER, "startImplementation", &change).await;
+    let change = app.start_implementation(&change).await;
     assert_eq!(change["startedOutsideWindow"], false);
 
     set_clock(&app, "2026-01-10T11:15:00Z");
@@ -976,7 +992,11 @@ async fn a_low_risk_normal_change_is_authorized_by_the_manager_and_every_move_is
             event("assessed", MANAGER, None),
             event("authorized", MANAGER, Some("Low risk, well rehearsed")),
             event("scheduled", MANAGER, None),
-            event("implementationStarted", IMPLEMENTER, None),
+            event(
+                "implementationStarted",
+                IMPLEMENTER,
+                Some("the test starts it now")
+            ),
             event("implementationCompleted", IMPLEMENTER, None),
             event("closed", MANAGER, None),
         ]
@@ -1119,7 +1139,7 @@ async fn a_high_risk_normal_change_is_referred_to_the_cab_and_authorized_by_two_
 
     let change = app.schedule(&change).await.expect("schedules");
     set_clock(&app, "2026-01-10T11:59:59Z");
-    let change = app.act(IMPLEMENTER, "startImplementation", &change).await;
+    let change = app.start_implementation(&change).await;
     assert_eq!(change["startedOutsideWindow"], false);
     let change = app.complete(&change, "SUCCESSFUL").await;
     let change = app.act(MANAGER, "closeChange", &change).await;
@@ -1140,7 +1160,11 @@ async fn a_high_risk_normal_change_is_referred_to_the_cab_and_authorized_by_two_
                 Some("2 approvals reached the quorum of 2")
             ),
             event("scheduled", MANAGER, None),
-            event("implementationStarted", IMPLEMENTER, None),
+            event(
+                "implementationStarted",
+                IMPLEMENTER,
+                Some("the test starts it now")
+            ),
             event("implementationCompleted", IMPLEMENTER, None),
             event("closed", MANAGER, None),
         ]
@@ -1173,7 +1197,14 @@ async fn an_emergency_change_is_authorized_by_one_ecab_approval_and_closes_only_
         .vote(MANAGER, &change, "APPROVE", Some("Go"))
         .await
         .expect("the change manager votes on the ECAB");
+    // The ECAB quorum is 1, but no EMERGENCY change goes ahead unassessed: the approval
+    // waits for the assessment, which then decides.
+    assert_eq!(change["state"], "CAB_REVIEW", "not assessed yet");
+    let offered = transitions(&app, MANAGER, &change).await;
+    assert_eq!(offered["ASSESS"], (true, None));
+    let change = app.assess(&change, TestApp::low_risk_answers()).await;
     assert_eq!(change["state"], "AUTHORIZED", "the ECAB quorum is 1");
+    assert!(change["risk"]["level"].is_string(), "the risk is recorded");
     assert_times(&change, &[("decidedAt", Some("2026-01-05T09:40:00Z"))]);
     assert_eq!(
         change["votes"],
@@ -1183,6 +1214,8 @@ async fn an_emergency_change_is_authorized_by_one_ecab_approval_and_closes_only_
     // A service head's approval authorizes one as well.
     let other = app.new_change("EMERGENCY", &[&switch]).await;
     let other = app.act(ENGINEER, "submitChange", &other).await;
+    let other = app.assess(&other, TestApp::low_risk_answers()).await;
+    assert_eq!(other["state"], "CAB_REVIEW", "assessed, not yet approved");
     let other = app
         .vote(HEAD, &other, "APPROVE", None)
         .await
@@ -1201,7 +1234,7 @@ async fn an_emergency_change_is_authorized_by_one_ecab_approval_and_closes_only_
         )
         .await
         .expect("schedules");
-    let change = app.act(IMPLEMENTER, "startImplementation", &change).await;
+    let change = app.start_implementation(&change).await;
     assert_eq!(change["startedOutsideWindow"], false);
     set_clock(&app, "2026-01-05T10:30:00Z");
     let change = app.complete(&change, "SUCCESSFUL").await;
@@ -1254,6 +1287,7 @@ async fn an_emergency_change_is_authorized_by_one_ecab_approval_and_closes_only_
             "created",
             "submitted",
             "voted",
+            "assessed",
             "authorized",
             "scheduled",
             "implementationStarted",
@@ -1263,11 +1297,11 @@ async fn an_emergency_change_is_authorized_by_one_ecab_approval_and_closes_only_
         ]
     );
     assert_eq!(
-        events[3],
+        events[4],
         event(
             "authorized",
             MANAGER,
-            Some("1 approvals reached the quorum of 1")
+            Some("1 approval reached the quorum of 1")
         )
     );
 }
@@ -1476,7 +1510,7 @@ async fn a_change_is_cancelled_before_implementation_but_not_once_implementing()
 }
 
 #[tokio::test]
-async fn starting_before_or_after_the_planned_window_is_allowed_and_flagged() {
+async fn starting_outside_the_planned_window_needs_a_reason_and_is_flagged() {
     let app = TestApp::new().await;
     let mut changes = Vec::new();
     for n in 0..4 {
@@ -1491,7 +1525,36 @@ async fn starting_before_or_after_the_planned_window_is_allowed_and_flagged() {
         (&changes[3], WINDOW_END, true),
     ] {
         set_clock(&app, now);
-        let started = app.act(IMPLEMENTER, "startImplementation", change).await;
+        // Without a reason: fine inside the window, refused outside it (nothing written).
+        let plain = app
+            .change_action(
+                IMPLEMENTER,
+                "startImplementation",
+                change,
+                "",
+                "",
+                json!({}),
+            )
+            .await;
+        let started = if outside {
+            let refused = plain.expect_err("outside the window a reason is needed");
+            assert_eq!(
+                refused.error_codes(),
+                ["BAD_USER_INPUT"],
+                "started at {now}"
+            );
+            assert_eq!(refused.json()["errors"][0]["extensions"]["field"], "reason");
+            let unchanged = app.start_implementation(change).await;
+            let events = history(&app, &unchanged).await;
+            assert_eq!(
+                events.last().and_then(|event| event.reason.as_deref()),
+                Some("the test starts it now"),
+                "the reason is recorded"
+            );
+            unchanged
+        } else {
+            plain.expect("inside the window no reason is needed")
+        };
         assert_eq!(started["state"], "IMPLEMENTING");
         assert_eq!(started["startedOutsideWindow"], outside, "started at {now}");
         assert_times(&started, &[("actualStart", Some(now))]);
@@ -1528,7 +1591,7 @@ async fn a_scheduled_change_is_rescheduled_and_started_against_its_new_window() 
     );
     // The old window no longer counts.
     set_clock(&app, "2026-01-08T22:30:00Z");
-    let started = app.act(IMPLEMENTER, "startImplementation", &moved).await;
+    let started = app.start_implementation(&moved).await;
     assert_eq!(started["startedOutsideWindow"], false);
     let events = history(&app, &started).await;
     assert_eq!(
@@ -1926,17 +1989,47 @@ async fn bad_creations_and_windows_are_bad_user_input_and_write_nothing() {
         );
     }
     assert_unchanged(&app, &change, events).await;
-    // A window already begun but not ended is fine.
+    // A NORMAL change's window may not have begun already, nor last longer than the policy's
+    // maxWindowHours (a week).
+    assert_eq!(
+        bad_input(
+            app.schedule_in(
+                &change,
+                "2026-01-06T11:00:00Z",
+                "2026-01-06T13:00:00Z",
+                false,
+                None
+            )
+            .await,
+            "plannedStart"
+        ),
+        "the window starts in the past; only an EMERGENCY change may be planned after the fact"
+    );
+    assert_eq!(
+        bad_input(
+            app.schedule_in(
+                &change,
+                "2026-01-07T10:00:00Z",
+                "2026-01-14T10:00:01Z",
+                false,
+                None
+            )
+            .await,
+            "plannedEnd"
+        ),
+        "a change window may last at most 168 hours (the policy's maxWindowHours); split the work into several changes"
+    );
+    assert_unchanged(&app, &change, events).await;
     let change = app
         .schedule_in(
             &change,
-            "2026-01-06T11:00:00Z",
-            "2026-01-06T13:00:00Z",
+            "2026-01-07T10:00:00Z",
+            "2026-01-14T10:00:00Z",
             false,
             None,
         )
         .await
-        .expect("schedules");
+        .expect("a week is allowed");
     assert_eq!(change["state"], "SCHEDULED");
 }
 
@@ -2313,6 +2406,7 @@ async fn who_may_vote_is_what_available_transitions_says() {
         transitions(&app, HEAD, &emergency).await["VOTE"],
         (true, None)
     );
+    let emergency = app.assess(&emergency, TestApp::low_risk_answers()).await;
     let decided = agrees(&app, SECOND_MANAGER, "castCabVote", &emergency, &spare)
         .await
         .expect("votes");

@@ -20,7 +20,7 @@ async fn a_low_risk_normal_change_goes_from_draft_to_closed() {
     assert_eq!(change["state"], "SCHEDULED");
     app.clock
         .set("2026-01-10T10:30:00Z".parse().expect("instant"));
-    let change = app.act(IMPLEMENTER, "startImplementation", &change).await;
+    let change = app.start_implementation(&change).await;
     assert_eq!(change["startedOutsideWindow"], false);
     let change = app.complete(&change, "SUCCESSFUL").await;
     assert_eq!(change["state"], "REVIEW");

@@ -501,7 +501,7 @@ async fn the_cause_links_both_ways_and_needs_a_change_that_started() {
         "changeId"
     );
     app.clock.set(at("2026-01-10T10:30:00Z"));
-    let change = app.act(IMPLEMENTER, "startImplementation", &change).await;
+    let change = app.start_implementation(&change).await;
     let incident = app
         .incident_action(
             MANAGER,

@@ -71,7 +71,7 @@ async fn an_incident_caused_by_a_change_is_worked_to_closure_and_a_problem_track
     assert_eq!(refused.error_codes(), ["BAD_USER_INPUT"]);
     app.clock
         .set("2026-01-10T10:30:00Z".parse().expect("instant"));
-    let change = app.act(IMPLEMENTER, "startImplementation", &change).await;
+    let change = app.start_implementation(&change).await;
     let incident = app
         .incident_action(
             ENGINEER,

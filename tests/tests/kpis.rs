@@ -194,7 +194,7 @@ async fn implemented(
         .await
         .unwrap_or_else(|response| panic!("scheduleChange failed: {}", response.text()));
     app.clock.set(start);
-    let change = app.act(IMPLEMENTER, "startImplementation", &change).await;
+    let change = app.start_implementation(&change).await;
     app.clock.set(at(completed));
     app.complete(&change, outcome).await
 }
@@ -275,6 +275,7 @@ async fn changes(app: &TestApp, estate: &Estate) -> Changes {
     let d = submitted(app, "EMERGENCY", &estate.api, "2026-01-26T09:00:00Z").await;
     assert_eq!(d["state"], "CAB_REVIEW");
     app.clock.set(at("2026-01-26T11:00:00Z"));
+    let d = app.assess(&d, TestApp::low_risk_answers()).await;
     let d = app.vote(MANAGER, &d, "APPROVE", None).await.expect("vote");
     assert_eq!(d["state"], "AUTHORIZED");
     implemented(
@@ -301,7 +302,12 @@ async fn changes(app: &TestApp, estate: &Estate) -> Changes {
     with_reason(app, ENGINEER, "cancelChange", &f, "2026-04-10T09:00:00Z").await;
 
     app.clock.set(at("2026-04-20T09:00:00Z"));
-    app.new_change("NORMAL", &[&estate.api]).await;
+    app.new_change_with(
+        "NORMAL",
+        &[&estate.api],
+        json!({ "plannedStart": null, "plannedEnd": null }),
+    )
+    .await;
     Changes { a }
 }
 

@@ -81,7 +81,7 @@ async fn change_in(app: &TestApp, change_type: &str, state: &str) -> Value {
     if state == "SCHEDULED" {
         return change;
     }
-    let change = app.act(IMPLEMENTER, "startImplementation", &change).await;
+    let change = app.start_implementation(&change).await;
     app.complete(
         &change,
         if state == "REVIEW_FAILED" {
@@ -271,7 +271,7 @@ async fn case(app: &TestApp, permission: Permission, role: Role) -> (String, Val
             ),
         ),
         P::ImplementChange => (
-            on("startImplementation", "", ""),
+            on("startImplementation", "", ", reason: \"walk\""),
             ids(&change_in(app, "NORMAL", "SCHEDULED").await, json!({})),
         ),
         P::RecordReview => (

@@ -148,7 +148,7 @@ async fn a_problem_becomes_a_known_error_and_is_resolved_only_by_a_successful_fi
     // Once the fix closes SUCCESSFUL, the problem resolves without a reason.
     app.clock
         .set("2026-01-10T10:30:00Z".parse().expect("instant"));
-    let fix = app.act(IMPLEMENTER, "startImplementation", &fix).await;
+    let fix = app.start_implementation(&fix).await;
     let fix = app.complete(&fix, "SUCCESSFUL").await;
     app.act(MANAGER, "closeChange", &fix).await;
     let problem = with_reason(&app, &problem, "resolveProblem", None)

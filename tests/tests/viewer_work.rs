@@ -106,7 +106,8 @@ async fn each_board_member_waits_on_the_votes_of_their_board_but_never_on_their_
         queue(&work(&app, HEAD).await),
         [number(&emergency), number(&own)]
     );
-    // Once the board decides, the change leaves every queue.
+    // Once the board decides (the change assessed), the change leaves every queue.
+    let emergency = app.assess(&emergency, TestApp::low_risk_answers()).await;
     let decided = app
         .vote(HEAD, &emergency, "APPROVE", None)
         .await
@@ -152,10 +153,10 @@ async fn the_assignee_sees_the_changes_to_implement_with_a_window_first() {
         )
         .await
         .expect("scheduled");
-    let started = app.act(IMPLEMENTER, "startImplementation", &started).await;
+    let started = app.start_implementation(&started).await;
     // Done with: in REVIEW.
     let done = app.scheduled_change(&[&items[3]]).await;
-    let done = app.act(IMPLEMENTER, "startImplementation", &done).await;
+    let done = app.start_implementation(&done).await;
     let done = app.complete(&done, "FAILED").await;
     assert_eq!(done["state"], "REVIEW");
     // Someone else's.

@@ -23,6 +23,15 @@ pub const INTERNAL: &str = "INTERNAL";
 pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
 pub const PAYLOAD_TOO_LARGE: &str = "PAYLOAD_TOO_LARGE";
+
+/// `extensions.reason` of a CONFLICT: the `version` sent is not the record's (reload, retry).
+pub const STALE_VERSION: &str = "STALE_VERSION";
+/// `extensions.reason` of a CONFLICT: the write collides with other records, listed in
+/// `extensions.conflicts` (a change window's conflicts).
+pub const COLLISION: &str = "COLLISION";
+/// `extensions.reason` of a CONFLICT: what the write would create exists already, or the
+/// record is taken (an incident that belongs to another problem).
+pub const DUPLICATE: &str = "DUPLICATE";
 pub const UNSUPPORTED_MEDIA_TYPE: &str = "UNSUPPORTED_MEDIA_TYPE";
 /// The server holds as many connections as it may; retry shortly.
 pub const SERVER_BUSY: &str = "SERVER_BUSY";
@@ -65,7 +74,9 @@ pub fn domain_error(error: &DomainError, trace_id: &str) -> async_graphql::Error
         DomainError::Forbidden { .. } | DomainError::Refused { .. } => FORBIDDEN,
         DomainError::NotFound { .. } => NOT_FOUND,
         DomainError::BadInput { .. } | DomainError::BadRows { .. } => BAD_USER_INPUT,
-        DomainError::Conflict { .. } | DomainError::ConflictWith { .. } => CONFLICT,
+        DomainError::Conflict { .. }
+        | DomainError::ConflictWith { .. }
+        | DomainError::Stale { .. } => CONFLICT,
         DomainError::InvalidTransition { .. } => INVALID_TRANSITION,
         DomainError::Database(_) | DomainError::Internal(_) => INTERNAL,
     };
@@ -87,6 +98,16 @@ pub fn domain_error(error: &DomainError, trace_id: &str) -> async_graphql::Error
         DomainError::ConflictWith { details, .. } => Some(details.clone()),
         _ => None,
     };
+    // What a client switches on among CONFLICTs: a stale version (reload; `currentVersion`
+    // says which), a collision with other records (`conflicts` lists them), or a duplicate.
+    let (reason, current_version) = match error {
+        DomainError::Stale {
+            current_version, ..
+        } => (Some(STALE_VERSION), *current_version),
+        DomainError::ConflictWith { .. } => (Some(COLLISION), None),
+        DomainError::Conflict { .. } => (Some(DUPLICATE), None),
+        _ => (None, None),
+    };
     let trace_id = trace_id.to_owned();
     async_graphql::Error::new(message).extend_with(move |_, e| {
         e.set("code", code);
@@ -102,6 +123,12 @@ pub fn domain_error(error: &DomainError, trace_id: &str) -> async_graphql::Error
             && let Ok(details) = async_graphql::Value::from_json(details.clone())
         {
             e.set("conflicts", details);
+        }
+        if let Some(reason) = reason {
+            e.set("reason", reason);
+        }
+        if let Some(version) = current_version {
+            e.set("currentVersion", version);
         }
         if code == INTERNAL {
             e.set("traceId", trace_id.as_str());

@@ -74,6 +74,37 @@ impl Work {
         Ok(incidents.into_iter().map(Incident::new).collect())
     }
 
+    /// For change managers: changes to assess and decide (NORMAL ones in ASSESSMENT, EMERGENCY
+    /// ones in CAB_REVIEW not yet assessed), oldest submission first. Empty for other roles.
+    async fn changes_to_assess(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Change>> {
+        let actor = ctx.actor()?;
+        let changes = quorum_change::agenda::to_assess(&ctx.app()?.db, actor)
+            .await
+            .gql(ctx)?;
+        Ok(changes.into_iter().map(Change::new).collect())
+    }
+
+    /// For change managers: AUTHORIZED changes not yet on the calendar, the longest-waiting
+    /// decision first. Empty for other roles.
+    async fn changes_to_schedule(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Change>> {
+        let actor = ctx.actor()?;
+        let changes = quorum_change::agenda::to_schedule(&ctx.app()?.db, actor)
+            .await
+            .gql(ctx)?;
+        Ok(changes.into_iter().map(Change::new).collect())
+    }
+
+    /// For change managers: changes in REVIEW whose post-implementation review is required
+    /// (every EMERGENCY change; FAILED or BACKED_OUT outcomes) and missing, the longest-waiting
+    /// first. Empty for other roles.
+    async fn reviews_due(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Change>> {
+        let actor = ctx.actor()?;
+        let changes = quorum_change::agenda::reviews_due(&ctx.app()?.db, actor)
+            .await
+            .gql(ctx)?;
+        Ok(changes.into_iter().map(Change::new).collect())
+    }
+
     /// Changes you requested that wait on you: your drafts, to complete and submit (oldest
     /// first). Nothing else waits on a requester: assessment, referral, scheduling and reviews
     /// are the change manager's, votes the boards', implementation the assignee's (see

@@ -146,3 +146,72 @@ pub async fn requested_needing_action<C: ConnectionTrait>(
         .all(db)
         .await?)
 }
+
+/// The change manager's assessment queue: NORMAL changes in ASSESSMENT (to assess, then
+/// authorize, refer or reject) and EMERGENCY changes in CAB_REVIEW not yet assessed (the ECAB's
+/// approval waits for it), oldest submission first. Empty for whoever may not assess.
+pub async fn to_assess<C: ConnectionTrait>(db: &C, actor: &Actor) -> DomainResult<Vec<Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    if !actor.can(Permission::AssessChange) {
+        return Ok(Vec::new());
+    }
+    Ok(change_request::Entity::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(Column::ChangeType.eq(ChangeType::Normal))
+                        .add(Column::State.eq(ChangeState::Assessment)),
+                )
+                .add(
+                    sea_orm::Condition::all()
+                        .add(Column::ChangeType.eq(ChangeType::Emergency))
+                        .add(Column::State.eq(ChangeState::CabReview))
+                        .add(Column::RiskLevel.is_null()),
+                ),
+        )
+        .order_by_asc(Column::SubmittedAt)
+        .order_by_asc(Column::Number)
+        .all(db)
+        .await?)
+}
+
+/// The change manager's scheduling queue: AUTHORIZED changes without a slot on the calendar
+/// yet, the longest-waiting decision first. Empty for whoever may not schedule.
+pub async fn to_schedule<C: ConnectionTrait>(db: &C, actor: &Actor) -> DomainResult<Vec<Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    if !actor.can(Permission::ScheduleChange) {
+        return Ok(Vec::new());
+    }
+    Ok(change_request::Entity::find()
+        .filter(Column::State.eq(ChangeState::Authorized))
+        .order_by_asc(Column::DecidedAt)
+        .order_by_asc(Column::Number)
+        .all(db)
+        .await?)
+}
+
+/// The post-implementation reviews due: changes in REVIEW that must be reviewed before they
+/// close (every EMERGENCY change; FAILED or BACKED_OUT outcomes) and have no review yet, the
+/// longest-waiting first. Empty for whoever may not record reviews.
+pub async fn reviews_due<C: ConnectionTrait>(db: &C, actor: &Actor) -> DomainResult<Vec<Model>> {
+    actor.authorize(Permission::ReadChanges)?;
+    if !actor.can(Permission::RecordReview) {
+        return Ok(Vec::new());
+    }
+    Ok(change_request::Entity::find()
+        .filter(Column::State.eq(ChangeState::Review))
+        .filter(Column::Review.is_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(Column::ChangeType.eq(ChangeType::Emergency))
+                .add(Column::Outcome.is_in([
+                    crate::entity::ChangeOutcome::Failed,
+                    crate::entity::ChangeOutcome::BackedOut,
+                ])),
+        )
+        .order_by_asc(Column::CompletedAt)
+        .order_by_asc(Column::Number)
+        .all(db)
+        .await?)
+}

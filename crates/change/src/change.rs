@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use quorum_cmdb::ConfigurationItem;
-use quorum_cmdb::entity::configuration_item as ci;
 use quorum_core::event::{self, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
@@ -90,16 +89,57 @@ fn check_window(
     }
 }
 
-/// Deduplicated ids of live CIs, read locked in the caller's transaction, or BAD_USER_INPUT
-/// on `field`.
+/// How far in the past a planned start may lie (a form filled in a minute ago).
+const START_GRACE: chrono::Duration = chrono::Duration::minutes(5);
+
+/// A window being planned for a change of `change_type` at `now`: no longer than the policy
+/// allows, and, but for an EMERGENCY change (which may be recorded after the fact), not
+/// starting in the past. `fields` name the start and the end in the input.
+pub(crate) fn check_planned_window(
+    fields: (&str, &str),
+    change_type: ChangeType,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    now: DateTime<Utc>,
+    policy: &crate::ChangePolicy,
+) -> DomainResult<()> {
+    let (start_field, end_field) = fields;
+    if end <= start {
+        return Err(DomainError::bad_input(
+            end_field,
+            "the planned end must be after the planned start",
+        ));
+    }
+    let longest = chrono::Duration::hours(i64::from(policy.max_window_hours));
+    if end - start > longest {
+        return Err(DomainError::bad_input(
+            end_field,
+            format!(
+                "a change window may last at most {} hours (the policy's maxWindowHours); \
+                 split the work into several changes",
+                policy.max_window_hours
+            ),
+        ));
+    }
+    if change_type != ChangeType::Emergency && start < now - START_GRACE {
+        return Err(DomainError::bad_input(
+            start_field,
+            "the window starts in the past; only an EMERGENCY change may be planned after the fact",
+        ));
+    }
+    Ok(())
+}
+
+/// Deduplicated live CIs (see [`quorum_cmdb::live_configuration_items`]), read locked in the
+/// caller's transaction, or BAD_USER_INPUT on `field`.
 pub(crate) async fn live_items<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     field: &str,
     ids: &[String],
 ) -> DomainResult<Vec<ConfigurationItem>> {
-    let mut unique: Vec<String> = ids.iter().map(|id| id.trim().to_owned()).collect();
-    unique.sort();
+    let mut unique: Vec<&str> = ids.iter().map(|id| id.trim()).collect();
+    unique.sort_unstable();
     unique.dedup();
     if unique.len() > MAX_AFFECTED_ITEMS {
         return Err(DomainError::bad_input(
@@ -107,37 +147,30 @@ pub(crate) async fn live_items<C: ConnectionTrait>(
             format!("a change touches at most {MAX_AFFECTED_ITEMS} CIs"),
         ));
     }
-    actor.authorize(Permission::ReadCmdb)?;
-    let mut found = std::collections::HashMap::with_capacity(unique.len());
-    for batch in quorum_core::ids::batches(db, &unique) {
-        // FOR SHARE (PostgreSQL), as when relating CIs: a retirement committing meanwhile is
-        // waited for and seen, so a change never takes on a CI retired under it.
-        let rows = ci::Entity::find()
-            .filter(quorum_core::ids::one_of(db, ci::Column::Id, batch))
-            .lock_shared()
-            .all(db)
-            .await?;
-        found.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
-    }
-    let mut items = Vec::with_capacity(unique.len());
-    for id in &unique {
-        match found.get(id) {
-            None => {
-                return Err(DomainError::bad_input(
-                    field,
-                    format!("no configuration item has id `{id}`"),
-                ));
-            }
-            Some(item) if item.status == quorum_cmdb::CiStatus::Retired => {
-                return Err(DomainError::bad_input(
-                    field,
-                    format!("{} is retired; a change cannot touch it", item.number),
-                ));
-            }
-            Some(item) => items.push(item.clone()),
-        }
-    }
-    Ok(items)
+    quorum_cmdb::live_configuration_items(db, actor, field, "a change", ids).await
+}
+
+/// The changes still in the making or in flight (neither closed, rejected nor cancelled) that
+/// touch CI `ci_id`, by number: they hold the CI in service.
+pub async fn changes_holding<C: ConnectionTrait>(db: &C, ci_id: &str) -> DomainResult<Vec<String>> {
+    let mut touching = sea_orm::sea_query::Query::select();
+    touching
+        .column(affected_item::Column::ChangeId)
+        .from(affected_item::Entity)
+        .and_where(affected_item::Column::CiId.eq(ci_id));
+    Ok(change_request::Entity::find()
+        .select_only()
+        .column(change_request::Column::Number)
+        .filter(change_request::Column::Id.in_subquery(touching))
+        .filter(change_request::Column::State.is_not_in([
+            ChangeState::Closed,
+            ChangeState::Rejected,
+            ChangeState::Cancelled,
+        ]))
+        .order_by_asc(change_request::Column::Number)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 /// The ids of the CIs a change touches, in id order.
@@ -229,10 +262,11 @@ pub(crate) async fn load_for_write(
     if let Some(version) = version
         && current.version != version
     {
-        return Err(DomainError::conflict(format!(
-            "{} is at version {}, not {version}: it changed since you read it; reload and retry",
-            current.number, current.version
-        )));
+        return Err(DomainError::stale_version(
+            &current.number,
+            current.version,
+            version,
+        ));
     }
     Ok(current)
 }
@@ -250,10 +284,7 @@ pub(crate) async fn write(
         .exec(txn)
         .await?;
     if result.rows_affected == 0 {
-        return Err(DomainError::conflict(format!(
-            "{} changed while you were writing it; reload and retry",
-            current.number
-        )));
+        return Err(DomainError::lost_race(&current.number));
     }
     Ok(())
 }
@@ -269,7 +300,7 @@ async fn act(
     action: ChangeAction,
     event_action: &'static str,
     reason: Option<String>,
-    apply: impl FnOnce(&Model, DateTime<Utc>) -> DomainResult<Model>,
+    apply: impl FnOnce(&Model, &crate::ChangePolicy, DateTime<Utc>) -> DomainResult<Model>,
 ) -> DomainResult<Model> {
     actor.authorize(action.permission())?;
     let txn = quorum_core::begin_write(db).await?;
@@ -277,7 +308,7 @@ async fn act(
     let policy = policy::current(&txn).await?;
     check(action, &current, actor, &policy)?;
     let now = clock.now();
-    let mut updated = apply(&current, now)?;
+    let mut updated = apply(&current, &policy, now)?;
     if updated == current {
         // An edit that changes nothing writes nothing (no version, no event), as in the CMDB.
         return Ok(current);
@@ -389,6 +420,14 @@ pub async fn create_change(
     )
     .await?;
     let now = clock.now();
+    check_new_window(
+        &txn,
+        change_type,
+        input.planned_start,
+        input.planned_end,
+        now,
+    )
+    .await?;
     let number = next_number(&txn, CHANGE_NUMBER_PREFIX).await?;
     let model = Model {
         description: optional_text("input.description", input.description, MAX_TEXT)?,
@@ -435,6 +474,14 @@ pub async fn create_change_from_template(
     )
     .await?;
     let now = clock.now();
+    check_new_window(
+        &txn,
+        ChangeType::Standard,
+        input.planned_start,
+        input.planned_end,
+        now,
+    )
+    .await?;
     let number = next_number(&txn, CHANGE_NUMBER_PREFIX).await?;
     let model = Model {
         description: match input.description {
@@ -453,6 +500,28 @@ pub async fn create_change_from_template(
     let model = insert_change(&txn, actor, now, model, &items).await?;
     txn.commit().await?;
     Ok(model)
+}
+
+/// The window a new change is raised with, if any, checked against the policy at `now`.
+async fn check_new_window(
+    txn: &DatabaseTransaction,
+    change_type: ChangeType,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let (Some(start), Some(end)) = (start, end) else {
+        return Ok(());
+    };
+    let policy = policy::current(txn).await?;
+    check_planned_window(
+        ("input.plannedStart", "input.plannedEnd"),
+        change_type,
+        start,
+        end,
+        now,
+        &policy,
+    )
 }
 
 /// The template with `id`, if it is active; BAD_USER_INPUT on `field` otherwise.
@@ -512,7 +581,7 @@ pub async fn update_change(
         ChangeAction::Update,
         "updated",
         None,
-        |current, _| {
+        |current, policy, now| {
             let updated = Model {
                 title: title.unwrap_or_else(|| current.title.clone()),
                 description: description.unwrap_or_else(|| current.description.clone()),
@@ -531,6 +600,20 @@ pub async fn update_change(
                 updated.planned_start,
                 updated.planned_end,
             )?;
+            let moved = (updated.planned_start, updated.planned_end)
+                != (current.planned_start, current.planned_end);
+            if let (true, Some(start), Some(end)) =
+                (moved, updated.planned_start, updated.planned_end)
+            {
+                check_planned_window(
+                    ("input.plannedStart", "input.plannedEnd"),
+                    current.change_type,
+                    start,
+                    end,
+                    now,
+                    policy,
+                )?;
+            }
             if current.change_type == ChangeType::Standard {
                 // The template's plans are what was pre-authorized: a STANDARD change that
                 // does it differently is a NORMAL change.
@@ -609,6 +692,18 @@ pub async fn edit_affected_items(
                     format!("{} does not touch CI `{ci_id}`", current.number),
                 ));
             }
+        }
+        // A submitted change holds at least one CI until it closes: without one, no conflict,
+        // freeze or risk rule would have anything to hold on to.
+        if current.state != ChangeState::Draft && before.iter().all(|id| ci_ids.contains(id)) {
+            return Err(DomainError::bad_input(
+                "ciIds",
+                format!(
+                    "{} is submitted: it must keep at least one affected CI (add the new one \
+                     first, or cancel the change)",
+                    current.number
+                ),
+            ));
         }
         affected_item::Entity::delete_many()
             .filter(affected_item::Column::ChangeId.eq(id))
@@ -754,6 +849,8 @@ pub async fn assess_change(
         (&updated, &ids),
     )
     .await?;
+    // An EMERGENCY change's ECAB may have approved it already: the assessment completes it.
+    let updated = crate::vote::decide(&txn, actor, updated, &policy, now).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -777,7 +874,7 @@ pub async fn authorize_change(
         ChangeAction::Authorize,
         "authorized",
         reason,
-        |current, now| {
+        |current, _, now| {
             Ok(Model {
                 state: ChangeState::Authorized,
                 decided_at: Some(now),
@@ -807,7 +904,7 @@ pub async fn refer_change_to_cab(
         ChangeAction::ReferToCab,
         "referredToCab",
         reason,
-        |current, now| {
+        |current, _, now| {
             Ok(Model {
                 state: ChangeState::CabReview,
                 referred_at: Some(now),
@@ -837,7 +934,7 @@ pub async fn reject_change(
         ChangeAction::Reject,
         "rejected",
         Some(reason),
-        |current, now| {
+        |current, _, now| {
             Ok(Model {
                 state: ChangeState::Rejected,
                 decided_at: Some(now),
@@ -848,15 +945,19 @@ pub async fn reject_change(
     .await
 }
 
-/// Starts implementing a scheduled change (its assignee or a change manager). Starting
-/// outside the planned window is allowed and flagged.
+/// Starts implementing a scheduled change (its assignee or a change manager). Outside the
+/// planned window it needs a reason, recorded with the event, and is flagged; an EMERGENCY
+/// change starts when it must.
 pub async fn start_implementation(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     actor: &Actor,
     id: &str,
     version: i32,
+    reason: Option<String>,
 ) -> DomainResult<Model> {
+    let reason = optional_text("reason", reason, MAX_TEXT)?;
+    let given = reason.is_some();
     act(
         db,
         clock,
@@ -865,12 +966,25 @@ pub async fn start_implementation(
         version,
         ChangeAction::StartImplementation,
         "implementationStarted",
-        None,
-        |current, now| {
+        reason,
+        |current, _, now| {
             let inside = matches!(
                 (current.planned_start, current.planned_end),
                 (Some(start), Some(end)) if start <= now && now < end
             );
+            if !inside && !given && current.change_type != ChangeType::Emergency {
+                return Err(DomainError::bad_input(
+                    "reason",
+                    format!(
+                        "{} is planned for {}: starting outside its window needs a reason",
+                        current.number,
+                        match (current.planned_start, current.planned_end) {
+                            (Some(start), Some(end)) => format!("{start} to {end}"),
+                            _ => "no window".to_owned(),
+                        }
+                    ),
+                ));
+            }
             Ok(Model {
                 state: ChangeState::Implementing,
                 actual_start: Some(now),
@@ -912,7 +1026,7 @@ pub async fn complete_implementation(
         ChangeAction::CompleteImplementation,
         "implementationCompleted",
         None,
-        |current, now| {
+        |current, _, now| {
             Ok(Model {
                 state: ChangeState::Review,
                 actual_end: Some(now),
@@ -962,7 +1076,7 @@ pub async fn record_review(
         ChangeAction::RecordReview,
         "reviewed",
         None,
-        |current, now| {
+        |current, _, now| {
             let review = Review {
                 lessons_learned,
                 objectives_met,
@@ -996,7 +1110,7 @@ pub async fn close_change(
         ChangeAction::Close,
         "closed",
         None,
-        |current, now| {
+        |current, _, now| {
             Ok(Model {
                 state: ChangeState::Closed,
                 closed_at: Some(now),
@@ -1027,7 +1141,7 @@ pub async fn cancel_change(
         ChangeAction::Cancel,
         "cancelled",
         Some(reason),
-        |current, now| {
+        |current, _, now| {
             Ok(Model {
                 state: ChangeState::Cancelled,
                 closed_at: Some(now),

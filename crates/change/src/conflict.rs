@@ -4,8 +4,9 @@
 //! window overlaps it when both touch the same CI (SAME_CI), or when one's CI lies within the
 //! policy's conflict depth of the other's along relationships, following the arrows one way
 //! (the impact or the dependency walk: DEPENDENT_CI, with the path); and with every freeze
-//! window overlapping it that holds one of its CIs or every CI (FREEZE_WINDOW). Two CIs that
-//! merely share a dependency are not in conflict.
+//! window overlapping it that holds every CI, one of its CIs, or a CI that depends on one of its
+//! CIs within the conflict depth (FREEZE_WINDOW, with the path: a freeze on a business service
+//! holds what the service runs on). Two CIs that merely share a dependency are not in conflict.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -61,7 +62,8 @@ pub struct Conflict {
     pub item: Option<Arc<ConfigurationItem>>,
     /// This change's CI the conflict starts from (DEPENDENT_CI; for SAME_CI the shared CI).
     pub affected_item: Option<Arc<ConfigurationItem>>,
-    /// DEPENDENT_CI: from this change's CI (first) to the other's (last).
+    /// DEPENDENT_CI: from this change's CI (first) to the other's (last); FREEZE_WINDOW on a
+    /// CI this change's CI is a dependency of: from this change's CI to the frozen one.
     pub path: Vec<Arc<ConfigurationItem>>,
     /// Where the two windows overlap.
     pub overlap_start: DateTime<Utc>,
@@ -193,8 +195,12 @@ pub(crate) async fn find_conflicts<C: ConnectionTrait>(
         overlapping_changes(db, change_id, start, end),
         overlapping_freezes(db, start, end),
     );
-    let (others, freezes) = (others?, freezes?);
-    if (others.is_empty() && freezes.is_empty()) || ci_ids.is_empty() {
+    let (mut others, freezes) = (others?, freezes?);
+    if ci_ids.is_empty() {
+        // Nothing of ours for another change to touch; a freeze of every CI still holds.
+        others.clear();
+    }
+    if others.is_empty() && freezes.is_empty() {
         return Ok(Vec::new());
     }
     let mine: HashSet<&String> = ci_ids.iter().collect();
@@ -263,9 +269,38 @@ pub(crate) async fn find_conflicts<C: ConnectionTrait>(
             }
         }
     }
+    // A freeze on a CI holds what it depends on, within the conflict depth: the frozen CIs
+    // walk towards what they depend on (a business service depends on its tree, few CIs
+    // compared with what depends on a database), and each path is read backwards, ours first.
+    let mut frozen: Vec<String> = freezes
+        .iter()
+        .flat_map(|freeze| freeze.ci_ids.iter())
+        .filter(|id| !mine.contains(id))
+        .cloned()
+        .collect();
+    frozen.sort();
+    frozen.dedup();
+    let held_through: HashMap<String, Vec<String>> =
+        if frozen.is_empty() || ci_ids.is_empty() || conflict_depth <= 0 {
+            HashMap::new()
+        } else {
+            quorum_cmdb::paths_between(
+                db,
+                actor,
+                &frozen,
+                ci_ids,
+                WalkDirection::Dependencies,
+                u32::try_from(conflict_depth).unwrap_or(0),
+            )
+            .await?
+            .into_iter()
+            .map(|(id, path)| (id, path.into_iter().rev().collect()))
+            .collect()
+        };
     for freeze in &freezes {
         wanted.extend(freeze.ci_ids.iter().filter(|id| mine.contains(id)).cloned());
     }
+    wanted.extend(held_through.values().flatten().cloned());
     wanted.sort();
     wanted.dedup();
     let items: HashMap<String, Arc<ConfigurationItem>> =
@@ -314,25 +349,42 @@ pub(crate) async fn find_conflicts<C: ConnectionTrait>(
     }
     for freeze in freezes {
         let (overlap_start, overlap_end) = overlap(freeze.window.starts_at, freeze.window.ends_at);
-        let held: Vec<Option<Arc<ConfigurationItem>>> = if freeze.ci_ids.is_empty() {
-            vec![None]
+        // (the frozen CI, ours, the path from ours to it when it holds ours through a
+        // dependency)
+        let held: Vec<(
+            Option<Arc<ConfigurationItem>>,
+            Option<Arc<ConfigurationItem>>,
+            Vec<Arc<ConfigurationItem>>,
+        )> = if freeze.ci_ids.is_empty() {
+            vec![(None, None, Vec::new())]
         } else {
             freeze
                 .ci_ids
                 .iter()
-                .filter(|id| mine.contains(id))
-                .map(|id| items.get(id).cloned())
+                .filter_map(|id| {
+                    if mine.contains(id) {
+                        let item = items.get(id).cloned();
+                        Some((item.clone(), item, Vec::new()))
+                    } else {
+                        let path: Vec<Arc<ConfigurationItem>> = held_through
+                            .get(id)?
+                            .iter()
+                            .filter_map(|id| items.get(id).cloned())
+                            .collect();
+                        Some((path.last().cloned(), path.first().cloned(), path))
+                    }
+                })
                 .collect()
         };
         let freeze = Arc::new(freeze);
-        for item in held {
+        for (item, affected_item, path) in held {
             conflicts.push(Conflict {
                 kind: ConflictKind::FreezeWindow,
                 change: None,
                 freeze_window: Some(Arc::clone(&freeze)),
-                affected_item: item.clone(),
+                affected_item,
                 item,
-                path: Vec::new(),
+                path,
                 overlap_start,
                 overlap_end,
             });
@@ -441,6 +493,14 @@ pub async fn schedule_change(
             "the window has already ended",
         ));
     }
+    crate::change::check_planned_window(
+        ("plannedStart", "plannedEnd"),
+        current.change_type,
+        request.planned_start,
+        request.planned_end,
+        now,
+        &policy,
+    )?;
     let ci_ids = affected_item_ids(&txn, id).await?;
     let conflicts = find_conflicts(
         &txn,
@@ -466,8 +526,8 @@ pub async fn schedule_change(
             .any(|conflict| conflict.kind == ConflictKind::FreezeWindow);
         return Err(DomainError::ConflictWith {
             message: format!(
-                "{} conflicts in this window: {}{}",
-                blocking.len(),
+                "{} in this window: {}{}",
+                quorum_core::text::counted(blocking.len(), "conflict"),
                 blocking
                     .iter()
                     .map(|conflict| describe(conflict))
@@ -495,8 +555,8 @@ pub async fn schedule_change(
     write(&txn, &current, &updated).await?;
     let event_reason = if overridden {
         let over = format!(
-            "scheduled over {} conflict(s): {}",
-            conflicts.len(),
+            "scheduled over {}: {}",
+            quorum_core::text::counted(conflicts.len(), "conflict"),
             conflicts
                 .iter()
                 .map(describe)
@@ -555,12 +615,25 @@ fn describe(conflict: &Conflict) -> String {
                 .join(" → ")
         ),
         ConflictKind::FreezeWindow => format!(
-            "FREEZE_WINDOW `{}` on {item}",
+            "FREEZE_WINDOW `{}` on {item}{}",
             conflict
                 .freeze_window
                 .as_ref()
                 .map(|freeze| freeze.window.name.as_str())
-                .unwrap_or("?")
+                .unwrap_or("?"),
+            if conflict.path.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " via {}",
+                    conflict
+                        .path
+                        .iter()
+                        .map(|item| item.number.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" → ")
+                )
+            }
         ),
     }
 }

@@ -80,10 +80,10 @@ pub struct DemoChanges {
 
 /// Adds the demo changes, as of `now`.
 pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<DemoChanges> {
-    let engineer = Actor::new("demo.engineer", [Role::Engineer]);
-    let implementer = Actor::new("demo.implementer", [Role::Engineer]);
-    let manager = Actor::new("demo.manager", [Role::ChangeManager]);
-    let cab = Actor::new("demo.cab", [Role::CabMember]);
+    let engineer = Actor::new("dev.engineer", [Role::Engineer]);
+    let implementer = Actor::new("dev.engineer", [Role::Engineer]);
+    let manager = Actor::new("dev.change.manager", [Role::ChangeManager]);
+    let cab = Actor::new("dev.cab.member", [Role::CabMember]);
     let clock = ManualClock::new(now - Duration::days(45));
     let payments_db = ci_id(db, "payments-db").await?;
     let payments_api = ci_id(db, "Payments API").await?;
@@ -100,7 +100,7 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<D
         normal(
             "Upgrade payments-db to PostgreSQL 16.4",
             vec![payments_db.clone()],
-            "demo.implementer",
+            "dev.engineer",
         ),
     )
     .await?;
@@ -128,7 +128,8 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<D
     .await?;
     clock.set(slot.0 + Duration::minutes(5));
     let upgrade =
-        crate::start_implementation(db, &clock, &implementer, &upgrade.id, upgrade.version).await?;
+        crate::start_implementation(db, &clock, &implementer, &upgrade.id, upgrade.version, None)
+            .await?;
     clock.advance(Duration::minutes(70));
     let upgrade = crate::complete_implementation(
         db,
@@ -152,7 +153,7 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<D
         normal(
             "Enable connection pooling on the Payments API",
             vec![payments_api.clone()],
-            "demo.implementer",
+            "dev.engineer",
         ),
     )
     .await?;
@@ -187,7 +188,8 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<D
     .await?;
     clock.set(slot.0);
     let pooling =
-        crate::start_implementation(db, &clock, &implementer, &pooling.id, pooling.version).await?;
+        crate::start_implementation(db, &clock, &implementer, &pooling.id, pooling.version, None)
+            .await?;
     clock.advance(Duration::minutes(95));
     let pooling = crate::complete_implementation(
         db,
@@ -223,7 +225,7 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<D
         normal(
             "Size the Payments API connection pool for peak load",
             vec![payments_api.clone()],
-            "demo.implementer",
+            "dev.engineer",
         ),
     )
     .await?;
@@ -265,7 +267,7 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<D
             template_id: template.id.clone(),
             title: Some("Rotate TLS certificates on vm-api-01".to_owned()),
             affected_item_ids: vec![vm_api],
-            assignee: Some("demo.implementer".to_owned()),
+            assignee: Some("dev.engineer".to_owned()),
             ..NewStandardChange::default()
         },
     )
@@ -299,7 +301,7 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<D
         normal(
             "Move banking-db to the new storage array",
             vec![banking_db],
-            "demo.implementer",
+            "dev.engineer",
         ),
     )
     .await?;
@@ -344,7 +346,7 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<D
             ..normal(
                 "Patch the Identity Provider for an actively exploited CVE",
                 vec![idp],
-                "demo.implementer",
+                "dev.engineer",
             )
         },
     )
@@ -359,11 +361,7 @@ pub async fn seed(db: &DatabaseConnection, now: DateTime<Utc>) -> DomainResult<D
         &engineer,
         NewChange {
             implementation_plan: None,
-            ..normal(
-                "Decommission support-db",
-                vec![support_db],
-                "demo.implementer",
-            )
+            ..normal("Decommission support-db", vec![support_db], "dev.engineer")
         },
     )
     .await?;

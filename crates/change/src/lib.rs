@@ -22,9 +22,10 @@ mod vote;
 
 pub use change::{
     ChangeEdits, MAX_AFFECTED_ITEMS, NewChange, NewStandardChange, Review, affected_item_ids,
-    assess_change, authorize_change, cancel_change, close_change, complete_implementation,
-    create_change, create_change_from_template, edit_affected_items, record_review,
-    refer_change_to_cab, reject_change, start_implementation, submit_change, update_change,
+    assess_change, authorize_change, cancel_change, changes_holding, close_change,
+    complete_implementation, create_change, create_change_from_template, edit_affected_items,
+    record_review, refer_change_to_cab, reject_change, start_implementation, submit_change,
+    update_change,
 };
 pub use conflict::{
     Calendar, Conflict, ConflictKind, FreezeWindow, NewFreezeWindow, ScheduleRequest,

@@ -164,11 +164,26 @@ pub fn review_required(change: &Model) -> bool {
         || change.outcome.is_some_and(ChangeOutcome::is_failure)
 }
 
-/// Who, beyond the role, may act: the requester or assignee for engineers; the right board,
-/// not the requester, for votes.
-fn check_actor(action: ChangeAction, change: &Model, actor: &Actor) -> DomainResult<()> {
+/// Who, beyond the role, may act: the requester or assignee for engineers; the right board
+/// for votes; and, unless the policy allows it, never the requester to authorize, vote on or
+/// review their own change (separation of duties).
+fn check_actor(
+    action: ChangeAction,
+    change: &Model,
+    actor: &Actor,
+    policy: &Policy,
+) -> DomainResult<()> {
     let manager = actor.has_role(Role::ChangeManager);
+    let own = actor.subject() == change.requested_by && !policy.requester_may_authorize;
     match action {
+        ChangeAction::Authorize | ChangeAction::RecordReview if own => Err(DomainError::Refused {
+            message: format!(
+                "you requested {}, so someone else must {} (separation of duties; the policy's \
+                     requesterMayAuthorize allows it for small teams)",
+                change.number,
+                action.infinitive()
+            ),
+        }),
         ChangeAction::Update
         | ChangeAction::EditAffectedItems
         | ChangeAction::Submit
@@ -214,7 +229,7 @@ fn check_actor(action: ChangeAction, change: &Model, actor: &Actor) -> DomainRes
                     message: who.to_owned(),
                 });
             }
-            if actor.subject() == change.requested_by {
+            if own {
                 return Err(DomainError::Refused {
                     message: format!("you requested {}, so you may not vote on it", change.number),
                 });
@@ -303,7 +318,7 @@ pub fn check_with(
     facts: Facts,
 ) -> DomainResult<()> {
     actor.authorize(action.permission())?;
-    check_actor(action, change, actor)?;
+    check_actor(action, change, actor, policy)?;
     if !state_allows(action, change) {
         return Err(invalid(format!(
             "{} is {} {}; it can {} only {}",

@@ -17,8 +17,10 @@ const POLICY_ID: i32 = 1;
 const MAX_QUORUM: i32 = 25;
 /// The deepest conflict walk a policy may ask for.
 const MAX_CONFLICT_DEPTH: i32 = 6;
+/// The longest change window a policy may allow: 90 days.
+const MAX_WINDOW_HOURS: i32 = 90 * 24;
 
-/// The policy in force. The migration writes the defaults (2, true, HIGH, 1, 3).
+/// The policy in force. The migrations write the defaults (2, true, HIGH, 1, 3, false, 168).
 pub async fn current<C: ConnectionTrait>(db: &C) -> DomainResult<Model> {
     policy::Entity::find_by_id(POLICY_ID)
         .one(db)
@@ -40,6 +42,8 @@ pub struct PolicyChanges {
     pub cab_threshold: Option<RiskLevel>,
     pub ecab_quorum: Option<i32>,
     pub conflict_depth: Option<i32>,
+    pub requester_may_authorize: Option<bool>,
+    pub max_window_hours: Option<i32>,
 }
 
 fn in_range(field: &str, value: i32, low: i32, high: i32) -> DomainResult<i32> {
@@ -88,6 +92,14 @@ pub async fn update_change_policy(
             .map(|value| in_range("input.conflictDepth", value, 0, MAX_CONFLICT_DEPTH))
             .transpose()?
             .unwrap_or(current.conflict_depth),
+        requester_may_authorize: changes
+            .requester_may_authorize
+            .unwrap_or(current.requester_may_authorize),
+        max_window_hours: changes
+            .max_window_hours
+            .map(|value| in_range("input.maxWindowHours", value, 1, MAX_WINDOW_HOURS))
+            .transpose()?
+            .unwrap_or(current.max_window_hours),
         ..current.clone()
     };
     if updated == current {

@@ -1698,6 +1698,8 @@ mod tests {
             cab_threshold: RiskLevel::High,
             ecab_quorum: 1,
             conflict_depth: 3,
+            requester_may_authorize: false,
+            max_window_hours: 168,
             version: 1,
             updated_by: None,
             updated_at: None,

@@ -3,8 +3,8 @@
 use quorum_core::event::{self, NewEvent};
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use crate::change::{optional_text, required_text};
@@ -62,6 +62,32 @@ pub async fn create_template(
         updated_at: now,
     };
     let txn = quorum_core::begin_write(db).await?;
+    // Template writes queue here (PostgreSQL; SQLite holds the write lock from BEGIN), so two
+    // creations of one name cannot both find it free.
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT pg_advisory_xact_lock(72737002)",
+        ))
+        .await?;
+    }
+    let key = model.name.to_lowercase();
+    let taken = template::Entity::find()
+        .filter(template::Column::Active.eq(true))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .find(|other| other.name.to_lowercase() == key);
+    if let Some(other) = taken {
+        return Err(DomainError::bad_input(
+            "input.name",
+            format!(
+                "an active template is named `{}` already; names of active templates are unique, \
+                 ignoring case (retire it first to replace it)",
+                other.name
+            ),
+        ));
+    }
     template::ActiveModel::from(model.clone())
         .reset_all()
         .insert(&txn)
@@ -88,10 +114,11 @@ pub async fn retire_template(
         .await?
         .ok_or_else(|| DomainError::not_found("StandardChangeTemplate", id))?;
     if current.version != version {
-        return Err(DomainError::conflict(format!(
-            "template `{}` is at version {}, not {version}; reload and retry",
-            current.name, current.version
-        )));
+        return Err(DomainError::stale_version(
+            &format!("template `{}`", current.name),
+            current.version,
+            version,
+        ));
     }
     if !current.active {
         return Err(DomainError::InvalidTransition {

@@ -8,9 +8,13 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
 
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseTransaction;
+
 use crate::change::{affected_item_ids, load_for_write, optional_text, record, write};
 use crate::entity::cab_vote::{self, Model as Vote};
 use crate::entity::change_request::Model;
+use crate::entity::policy::Model as ChangePolicy;
 use crate::entity::{ChangeState, VoteDecision};
 use crate::lifecycle::{ChangeAction, board_of, check};
 use crate::policy;
@@ -107,17 +111,47 @@ pub async fn cast_cab_vote(
     )
     .await?;
 
+    let result = decide(&txn, actor, current, &policy, now).await?;
+    txn.commit().await?;
+    Ok(result)
+}
+
+/// Counts the standing votes of `current`'s board and, when they decide, moves the change (in
+/// the caller's transaction, which holds the change's lock): AUTHORIZED when the approvals reach
+/// the quorum, REJECTED on a veto or when the rejections reach it. An EMERGENCY change is not
+/// authorized before it is assessed: its approvals wait, and the assessment, when it lands,
+/// decides (the ECAB can vote while the change manager assesses, and the risk of every
+/// emergency change is recorded before it goes ahead).
+pub(crate) async fn decide(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    current: Model,
+    policy: &ChangePolicy,
+    now: DateTime<Utc>,
+) -> DomainResult<Model> {
+    let Some(board) = board_of(current.change_type) else {
+        return Ok(current);
+    };
+    if current.state != ChangeState::CabReview {
+        return Ok(current);
+    }
     let standing = cab_vote::Entity::find()
-        .filter(cab_vote::Column::ChangeId.eq(change_id))
+        .filter(cab_vote::Column::ChangeId.eq(current.id.as_str()))
         .filter(cab_vote::Column::Board.eq(board))
-        .all(&txn)
+        .all(txn)
         .await?;
+    // The requester's own vote never counts (separation of duties), unless the policy allows
+    // it: a vote cast under a policy that did is not counted under one that does not.
+    let counted =
+        |vote: &&Vote| policy.requester_may_authorize || vote.voter != current.requested_by;
     let approvals = standing
         .iter()
+        .filter(counted)
         .filter(|vote| vote.decision == VoteDecision::Approve)
         .count();
     let rejects = standing
         .iter()
+        .filter(counted)
         .filter(|vote| vote.decision == VoteDecision::Reject)
         .count();
     let quorum = usize::try_from(match current.change_type {
@@ -125,54 +159,60 @@ pub async fn cast_cab_vote(
         _ => policy.cab_quorum,
     })
     .unwrap_or(1);
+    let assessed = current.risk_level.is_some();
     let decision = if policy.reject_vetoes && rejects > 0 {
         Some((
             ChangeState::Rejected,
-            format!("vetoed by a REJECT vote ({rejects} reject)"),
+            format!(
+                "vetoed by a REJECT vote ({})",
+                quorum_core::text::counted(rejects, "reject")
+            ),
         ))
-    } else if approvals >= quorum {
+    } else if approvals >= quorum && assessed {
         Some((
             ChangeState::Authorized,
-            format!("{approvals} approvals reached the quorum of {quorum}"),
+            format!(
+                "{} reached the quorum of {quorum}",
+                quorum_core::text::counted(approvals, "approval")
+            ),
         ))
     } else if !policy.reject_vetoes && rejects >= quorum {
         Some((
             ChangeState::Rejected,
-            format!("{rejects} rejections reached the quorum of {quorum}"),
+            format!(
+                "{} reached the quorum of {quorum}",
+                quorum_core::text::counted(rejects, "rejection")
+            ),
         ))
     } else {
         None
     };
-    let result = match decision {
-        Some((state, reason)) => {
-            let updated = Model {
-                state,
-                decided_at: Some(now),
-                version: current.version + 1,
-                updated_at: now,
-                ..current.clone()
-            };
-            write(&txn, &current, &updated).await?;
-            let items = affected_item_ids(&txn, change_id).await?;
-            let action = if state == ChangeState::Authorized {
-                "authorized"
-            } else {
-                "rejected"
-            };
-            record(
-                &txn,
-                actor,
-                now,
-                action,
-                Some(reason),
-                Some((&current, &items)),
-                (&updated, &items),
-            )
-            .await?;
-            updated
-        }
-        None => current,
+    let Some((state, reason)) = decision else {
+        return Ok(current);
     };
-    txn.commit().await?;
-    Ok(result)
+    let updated = Model {
+        state,
+        decided_at: Some(now),
+        version: current.version + 1,
+        updated_at: now,
+        ..current.clone()
+    };
+    write(txn, &current, &updated).await?;
+    let items = affected_item_ids(txn, &current.id).await?;
+    let action = if state == ChangeState::Authorized {
+        "authorized"
+    } else {
+        "rejected"
+    };
+    record(
+        txn,
+        actor,
+        now,
+        action,
+        Some(reason),
+        Some((&current, &items)),
+        (&updated, &items),
+    )
+    .await?;
+    Ok(updated)
 }

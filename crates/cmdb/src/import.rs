@@ -121,8 +121,8 @@ impl RowErrors {
         };
         Err(DomainError::BadRows {
             message: format!(
-                "import rejected: {} invalid rows{listed}; nothing was written",
-                self.count
+                "import rejected: {}{listed}; nothing was written",
+                quorum_core::text::counted(self.count, "invalid row")
             ),
             rows: self.rows,
         })
@@ -523,10 +523,10 @@ async fn write(
             .exec(txn)
             .await?;
         if result.rows_affected == 0 {
-            return Err(DomainError::conflict(format!(
-                "{} changed during the import; run it again",
-                current.number
-            )));
+            return Err(DomainError::Stale {
+                message: format!("{} changed during the import; run it again", current.number),
+                current_version: None,
+            });
         }
     }
     for chunk in updated.chunks(INSERT_CHUNK) {

@@ -10,8 +10,9 @@ use quorum_core::text::{Search, search};
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
 use sea_orm::sea_query::{ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use serde_json::Value as Json;
 
@@ -238,10 +239,11 @@ async fn load_for_write<C: ConnectionTrait>(db: &C, id: &str, version: i32) -> D
         .await?
         .ok_or_else(|| DomainError::not_found("ConfigurationItem", id))?;
     if current.version != version {
-        return Err(DomainError::conflict(format!(
-            "{} is at version {}, not {version}: it changed since you read it; reload and retry",
-            current.number, current.version
-        )));
+        return Err(DomainError::stale_version(
+            &current.number,
+            current.version,
+            version,
+        ));
     }
     if current.status == CiStatus::Retired {
         return Err(DomainError::InvalidTransition {
@@ -265,10 +267,7 @@ async fn write_version<C: ConnectionTrait>(
         .await
         .map_err(|error| name_race(error, updated.class, &updated.name))?;
     if result.rows_affected == 0 {
-        return Err(DomainError::conflict(format!(
-            "{} changed while you were writing it; reload and retry",
-            current.number
-        )));
+        return Err(DomainError::lost_race(&current.number));
     }
     Ok(())
 }
@@ -324,17 +323,32 @@ pub async fn update_configuration_item(
     Ok(updated)
 }
 
-#[tracing::instrument(skip(db, clock, actor))]
+/// Retires a CI unless `holders` (other domains' records that still need it, by number) name
+/// any.
+#[tracing::instrument(skip(db, clock, actor, holders))]
 pub async fn retire_configuration_item(
     db: &DatabaseConnection,
     clock: &dyn Clock,
     actor: &Actor,
     id: &str,
     version: i32,
+    holders: impl AsyncFnOnce(&DatabaseTransaction, &Model) -> DomainResult<Vec<String>>,
 ) -> DomainResult<Model> {
     actor.authorize(Permission::RetireConfigurationItem)?;
     let txn = quorum_core::begin_write(db).await?;
     let current = load_for_write(&txn, id, version).await?;
+    // Records of other domains that still need the CI (changes in flight, open incidents)
+    // hold it in service: retiring it under them would leave them pointing at nothing live.
+    let holding = holders(&txn, &current).await?;
+    if !holding.is_empty() {
+        return Err(DomainError::InvalidTransition {
+            message: format!(
+                "{} is still in use by {}: close them or take the CI off them first",
+                current.number,
+                holding.join(", ")
+            ),
+        });
+    }
     let now = clock.now();
     let retired = Model {
         status: CiStatus::Retired,
@@ -410,6 +424,46 @@ pub async fn find_configuration_items<C: ConnectionTrait>(
         found.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
     }
     Ok(found)
+}
+
+/// The CIs named by `ids` for a record to touch (`holder`: "a change", "an incident"):
+/// deduplicated, each existing and not retired, read locked in the caller's transaction, or
+/// BAD_USER_INPUT on `field`. FOR SHARE (PostgreSQL), as when relating CIs: a retirement committing meanwhile is
+/// waited for and seen, so no record takes on a CI retired under it.
+pub async fn live_configuration_items<C: ConnectionTrait>(
+    db: &C,
+    actor: &Actor,
+    field: &str,
+    holder: &str,
+    ids: &[String],
+) -> DomainResult<Vec<Model>> {
+    actor.authorize(Permission::ReadCmdb)?;
+    let mut unique: Vec<String> = ids.iter().map(|id| id.trim().to_owned()).collect();
+    unique.sort();
+    unique.dedup();
+    let mut found = HashMap::with_capacity(unique.len());
+    for batch in quorum_core::ids::batches(db, &unique) {
+        let rows = ci::Entity::find()
+            .filter(quorum_core::ids::one_of(db, ci::Column::Id, batch))
+            .lock_shared()
+            .all(db)
+            .await?;
+        found.extend(rows.into_iter().map(|row| (row.id.clone(), row)));
+    }
+    unique
+        .iter()
+        .map(|id| match found.remove(id) {
+            None => Err(DomainError::bad_input(
+                field,
+                format!("no configuration item has id `{id}`"),
+            )),
+            Some(item) if item.status == CiStatus::Retired => Err(DomainError::bad_input(
+                field,
+                format!("{} is retired; {holder} cannot touch it", item.number),
+            )),
+            Some(item) => Ok(item),
+        })
+        .collect()
 }
 
 /// The CIs with these ids as they were at `as_of`, read from the last event of each at or

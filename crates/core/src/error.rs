@@ -31,7 +31,15 @@ pub enum DomainError {
         rows: Vec<RowError>,
     },
 
-    /// The write lost a race (stale `version`) or collides with another record.
+    /// The write names a `version` the record is no longer at, or lost the race to write it:
+    /// reload and retry. `current_version`, when known, is the version the record is at.
+    #[error("{message}")]
+    Stale {
+        message: String,
+        current_version: Option<i32>,
+    },
+
+    /// The write collides with another record (a duplicate, a link that exists).
     #[error("{message}")]
     Conflict { message: String },
 
@@ -68,6 +76,25 @@ impl DomainError {
         DomainError::NotFound {
             entity,
             id: id.into(),
+        }
+    }
+
+    /// `record` is at `current`, not at the `given` version the caller read.
+    pub fn stale_version(record: &str, current: i32, given: i32) -> Self {
+        DomainError::Stale {
+            message: format!(
+                "{record} is at version {current}, not {given}: it changed since you read it; \
+                 reload and retry"
+            ),
+            current_version: Some(current),
+        }
+    }
+
+    /// `record` was written by someone else between this write's read and its write.
+    pub fn lost_race(record: &str) -> Self {
+        DomainError::Stale {
+            message: format!("{record} changed while you were writing it; reload and retry"),
+            current_version: None,
         }
     }
 

@@ -28,6 +28,16 @@ pub fn required_text(field: &str, value: String, max: usize) -> DomainResult<Str
         .ok_or_else(|| DomainError::bad_input(field, format!("`{field}` must not be blank")))
 }
 
+/// `count` and the noun, singular or plural as the count wants: `1 conflict`, `2 conflicts`.
+/// (Every noun counted in messages takes an `s`.)
+pub fn counted(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
 /// Longest text a search filter (`text`, `nameContains`) may look for: longer patterns are
 /// not searches a person types, and SQLite refuses `LIKE` patterns past 50 000 bytes.
 pub const MAX_SEARCH_CHARS: usize = 200;
@@ -82,6 +92,13 @@ mod tests {
     #[test]
     fn like_wildcards_in_a_search_match_themselves() {
         assert_eq!(escape_like("50%_off\\"), "50\\%\\_off\\\\");
+    }
+
+    #[test]
+    fn counts_say_one_in_the_singular() {
+        assert_eq!(counted(1, "conflict"), "1 conflict");
+        assert_eq!(counted(0, "conflict"), "0 conflicts");
+        assert_eq!(counted(3, "invalid row"), "3 invalid rows");
     }
 
     #[test]

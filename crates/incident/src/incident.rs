@@ -63,15 +63,16 @@ pub(crate) async fn targets<C: ConnectionTrait>(
     Ok((target.response_minutes, target.resolution_minutes))
 }
 
-/// Deduplicated live CIs, or BAD_USER_INPUT on `field`.
+/// Deduplicated live CIs (not retired), read locked in the caller's transaction, or
+/// BAD_USER_INPUT on `field`.
 async fn items<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     field: &str,
     ids: &[String],
 ) -> DomainResult<Vec<ConfigurationItem>> {
-    let mut unique: Vec<String> = ids.iter().map(|id| id.trim().to_owned()).collect();
-    unique.sort();
+    let mut unique: Vec<&str> = ids.iter().map(|id| id.trim()).collect();
+    unique.sort_unstable();
     unique.dedup();
     if unique.len() > MAX_AFFECTED_ITEMS {
         return Err(DomainError::bad_input(
@@ -79,15 +80,49 @@ async fn items<C: ConnectionTrait>(
             format!("an incident names at most {MAX_AFFECTED_ITEMS} CIs"),
         ));
     }
-    let found = quorum_cmdb::find_configuration_items(db, actor, &unique).await?;
-    unique
-        .iter()
-        .map(|id| {
-            found.get(id).cloned().ok_or_else(|| {
-                DomainError::bad_input(field, format!("no configuration item has id `{id}`"))
-            })
-        })
-        .collect()
+    quorum_cmdb::live_configuration_items(db, actor, field, "an incident", ids).await
+}
+
+/// The incidents not yet resolved (NEW, IN_PROGRESS, ON_HOLD) that name CI `ci_id`, by number.
+pub async fn open_incidents_on<C: ConnectionTrait>(
+    db: &C,
+    ci_id: &str,
+) -> DomainResult<Vec<String>> {
+    let mut hitting = sea_orm::sea_query::Query::select();
+    hitting
+        .column(affected_item::Column::IncidentId)
+        .from(affected_item::Entity)
+        .and_where(affected_item::Column::CiId.eq(ci_id));
+    Ok(incident::Entity::find()
+        .select_only()
+        .column(incident::Column::Number)
+        .filter(incident::Column::Id.in_subquery(hitting))
+        .filter(incident::Column::State.is_in([
+            IncidentState::New,
+            IncidentState::InProgress,
+            IncidentState::OnHold,
+        ]))
+        .order_by_asc(incident::Column::Number)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// Retires a CI (CHANGE_MANAGER) unless changes in flight or open incidents still name it:
+/// INVALID_TRANSITION listing them.
+pub async fn retire_configuration_item(
+    db: &DatabaseConnection,
+    clock: &dyn Clock,
+    actor: &Actor,
+    id: &str,
+    version: i32,
+) -> DomainResult<ConfigurationItem> {
+    quorum_cmdb::retire_configuration_item(db, clock, actor, id, version, async |txn, ci| {
+        let mut holding = quorum_change::changes_holding(txn, &ci.id).await?;
+        holding.extend(open_incidents_on(txn, &ci.id).await?);
+        Ok(holding)
+    })
+    .await
 }
 
 /// The CI ids of an incident, in id order.
@@ -175,10 +210,11 @@ pub(crate) async fn load_for_write(
     if let Some(version) = version
         && current.version != version
     {
-        return Err(DomainError::conflict(format!(
-            "{} is at version {}, not {version}: it changed since you read it; reload and retry",
-            current.number, current.version
-        )));
+        return Err(DomainError::stale_version(
+            &current.number,
+            current.version,
+            version,
+        ));
     }
     Ok(current)
 }
@@ -196,10 +232,7 @@ pub(crate) async fn write(
         .exec(txn)
         .await?;
     if result.rows_affected == 0 {
-        return Err(DomainError::conflict(format!(
-            "{} changed while you were writing it; reload and retry",
-            current.number
-        )));
+        return Err(DomainError::lost_race(&current.number));
     }
     Ok(())
 }
@@ -924,6 +957,42 @@ pub async fn update_sla_targets(
         .order_by_asc(sla_target::Column::Priority)
         .all(&txn)
         .await?;
+    check_targets_tighten(&all)?;
     txn.commit().await?;
     Ok(all)
+}
+
+/// SLA targets, P1 first, must tighten towards P1: a more urgent priority never gets longer to
+/// respond or to resolve than a less urgent one (checked on the targets as they would be,
+/// given and kept alike; the offending priority is named).
+fn check_targets_tighten(targets: &[sla_target::Model]) -> DomainResult<()> {
+    for pair in targets.windows(2) {
+        let (urgent, next) = (&pair[0], &pair[1]);
+        for (what, field, urgent_minutes, next_minutes) in [
+            (
+                "respond",
+                "responseMinutes",
+                urgent.response_minutes,
+                next.response_minutes,
+            ),
+            (
+                "resolve",
+                "resolutionMinutes",
+                urgent.resolution_minutes,
+                next.resolution_minutes,
+            ),
+        ] {
+            if urgent_minutes > next_minutes {
+                return Err(DomainError::bad_input(
+                    format!("targets.{field}"),
+                    format!(
+                        "{:?} would get {urgent_minutes} minutes to {what}, longer than {:?}'s \
+                         {next_minutes}: targets tighten from P5 to P1",
+                        urgent.priority, next.priority
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

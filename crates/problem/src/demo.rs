@@ -39,8 +39,8 @@ pub async fn seed(
     now: DateTime<Utc>,
     changes: &DemoChanges,
 ) -> DomainResult<usize> {
-    let desk = Actor::new("demo.engineer", [Role::Engineer]);
-    let manager = Actor::new("demo.manager", [Role::ChangeManager]);
+    let desk = Actor::new("dev.engineer", [Role::Engineer]);
+    let manager = Actor::new("dev.change.manager", [Role::ChangeManager]);
     let started = changes
         .failed
         .actual_start
@@ -70,14 +70,25 @@ pub async fn seed(
             incident(title, Level::High, Level::High, items),
         )
         .await?;
-        clock.advance(Duration::minutes(6));
+        // Card payments down at checkout: a major incident from the first minutes.
+        clock.advance(Duration::minutes(2));
+        let logged = quorum_incident::raise_major_incident(
+            db,
+            &clock,
+            &manager,
+            &logged.id,
+            logged.version,
+            Some("customer-facing payments failing during a change".to_owned()),
+        )
+        .await?;
+        clock.advance(Duration::minutes(4));
         let worked = quorum_incident::assign_incident(
             db,
             &clock,
             &desk,
             &logged.id,
             logged.version,
-            "demo.implementer".to_owned(),
+            "dev.engineer".to_owned(),
             None,
         )
         .await?;
@@ -116,6 +127,7 @@ pub async fn seed(
             description: Some("Two P1 incidents during the pooling change.".to_owned()),
             incident_ids: caused.iter().map(|incident| incident.id.clone()).collect(),
             affected_item_ids: vec![payments_api.clone()],
+            incidents_elsewhere: crate::IncidentsElsewhere::Refuse,
         },
     )
     .await?;
@@ -205,7 +217,7 @@ pub async fn seed(
         &desk,
         &web_slow.id,
         web_slow.version,
-        "demo.implementer".to_owned(),
+        "dev.engineer".to_owned(),
         None,
     )
     .await?;

@@ -10,9 +10,9 @@ mod query;
 pub use entity::ProblemState;
 pub use entity::problem::Model as Problem;
 pub use problem::{
-    NewProblem, ProblemAction, ProblemTransition, available_transitions, check, close_problem,
-    create_problem, fix_changes_of, link_fix_change, link_incidents_to_problem, mark_known_error,
-    problems_fixed_by, record_root_cause, record_workaround, resolve_problem,
+    IncidentsElsewhere, NewProblem, ProblemAction, ProblemTransition, available_transitions, check,
+    close_problem, create_problem, fix_changes_of, link_fix_change, link_incidents_to_problem,
+    mark_known_error, problems_fixed_by, record_root_cause, record_workaround, resolve_problem,
     unlink_incident_from_problem,
 };
 pub use query::{

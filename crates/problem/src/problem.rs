@@ -147,6 +147,91 @@ pub struct NewProblem {
     pub description: Option<String>,
     pub incident_ids: Vec<String>,
     pub affected_item_ids: Vec<String>,
+    /// What to do with an incident that already belongs to another problem.
+    pub incidents_elsewhere: IncidentsElsewhere,
+}
+
+/// What linking does with an incident that belongs to another problem already.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum IncidentsElsewhere {
+    /// Refuse the link (CONFLICT naming the problem): an incident is not moved by accident.
+    #[default]
+    Refuse,
+    /// Move it: the problem it leaves records the move too.
+    Move,
+}
+
+/// Before `incident_ids` are linked to `problem` (by number, for messages): refuses incidents
+/// that belong to another problem, or, when they may move, records on each problem they leave
+/// that they left (one version on). Returns what moved, for the linking event's reason.
+async fn take_incidents(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    problem: (&str, &str),
+    incident_ids: &[String],
+    elsewhere: IncidentsElsewhere,
+) -> DomainResult<Option<String>> {
+    let (problem_id, problem_number) = problem;
+    let mut leaving: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for id in incident_ids {
+        let incident = quorum_incident::find_incident(
+            txn,
+            actor,
+            &quorum_incident::IncidentKey::Id(id.clone()),
+        )
+        .await?;
+        if let Some(incident) = incident
+            && let Some(other) = incident.problem_id
+            && other != problem_id
+        {
+            leaving.entry(other).or_default().push(incident.number);
+        }
+    }
+    if leaving.is_empty() {
+        return Ok(None);
+    }
+    let mut moves = Vec::new();
+    for (other_id, numbers) in leaving {
+        let other = problem::Entity::find_by_id(other_id.as_str())
+            .lock_exclusive()
+            .one(txn)
+            .await?
+            .ok_or_else(|| DomainError::not_found("Problem", other_id.as_str()))?;
+        let which = numbers.join(", ");
+        if elsewhere == IncidentsElsewhere::Refuse {
+            return Err(DomainError::conflict(format!(
+                "{which} {} to {} already; link with `moveIncidents: true` to move {} to \
+                 {problem_number}",
+                if numbers.len() == 1 {
+                    "belongs"
+                } else {
+                    "belong"
+                },
+                other.number,
+                if numbers.len() == 1 { "it" } else { "them" },
+            )));
+        }
+        let updated = Model {
+            version: other.version + 1,
+            updated_at: now,
+            ..other.clone()
+        };
+        write(txn, &other, &updated).await?;
+        let reason = format!("{which} moved to {problem_number}");
+        record(
+            txn,
+            actor,
+            now,
+            "incidentsMovedOut",
+            Some(reason),
+            Some(&other),
+            &updated,
+        )
+        .await?;
+        moves.push(format!("{which} moved from {}", other.number));
+    }
+    Ok(Some(moves.join("; ")))
 }
 
 fn snapshot(model: &Model) -> Json {
@@ -186,10 +271,11 @@ async fn load_for_write(txn: &DatabaseTransaction, id: &str, version: i32) -> Do
         .await?
         .ok_or_else(|| DomainError::not_found("Problem", id))?;
     if current.version != version {
-        return Err(DomainError::conflict(format!(
-            "{} is at version {}, not {version}: it changed since you read it; reload and retry",
-            current.number, current.version
-        )));
+        return Err(DomainError::stale_version(
+            &current.number,
+            current.version,
+            version,
+        ));
     }
     Ok(current)
 }
@@ -202,10 +288,7 @@ async fn write(txn: &DatabaseTransaction, current: &Model, updated: &Model) -> D
         .exec(txn)
         .await?;
     if result.rows_affected == 0 {
-        return Err(DomainError::conflict(format!(
-            "{} changed while you were writing it; reload and retry",
-            current.number
-        )));
+        return Err(DomainError::lost_race(&current.number));
     }
     Ok(())
 }
@@ -281,6 +364,15 @@ pub async fn create_problem(
         &input.affected_item_ids,
     )
     .await?;
+    let moved = take_incidents(
+        &txn,
+        actor,
+        now,
+        (&model.id, &model.number),
+        &input.incident_ids,
+        input.incidents_elsewhere,
+    )
+    .await?;
     quorum_incident::set_problem(
         &txn,
         actor,
@@ -290,7 +382,7 @@ pub async fn create_problem(
         "input.incidentIds",
     )
     .await?;
-    record(&txn, actor, now, "created", None, None, &model).await?;
+    record(&txn, actor, now, "created", moved, None, &model).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -444,6 +536,9 @@ pub async fn mark_known_error(
     .await
 }
 
+/// Links incidents to a problem. One that belongs to another problem is refused (CONFLICT
+/// naming it) unless `elsewhere` says to move it; the problem it leaves records the move.
+#[allow(clippy::too_many_arguments)]
 pub async fn link_incidents_to_problem(
     db: &DatabaseConnection,
     clock: &dyn Clock,
@@ -451,6 +546,7 @@ pub async fn link_incidents_to_problem(
     id: &str,
     version: i32,
     incident_ids: Vec<String>,
+    elsewhere: IncidentsElsewhere,
 ) -> DomainResult<Model> {
     if incident_ids.is_empty() {
         return Err(DomainError::bad_input(
@@ -469,6 +565,15 @@ pub async fn link_incidents_to_problem(
         "incidentsLinked",
         None,
         async |txn, current, now| {
+            take_incidents(
+                txn,
+                actor,
+                now,
+                (&problem_id, &current.number),
+                &incident_ids,
+                elsewhere,
+            )
+            .await?;
             quorum_incident::set_problem(
                 txn,
                 actor,

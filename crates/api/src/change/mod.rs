@@ -156,6 +156,10 @@ pub struct UpdateChangePolicyInput {
     ecab_quorum: Option<i32>,
     /// 0 to 6.
     conflict_depth: Option<i32>,
+    /// Whether a change's requester may also authorize it, vote on it and review it.
+    requester_may_authorize: Option<bool>,
+    /// 1 to 2160 (90 days).
+    max_window_hours: Option<i32>,
 }
 
 fn maybe<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
@@ -600,20 +604,28 @@ impl ChangeMutation {
         Ok(Change::new(change))
     }
 
-    /// Starts implementing a SCHEDULED change (its assignee or a CHANGE_MANAGER); outside the
-    /// planned window it is allowed but flagged (`startedOutsideWindow`).
+    /// Starts implementing a SCHEDULED change (its assignee or a CHANGE_MANAGER). Outside the
+    /// planned window it needs a `reason` (recorded in the history) and is flagged
+    /// (`startedOutsideWindow`); an EMERGENCY change needs none.
     async fn start_implementation(
         &self,
         ctx: &Context<'_>,
         id: ID,
         version: i32,
+        reason: Option<String>,
     ) -> async_graphql::Result<Change> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let change =
-            quorum_change::start_implementation(&app.db, app.clock.as_ref(), actor, &id, version)
-                .await
-                .gql(ctx)?;
+        let change = quorum_change::start_implementation(
+            &app.db,
+            app.clock.as_ref(),
+            actor,
+            &id,
+            version,
+            reason,
+        )
+        .await
+        .gql(ctx)?;
         Ok(Change::new(change))
     }
 
@@ -807,6 +819,8 @@ impl ChangeMutation {
                 cab_threshold: input.cab_threshold,
                 ecab_quorum: input.ecab_quorum,
                 conflict_depth: input.conflict_depth,
+                requester_may_authorize: input.requester_may_authorize,
+                max_window_hours: input.max_window_hours,
             },
         )
         .await

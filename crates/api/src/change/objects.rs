@@ -786,6 +786,18 @@ impl ChangePolicy {
         self.0.conflict_depth
     }
 
+    /// Whether a change's requester may also authorize it, count towards its CAB or ECAB
+    /// quorum and record its post-implementation review (default false: separation of duties;
+    /// true suits a team too small to keep them apart).
+    async fn requester_may_authorize(&self) -> bool {
+        self.0.requester_may_authorize
+    }
+
+    /// Longest planned window of a change, in hours (default 168, a week).
+    async fn max_window_hours(&self) -> i32 {
+        self.0.max_window_hours
+    }
+
     async fn version(&self) -> i32 {
         self.0.version
     }

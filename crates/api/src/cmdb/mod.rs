@@ -29,9 +29,21 @@ pub struct ConfigurationItemFilter {
     classes: Option<Vec<CiClass>>,
     statuses: Option<Vec<CiStatus>>,
     environments: Option<Vec<Environment>>,
+    /// CIs at least as critical as this: criticality 1 (the most critical) up to this value.
+    /// `atLeastAsCriticalAs: 2` gives criticality 1 and 2.
+    at_least_as_critical_as: Option<i32>,
+    /// CIs at most as critical as this: criticality this value up to 4 (the least critical).
+    /// `atMostAsCriticalAs: 3` gives criticality 3 and 4.
+    at_most_as_critical_as: Option<i32>,
     /// Criticality 1 up to this (1 is the most critical).
+    #[graphql(
+        deprecation = "Use `atLeastAsCriticalAs` (the same filter, named for what it returns)."
+    )]
     criticality_at_most: Option<i32>,
-    /// Criticality this and above, up to 4.
+    /// Criticality this and above, up to 4: the less critical CIs.
+    #[graphql(
+        deprecation = "Use `atMostAsCriticalAs` (the same filter): criticality 1 is the most critical, so this returns the less critical CIs, not the more critical ones."
+    )]
     criticality_at_least: Option<i32>,
     owner_team: Option<String>,
     /// Case-insensitive part of the name.
@@ -190,8 +202,12 @@ impl CmdbQuery {
             classes: filter.classes,
             statuses: filter.statuses,
             environments: filter.environments,
-            criticality_at_most: filter.criticality_at_most,
-            criticality_at_least: filter.criticality_at_least,
+            criticality_at_most: filter
+                .at_least_as_critical_as
+                .or(filter.criticality_at_most),
+            criticality_at_least: filter
+                .at_most_as_critical_as
+                .or(filter.criticality_at_least),
             owner_team: filter.owner_team,
             name_contains: filter.name_contains,
         };
@@ -279,7 +295,9 @@ impl CmdbMutation {
     }
 
     /// Retires a configuration item for good (ENGINEER, CHANGE_MANAGER). Its history and
-    /// relationships stay readable; it takes no new relationships.
+    /// relationships stay readable; it takes no new relationships, changes or incidents.
+    /// Refused (INVALID_TRANSITION, naming them) while a change that is not closed, rejected
+    /// or cancelled, or an incident not yet resolved, still names it.
     async fn retire_configuration_item(
         &self,
         ctx: &Context<'_>,
@@ -288,7 +306,7 @@ impl CmdbMutation {
     ) -> async_graphql::Result<ConfigurationItem> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let item = quorum_cmdb::retire_configuration_item(
+        let item = quorum_incident::retire_configuration_item(
             &app.db,
             app.clock.as_ref(),
             actor,

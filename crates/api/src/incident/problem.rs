@@ -45,6 +45,19 @@ pub struct CreateProblemInput {
     incident_ids: Vec<ID>,
     #[graphql(default)]
     affected_item_ids: Vec<ID>,
+    /// Move an incident that belongs to another problem here (that problem records the
+    /// move); false refuses such an incident with CONFLICT naming its problem.
+    #[graphql(default)]
+    move_incidents: bool,
+}
+
+/// What linking does with an incident that belongs to another problem already.
+fn elsewhere(move_incidents: bool) -> quorum_problem::IncidentsElsewhere {
+    if move_incidents {
+        quorum_problem::IncidentsElsewhere::Move
+    } else {
+        quorum_problem::IncidentsElsewhere::Refuse
+    }
 }
 
 fn ids(ids: Vec<ID>) -> Vec<String> {
@@ -164,6 +177,7 @@ impl ProblemMutation {
                 description: input.description,
                 incident_ids: ids(input.incident_ids),
                 affected_item_ids: ids(input.affected_item_ids),
+                incidents_elsewhere: elsewhere(input.move_incidents),
             },
         ))
     }
@@ -222,13 +236,16 @@ impl ProblemMutation {
         ))
     }
 
-    /// Links incidents to the problem (each incident gets a new version and an event).
+    /// Links incidents to the problem (each incident gets a new version and an event). An
+    /// incident that belongs to another problem is refused with CONFLICT naming it, unless
+    /// `moveIncidents` is true: then it moves, and the problem it leaves records the move.
     async fn link_incidents_to_problem(
         &self,
         ctx: &Context<'_>,
         id: ID,
         version: i32,
         incident_ids: Vec<ID>,
+        #[graphql(default)] move_incidents: bool,
     ) -> async_graphql::Result<Problem> {
         problem_op!(ctx, |app, actor| quorum_problem::link_incidents_to_problem(
             &app.db,
@@ -237,6 +254,7 @@ impl ProblemMutation {
             &id,
             version,
             ids(incident_ids),
+            elsewhere(move_incidents),
         ))
     }
 

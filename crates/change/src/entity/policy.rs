@@ -20,8 +20,14 @@ pub struct Model {
     pub cab_threshold: RiskLevel,
     /// ECAB approvals that authorize an EMERGENCY change.
     pub ecab_quorum: i32,
-    /// Hops through relationships within which two changes' CIs conflict.
+    /// Hops through relationships within which two changes' CIs conflict (and within which a
+    /// freeze on a CI holds what it depends on).
     pub conflict_depth: i32,
+    /// Whether a change's requester may also authorize it, vote on it and review it (small
+    /// teams); off, someone else must.
+    pub requester_may_authorize: bool,
+    /// Longest planned window of a change, in hours.
+    pub max_window_hours: i32,
     pub version: i32,
     pub updated_by: Option<String>,
     pub updated_at: Option<DateTime<Utc>>,
