@@ -181,6 +181,14 @@ async fn with_items<C: ConnectionTrait>(
         .collect())
 }
 
+/// What a freeze holds of a change: the frozen CI (none: every CI), the change's CI, and the
+/// path from the change's CI to the frozen one when the freeze holds it through a dependency.
+type Held = (
+    Option<Arc<ConfigurationItem>>,
+    Option<Arc<ConfigurationItem>>,
+    Vec<Arc<ConfigurationItem>>,
+);
+
 /// The conflicts of a change (`change_id`, touching `ci_ids`) planned for `[start, end)`.
 pub(crate) async fn find_conflicts<C: ConnectionTrait>(
     db: &C,
@@ -349,13 +357,7 @@ pub(crate) async fn find_conflicts<C: ConnectionTrait>(
     }
     for freeze in freezes {
         let (overlap_start, overlap_end) = overlap(freeze.window.starts_at, freeze.window.ends_at);
-        // (the frozen CI, ours, the path from ours to it when it holds ours through a
-        // dependency)
-        let held: Vec<(
-            Option<Arc<ConfigurationItem>>,
-            Option<Arc<ConfigurationItem>>,
-            Vec<Arc<ConfigurationItem>>,
-        )> = if freeze.ci_ids.is_empty() {
+        let held: Vec<Held> = if freeze.ci_ids.is_empty() {
             vec![(None, None, Vec::new())]
         } else {
             freeze
