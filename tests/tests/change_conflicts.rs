@@ -5,9 +5,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use quorum_core::Clock;
-use quorum_tests::change::{
-    CHANGE_FIELDS, ENGINEER, HEAD, IMPLEMENTER, MANAGER, WINDOW_END, WINDOW_START,
-};
+use quorum_tests::change::{CHANGE_FIELDS, ENGINEER, HEAD, MANAGER, WINDOW_END, WINDOW_START};
 use quorum_tests::{TestApp, TestResponse};
 use serde_json::{Value, json};
 

@@ -1,7 +1,7 @@
 //! A first walk through the change life cycle (the full suites are in the other change_* files).
 
 use quorum_tests::TestApp;
-use quorum_tests::change::{ENGINEER, IMPLEMENTER, MANAGER};
+use quorum_tests::change::{ENGINEER, MANAGER};
 
 #[tokio::test]
 async fn a_low_risk_normal_change_goes_from_draft_to_closed() {

@@ -2,7 +2,7 @@
 //! move, every refused role, links to changes, CIs and problems, stale versions.
 
 use quorum_core::Role;
-use quorum_tests::change::{CAB, ENGINEER, HEAD, IMPLEMENTER, MANAGER, Person};
+use quorum_tests::change::{CAB, ENGINEER, HEAD, MANAGER, Person};
 use quorum_tests::incident::INCIDENT_FIELDS;
 use quorum_tests::{TestApp, TestResponse};
 use serde_json::{Value, json};

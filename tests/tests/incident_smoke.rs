@@ -2,7 +2,7 @@
 //! problem_* files).
 
 use quorum_tests::TestApp;
-use quorum_tests::change::{ENGINEER, IMPLEMENTER, MANAGER};
+use quorum_tests::change::{ENGINEER, MANAGER};
 use serde_json::json;
 
 #[tokio::test]

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use quorum_tests::TestApp;
-use quorum_tests::change::{CAB, ENGINEER, HEAD, IMPLEMENTER, MANAGER, Person};
+use quorum_tests::change::{CAB, ENGINEER, HEAD, MANAGER, Person};
 use serde_json::{Value, json};
 
 fn at(text: &str) -> DateTime<Utc> {

@@ -2,7 +2,7 @@
 //! change (or a reason), closure, links in both directions, the known error database, refused
 //! roles and illegal moves.
 
-use quorum_tests::change::{CAB, ENGINEER, HEAD, IMPLEMENTER, MANAGER};
+use quorum_tests::change::{CAB, ENGINEER, HEAD, MANAGER};
 use quorum_tests::incident::PROBLEM_FIELDS;
 use quorum_tests::{TestApp, TestResponse};
 use serde_json::{Value, json};
