@@ -164,8 +164,8 @@ async fn cab_change(app: &TestApp, items: &[&Value]) -> Value {
     change
 }
 
-/// An EMERGENCY change on `items` raised and submitted by `requester`: in CAB_REVIEW (ECAB).
-/// An EMERGENCY change before the ECAB, assessed (its approvals count only once it is).
+/// An EMERGENCY change on `items` raised and submitted by `requester`: in CAB_REVIEW (ECAB),
+/// assessed (its approvals count only once it is).
 async fn emergency_change(app: &TestApp, requester: Person, items: &[&Value]) -> Value {
     let change = create_change_as(app, requester, "EMERGENCY", items).await;
     let change = app.act(requester, "submitChange", &change).await;
