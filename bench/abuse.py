@@ -13,9 +13,12 @@ Cases:
   fanout         `{ ...F0 }` with 24 fragments each spreading the next twice (2^24 fields)
   long-document  a document of 8 MiB less a little (one field repeated)
   slowloris      1 100 connections that send half a request line and stop, then a client
+  slowloris-cap  the same against QUORUM_MAX_CONNECTIONS=1000: the client is refused at once
   nul            1 000 writes and reads with U+0000 in their text, on PostgreSQL
   replay         200 `changeEvents(after: <first event>)` on sockets of one subject, with
-                 the event table holding ~95 000 events, on PostgreSQL
+                 the event table holding ~40 000 events, on PostgreSQL
+  replay-near    20 resumes 5 000 change events back (within reach): what a legitimate
+                 catch-up costs
   search         a 50 000-byte `text` filter on each list, on SQLite
   sqlite-writes  16 clients creating incidents for 20 s on SQLite: latency p50/p99/max
 
@@ -257,6 +260,7 @@ def case_slowloris(server, bearer):
         started = time.perf_counter()
         status, body = post(server.port, {"query": "{ __typename }"}, timeout=30)
         answered = time.perf_counter() - started
+        status = f"{status} {codes(body)}" if body.get("errors") else status
         closed = 0
         deadline = time.time() + 15
         for connection in held:
@@ -321,6 +325,13 @@ def ws_open(port, bearer):
         raise RuntimeError(head[:200])
     connection.sendall(ws_frame(json.dumps({"type": "connection_init",
                                             "payload": {"Authorization": f"Bearer {bearer}"}})))
+    # graphql-transport-ws: nothing may be subscribed before the acknowledgement.
+    acked = head.split(b"\r\n\r\n", 1)[1]
+    while b"connection_ack" not in acked:
+        data = connection.recv(4096)
+        if not data:
+            raise RuntimeError(f"closed before connection_ack: {acked[:200]!r}")
+        acked += data
     return connection
 
 
@@ -339,32 +350,38 @@ def drain(connection, seconds):
     return total
 
 
-def case_replay(server, bearer):
-    first = psql("SELECT min(id) FROM event", server.database).strip()
+def case_replay(server, bearer, near=False):
     events = psql("SELECT count(*) FROM event", server.database).strip()
+    if near:
+        # Far enough back for 5 000 change events, within the four rings a resume may replay.
+        first = psql("SELECT id FROM event WHERE entity_kind = 'Change' ORDER BY id DESC OFFSET 5000 LIMIT 1",
+                     server.database).strip()
+        sockets_wanted, per_socket = 2, 10
+    else:
+        first = psql("SELECT min(id) FROM event", server.database).strip()
+        sockets_wanted, per_socket = 10, 20
 
     def action():
         sockets = []
         subscriptions = 0
-        for _ in range(10):
+        for _ in range(sockets_wanted):
             connection = ws_open(server.port, bearer)
-            for n in range(20):
+            for n in range(per_socket):
                 query = "subscription($a: ID) { changeEvents(after: $a) { eventId change { number } } }"
                 connection.sendall(ws_frame(json.dumps({"type": "subscribe", "id": str(n),
                                                         "payload": {"query": query, "variables": {"a": first}}})))
                 subscriptions += 1
             sockets.append(connection)
-        received = [0]
-        threads = [threading.Thread(target=lambda c=c: received.__setitem__(0, received[0] + drain(c, 30)))
-                   for c in sockets]
+        received = []
+        threads = [threading.Thread(target=lambda c=c: received.append(drain(c, 30))) for c in sockets]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
         for connection in sockets:
             connection.close()
-        return f"{subscriptions} resumes after event {first} of {events}; {received[0] / 1e6:.1f} MB sent in 30 s"
-    measure(server, "replay", action, bearer)
+        return f"{subscriptions} resumes after event {first} of {events}; {sum(received) / 1e3:.0f} kB sent in 30 s"
+    measure(server, "replay-near" if near else "replay", action, bearer)
 
 
 def case_search(server, bearer):
@@ -412,10 +429,13 @@ def case_sqlite_writes(server, bearer):
 
 CASES = {
     "fanout": ("sqlite", case_fanout, None),
+    "slowloris-cap": ("sqlite", case_slowloris, None),
     "long-document": ("sqlite", case_long_document, None),
     "slowloris": ("sqlite", case_slowloris, None),
     "nul": ("postgres", case_nul, None),
     "replay": ("postgres", case_replay, ["--scale", "2000", "--changes", "30000"]),
+    "replay-near": ("postgres", lambda server, bearer: case_replay(server, bearer, near=True),
+                    ["--scale", "2000", "--changes", "30000"]),
     "search": ("sqlite", case_search, None),
     "sqlite-writes": ("sqlite", case_sqlite_writes, None),
 }
@@ -434,12 +454,13 @@ def main():
     print(f"{version}, {os.cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M')}", flush=True)
     for name in args.cases.split(","):
         store, case, seed = CASES[name]
-        server = Server(store)
+        env = {"QUORUM_MAX_CONNECTIONS": "1000"} if name == "slowloris-cap" else None
+        server = Server(store, env)
         try:
             if seed:
                 server.seed(*seed)
             server.start()
-            case(server, engineer if name == "replay" else bearer)
+            case(server, engineer if name.startswith("replay") else bearer)
         finally:
             server.stop()
 

@@ -464,13 +464,17 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                         .map(|request| run(&state, request, context.clone(), is_get)),
                 )
                 .await;
-                let mut bodies = Vec::with_capacity(responses.len());
+                let mut ran = Vec::with_capacity(responses.len());
                 for (response, executed) in responses {
                     match response {
-                        Ok(response) => bodies.push(response_body(&response, executed)),
+                        Ok(response) => ran.push((response, executed)),
                         Err(refusal) => return refused(refusal),
                     }
                 }
+                let bodies: Vec<Body<'_>> = ran
+                    .iter()
+                    .map(|(response, executed)| response_body(response, *executed))
+                    .collect();
                 // A batch is answered as a whole: 200, each operation with its own errors.
                 json_response(StatusCode::OK, media, &trace_id, &bodies)
             }
@@ -534,18 +538,27 @@ async fn run(
     (Ok(response), executed)
 }
 
-/// The JSON of one response. A request that never executed has no `data` key at all (the
-/// GraphQL spec: an error raised before execution begins leaves no `data` entry; the
-/// `application/graphql-response+json` media type insists on it).
-fn response_body(response: &GqlResponse, executed: bool) -> serde_json::Value {
-    let mut body = serde_json::to_value(response).unwrap_or_else(|error| {
-        tracing::error!(error = %error, "graphql.serialize_failed");
-        json!({ "errors": [{ "message": "the response could not be written" }] })
-    });
-    if !executed && let Some(object) = body.as_object_mut() {
-        object.remove("data");
+/// One response as sent. A request that never executed has no `data` key at all (the GraphQL
+/// spec: an error raised before execution begins leaves no `data` entry; the
+/// `application/graphql-response+json` media type insists on it). The response is serialized
+/// as it is, so objects keep the order of their selection.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Body<'a> {
+    Ran(&'a GqlResponse),
+    Refused {
+        errors: &'a [async_graphql::ServerError],
+    },
+}
+
+fn response_body(response: &GqlResponse, executed: bool) -> Body<'_> {
+    if executed {
+        Body::Ran(response)
+    } else {
+        Body::Refused {
+            errors: &response.errors,
+        }
     }
-    body
 }
 
 fn single_response(
@@ -586,8 +599,8 @@ fn error_response(
     message: &str,
     code: &str,
 ) -> Response {
-    let body = response_body(&quorum_api::error::request_error(message, code), false);
-    let mut response = json_response(status, media, trace_id, &body);
+    let refused = quorum_api::error::request_error(message, code);
+    let mut response = json_response(status, media, trace_id, &response_body(&refused, false));
     if status == StatusCode::METHOD_NOT_ALLOWED {
         response
             .headers_mut()
