@@ -31,7 +31,6 @@ use quorum_core::SharedClock;
 use quorum_core::feed::EventFeed;
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
-use serde_json::json;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
@@ -471,7 +470,7 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                         Err(refusal) => return refused(refusal),
                     }
                 }
-                let bodies: Vec<Body<'_>> = ran
+                let bodies: Vec<Sent<'_>> = ran
                     .iter()
                     .map(|(response, executed)| response_body(response, *executed))
                     .collect();
@@ -544,18 +543,18 @@ async fn run(
 /// as it is, so objects keep the order of their selection.
 #[derive(serde::Serialize)]
 #[serde(untagged)]
-enum Body<'a> {
+enum Sent<'a> {
     Ran(&'a GqlResponse),
     Refused {
         errors: &'a [async_graphql::ServerError],
     },
 }
 
-fn response_body(response: &GqlResponse, executed: bool) -> Body<'_> {
+fn response_body(response: &GqlResponse, executed: bool) -> Sent<'_> {
     if executed {
-        Body::Ran(response)
+        Sent::Ran(response)
     } else {
-        Body::Refused {
+        Sent::Refused {
             errors: &response.errors,
         }
     }
