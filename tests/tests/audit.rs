@@ -62,7 +62,12 @@ async fn engineers_and_cab_members_may_not_read_the_audit_log() {
     for role in [Role::Engineer, Role::CabMember] {
         let response = app.graphql_as(&[role], PAGE, json!({})).await;
         assert_eq!(response.error_codes(), ["FORBIDDEN"], "{role}");
-        assert!(response.json()["data"].is_null(), "{role}");
+        // The field a role may not read nulls itself (it is nullable), nothing else.
+        assert_eq!(
+            response.json()["data"],
+            json!({ "auditEvents": null }),
+            "{role}"
+        );
     }
 }
 
@@ -83,7 +88,7 @@ async fn change_managers_and_service_heads_page_through_it_newest_first() {
         let node = &connection["edges"][0]["node"];
         assert_eq!(node["actor"], "eve");
         assert_eq!(node["action"], "created");
-        assert_eq!(node["occurredAt"], "2026-01-05T09:05:00+00:00");
+        assert_eq!(node["occurredAt"], "2026-01-05T09:05:00.000Z");
         assert_eq!(node["after"], json!({ "name": "e" }));
         assert_eq!(node["before"], Value::Null);
 

@@ -64,7 +64,7 @@ async fn fields_relationships_and_impact_read_as_they_were() {
     let created = db_at(&app, &db, Some("2026-01-05T09:05:00Z")).await;
     assert_eq!(created["name"], "orders-db");
     assert_eq!(created["version"], 1);
-    assert_eq!(created["asOf"], "2026-01-05T09:05:00+00:00");
+    assert_eq!(created["asOf"], "2026-01-05T09:05:00.000Z");
     assert_eq!(
         created["relationships"],
         json!([]),
@@ -82,7 +82,7 @@ async fn fields_relationships_and_impact_read_as_they_were() {
         related["impact"]["items"],
         json!([{ "item": { "name": "Orders" } }])
     );
-    assert_eq!(related["impact"]["asOf"], "2026-01-05T09:15:00+00:00");
+    assert_eq!(related["impact"]["asOf"], "2026-01-05T09:15:00.000Z");
 
     let renamed = db_at(&app, &db, Some("2026-01-05T09:25:00Z")).await;
     assert_eq!(renamed["name"], "orders-db-eu");
@@ -158,20 +158,20 @@ async fn history_lists_the_item_and_relationship_events_newest_first() {
             row(
                 "ConfigurationItemRelationship",
                 "created",
-                "2026-01-05T09:30:00+00:00"
+                "2026-01-05T09:30:00.000Z"
             ),
             row(
                 "ConfigurationItemRelationship",
                 "removed",
-                "2026-01-05T09:30:00+00:00"
+                "2026-01-05T09:30:00.000Z"
             ),
-            row("ConfigurationItem", "updated", "2026-01-05T09:20:00+00:00"),
+            row("ConfigurationItem", "updated", "2026-01-05T09:20:00.000Z"),
             row(
                 "ConfigurationItemRelationship",
                 "created",
-                "2026-01-05T09:10:00+00:00"
+                "2026-01-05T09:10:00.000Z"
             ),
-            row("ConfigurationItem", "created", "2026-01-05T09:00:00+00:00"),
+            row("ConfigurationItem", "created", "2026-01-05T09:00:00.000Z"),
         ]
     );
     assert_eq!(history["totalCount"], 5);

@@ -52,7 +52,7 @@ async fn a_created_item_has_a_number_version_one_and_an_event() {
         item["attributes"],
         json!({ "engine": "PostgreSQL", "version": 16 })
     );
-    assert_eq!(item["createdAt"], "2026-01-05T09:00:00+00:00");
+    assert_eq!(item["createdAt"], "2026-01-05T09:00:00.000Z");
     let second = app.create_ci("SERVER", "db-host-01").await;
     assert_eq!(second["number"], "CI0000002");
 
@@ -148,7 +148,7 @@ async fn updates_need_the_current_version_and_bump_it() {
     assert_eq!(updated["criticality"], 1);
     assert_eq!(updated["ownerTeam"], Value::Null, "null clears");
     assert_eq!(updated["description"], "REST API", "left out stays");
-    assert_eq!(updated["updatedAt"], "2026-01-05T09:05:00+00:00");
+    assert_eq!(updated["updatedAt"], "2026-01-05T09:05:00.000Z");
 
     let stale = app
         .graphql_as(
@@ -218,7 +218,7 @@ async fn a_retired_item_stays_readable_and_cannot_change() {
     let retired = &retired["data"]["retireConfigurationItem"];
     assert_eq!(retired["status"], "RETIRED");
     assert_eq!(retired["version"], 2);
-    assert_eq!(retired["retiredAt"], "2026-01-05T09:00:00+00:00");
+    assert_eq!(retired["retiredAt"], "2026-01-05T09:00:00.000Z");
 
     let again = app
         .graphql_as(

@@ -116,7 +116,7 @@ async fn a_problem_becomes_a_known_error_and_is_resolved_only_by_a_successful_fi
     .await
     .expect("workaround");
     assert_eq!(problem["state"], "KNOWN_ERROR");
-    assert_eq!(problem["knownErrorAt"], "2026-01-05T09:00:00+00:00");
+    assert_eq!(problem["knownErrorAt"], "2026-01-05T09:00:00.000Z");
 
     // No fix change yet: refused, and nothing written.
     let events = app.event_count().await;

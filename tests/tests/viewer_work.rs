@@ -240,11 +240,11 @@ async fn the_assignee_sees_their_open_incidents_running_clocks_first_with_their_
         mine,
         json!([
             { "number": p1["number"], "state": "IN_PROGRESS", "priority": "P1",
-              "sla": { "resolutionDue": "2026-01-05T13:00:00+00:00", "resolutionBreached": false } },
+              "sla": { "resolutionDue": "2026-01-05T13:00:00.000Z", "resolutionBreached": false } },
             { "number": p3["number"], "state": "IN_PROGRESS", "priority": "P3",
-              "sla": { "resolutionDue": "2026-01-06T09:00:00+00:00", "resolutionBreached": false } },
+              "sla": { "resolutionDue": "2026-01-06T09:00:00.000Z", "resolutionBreached": false } },
             { "number": p2["number"], "state": "ON_HOLD", "priority": "P2",
-              "sla": { "resolutionDue": "2026-01-05T17:00:00+00:00", "resolutionBreached": false } },
+              "sla": { "resolutionDue": "2026-01-05T17:00:00.000Z", "resolutionBreached": false } },
         ])
     );
     assert_eq!(

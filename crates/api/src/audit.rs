@@ -71,7 +71,8 @@ pub struct AuditEventFilter {
 
 #[Object]
 impl AuditQuery {
-    /// The audit log, newest first (CHANGE_MANAGER and SERVICE_HEAD).
+    /// The audit log, newest first (CHANGE_MANAGER and SERVICE_HEAD; for other roles null,
+    /// with a FORBIDDEN error).
     #[graphql(complexity = "crate::connection::complexity(first, last, child_complexity)")]
     async fn audit_events(
         &self,
@@ -81,7 +82,7 @@ impl AuditQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
+    ) -> async_graphql::Result<Option<QuorumConnection<AuditEvent>>> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let filter = filter.unwrap_or_default();
@@ -99,6 +100,6 @@ impl AuditQuery {
             before,
         };
         let events = event::list(&app.db, actor, &filter, &page).await.gql(ctx)?;
-        Ok(connection(events, AuditEvent::from))
+        Ok(Some(connection(events, AuditEvent::from)))
     }
 }

@@ -81,7 +81,7 @@ impl CabAgendaItem {
 
 #[Object]
 impl CabQuery {
-    /// The CAB agenda (CAB_MEMBER, CHANGE_MANAGER, SERVICE_HEAD; others FORBIDDEN): every
+    /// The CAB agenda (CAB_MEMBER, CHANGE_MANAGER, SERVICE_HEAD; for others null, with a FORBIDDEN error): every
     /// change in CAB_REVIEW, NORMAL and EMERGENCY, oldest referral first (section REVIEW);
     /// then AUTHORIZED and SCHEDULED changes of HIGH risk and above whose planned window
     /// overlaps [from, to) (section UPCOMING_HIGH_RISK), by planned start. `from` defaults to
@@ -92,18 +92,20 @@ impl CabQuery {
         ctx: &Context<'_>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
-    ) -> async_graphql::Result<Vec<CabAgendaItem>> {
+    ) -> async_graphql::Result<Option<Vec<CabAgendaItem>>> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let items = quorum_change::agenda::cab_agenda(&app.db, actor, from, to, app.clock.now())
             .await
             .gql(ctx)?;
-        Ok(items
-            .into_iter()
-            .map(|item| CabAgendaItem {
-                section: item.section,
-                change: Change::new(item.change),
-            })
-            .collect())
+        Ok(Some(
+            items
+                .into_iter()
+                .map(|item| CabAgendaItem {
+                    section: item.section,
+                    change: Change::new(item.change),
+                })
+                .collect(),
+        ))
     }
 }

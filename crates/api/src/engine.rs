@@ -33,6 +33,46 @@ pub struct Engine {
     schema: QuorumSchema,
     app: AppData,
     limits: QueryLimits,
+    /// The schema's output types, for shaping responses.
+    shapes: Arc<crate::shape::Shapes>,
+}
+
+/// What an executed response is shaped by: see [`crate::shape`].
+struct Shaping {
+    shapes: Arc<crate::shape::Shapes>,
+    document: Arc<ExecutableDocument>,
+    flags: Arc<Variables>,
+    operation: Option<String>,
+}
+
+impl Shaping {
+    fn of(checked: &Checked, shapes: &Arc<crate::shape::Shapes>) -> Self {
+        Self {
+            shapes: shapes.clone(),
+            document: checked.document.clone(),
+            flags: checked.flags.clone(),
+            operation: checked.request.operation_name.clone(),
+        }
+    }
+
+    fn apply(&self, mut response: Response) -> Response {
+        if !executed(&response) {
+            return response;
+        }
+        if let Some((kind, selection)) =
+            crate::shape::operation(&self.document, self.operation.as_deref())
+        {
+            crate::shape::shape(
+                &mut response,
+                &self.shapes,
+                &self.document,
+                kind,
+                selection,
+                &self.flags,
+            );
+        }
+        response
+    }
 }
 
 /// The operation a checked request will run.
@@ -48,6 +88,10 @@ pub struct Checked {
     request: Request,
     operation: Option<Operation>,
     arguments: Arguments,
+    /// What the response is shaped by ([`crate::shape`]): the document, and the boolean
+    /// variables that `@skip` and `@include` may name.
+    document: Arc<ExecutableDocument>,
+    flags: Arc<Variables>,
 }
 
 impl Checked {
@@ -76,10 +120,13 @@ impl Engine {
         } else {
             builder.disable_introspection()
         };
+        let schema = builder.finish();
+        let shapes = Arc::new(crate::shape::Shapes::from_sdl(&schema.sdl()));
         Self {
-            schema: builder.finish(),
+            schema,
             app,
             limits: options.limits,
+            shapes,
         }
     }
 
@@ -123,6 +170,15 @@ impl Engine {
         }
         let operation = selected(document, operation_name.as_deref());
         let arguments = Arguments::of(document);
+        let document = Arc::new(document.clone());
+        let flags = Arc::new(Variables::from_value(ConstValue::Object(
+            request
+                .variables
+                .iter()
+                .filter(|(_, value)| matches!(value, ConstValue::Boolean(_)))
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        )));
         if let Some(field) = nul_in_variables(&request.variables) {
             return Err(refuse(nul_error(&field)));
         }
@@ -133,15 +189,18 @@ impl Engine {
             request,
             operation,
             arguments,
+            document,
+            flags,
         })
     }
 
     /// Runs a checked request for `context` (its caller and trace id) and codes every error.
     pub async fn execute(&self, checked: Checked, context: RequestContext) -> Response {
         let trace_id = context.trace_id.clone();
+        let shaping = Shaping::of(&checked, &self.shapes);
         let request = crate::prepare_request(checked.request, &self.app, context);
         let response = finish_response(self.schema.execute(request).await, &trace_id);
-        checked.arguments.name_variables(response)
+        shaping.apply(checked.arguments.name_variables(response))
     }
 
     /// Runs a checked operation of a socket (a subscription, or a query or mutation sent
@@ -153,10 +212,13 @@ impl Engine {
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let trace_id = context.trace_id.clone();
+        let shaping = Shaping::of(&checked, &self.shapes);
         let arguments = checked.arguments;
         let request = crate::prepare_request(checked.request, &self.app, context);
         Executor::execute_stream(&self.schema, request, session_data)
-            .map(move |response| arguments.name_variables(finish_response(response, &trace_id)))
+            .map(move |response| {
+                shaping.apply(arguments.name_variables(finish_response(response, &trace_id)))
+            })
             .boxed()
     }
 

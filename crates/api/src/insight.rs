@@ -395,7 +395,7 @@ impl ProblemKpis<'_> {
 
 #[Object]
 impl KpiQuery {
-    /// Change KPIs over [from, to) (CHANGE_MANAGER, SERVICE_HEAD), whole and by `bucket`:
+    /// Change KPIs over [from, to) (CHANGE_MANAGER, SERVICE_HEAD; for others null, with a FORBIDDEN error), whole and by `bucket`:
     /// calendar weeks (Monday) or months in UTC, the first starting at `from` and the last
     /// ending at `to`. `to` must be after `from` and at most five years later.
     async fn change_kpis(
@@ -405,16 +405,16 @@ impl KpiQuery {
         to: DateTime<Utc>,
         #[graphql(default_with = "KpiBucket::Month")] bucket: KpiBucket,
         filter: Option<ChangeKpiFilter>,
-    ) -> async_graphql::Result<ChangeKpiReport> {
+    ) -> async_graphql::Result<Option<ChangeKpiReport>> {
         let actor = ctx.actor()?;
         let filter = filter.unwrap_or_default().into();
         quorum_insight::change_kpis(&ctx.app()?.db, actor, from, to, bucket, &filter)
             .await
-            .map(ChangeKpiReport)
+            .map(|report| Some(ChangeKpiReport(report)))
             .gql(ctx)
     }
 
-    /// Incident KPIs over [from, to) (CHANGE_MANAGER, SERVICE_HEAD), whole and by `bucket`,
+    /// Incident KPIs over [from, to) (CHANGE_MANAGER, SERVICE_HEAD; for others null, with a FORBIDDEN error), whole and by `bucket`,
     /// overall and per priority; buckets and range as for `changeKpis`.
     async fn incident_kpis(
         &self,
@@ -423,16 +423,16 @@ impl KpiQuery {
         to: DateTime<Utc>,
         #[graphql(default_with = "KpiBucket::Month")] bucket: KpiBucket,
         filter: Option<KpiFilter>,
-    ) -> async_graphql::Result<IncidentKpiReport> {
+    ) -> async_graphql::Result<Option<IncidentKpiReport>> {
         let actor = ctx.actor()?;
         let filter = filter.unwrap_or_default().into();
         quorum_insight::incident_kpis(&ctx.app()?.db, actor, from, to, bucket, &filter)
             .await
-            .map(IncidentKpiReport)
+            .map(|report| Some(IncidentKpiReport(report)))
             .gql(ctx)
     }
 
-    /// Problem KPIs over [from, to) (CHANGE_MANAGER, SERVICE_HEAD), whole and by `bucket`;
+    /// Problem KPIs over [from, to) (CHANGE_MANAGER, SERVICE_HEAD; for others null, with a FORBIDDEN error), whole and by `bucket`;
     /// buckets and range as for `changeKpis`.
     async fn problem_kpis(
         &self,
@@ -441,12 +441,12 @@ impl KpiQuery {
         to: DateTime<Utc>,
         #[graphql(default_with = "KpiBucket::Month")] bucket: KpiBucket,
         filter: Option<KpiFilter>,
-    ) -> async_graphql::Result<ProblemKpiReport> {
+    ) -> async_graphql::Result<Option<ProblemKpiReport>> {
         let actor = ctx.actor()?;
         let filter = filter.unwrap_or_default().into();
         quorum_insight::problem_kpis(&ctx.app()?.db, actor, from, to, bucket, &filter)
             .await
-            .map(ProblemKpiReport)
+            .map(|report| Some(ProblemKpiReport(report)))
             .gql(ctx)
     }
 }

@@ -16,6 +16,7 @@ mod insight;
 pub mod limits;
 mod live;
 mod loader;
+mod shape;
 mod viewer;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
@@ -24,7 +25,12 @@ pub use context::{AppData, RequestContext};
 pub use engine::{Checked, Engine, Operation, executed};
 pub use limits::QueryLimits;
 
-/// The root query: one part per domain, merged.
+/// Every read. Errors follow the GraphQL spec: a field that fails is null, with an error
+/// naming its path, and when the field is non-null the null moves up to the nearest nullable
+/// field (or to `data`). The fields a role may not read (`cabAgenda`, `changeKpis`,
+/// `incidentKpis`, `problemKpis`, `auditEvents`) are nullable, so that a page combining them
+/// with others loses only what the role may not see. Lists default to 20 items a page, at most
+/// 100; object keys come back in the order they were selected.
 #[derive(MergedObject, Default)]
 pub struct Query(
     viewer::ViewerQuery,
@@ -68,11 +74,22 @@ fn prepare_request(
     request.data(context)
 }
 
+/// What `DateTime` is, for clients (async-graphql describes its implementation instead).
+const DATE_TIME: &str = "An instant, as an RFC 3339 string. Quorum writes it in UTC with `Z` and milliseconds, as\nJavaScript's `Date.toISOString()` does (`2026-12-03T18:48:28.918Z`); it accepts any offset\n(`2026-12-03T19:48:28+01:00`) and any precision. Map it to `string` (or `Date` with a\nparser) in generated client types.";
+
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
     schema_builder()
         .finish()
-        .sdl_with_options(async_graphql::SDLExportOptions::new().sorted_fields())
+        .sdl_with_options(
+            async_graphql::SDLExportOptions::new()
+                .sorted_fields()
+                .include_specified_by(),
+        )
+        .replace(
+            "Implement the DateTime<Utc> scalar\n\nThe input/output is a string in RFC3339 format.",
+            DATE_TIME,
+        )
 }
 
 /// How a served schema is limited and what it may show.
