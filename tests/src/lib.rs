@@ -20,7 +20,8 @@ use quorum_core::feed::{self, EventFeed};
 use quorum_core::{ManualClock, Role};
 use quorum_server::auth::{self, TokenSigner};
 use quorum_server::config::{AuthArgs, Secret};
-use quorum_server::http::{AppState, metrics_router, router};
+use quorum_server::cors::CorsOrigins;
+use quorum_server::http::{AppState, ServerOptions, metrics_router, router};
 use quorum_server::listen::{self, ConnectionLimits};
 use quorum_server::ws::SocketLimits;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -199,9 +200,16 @@ pub struct TestAppBuilder {
     sockets: SocketLimits,
     connections: ConnectionLimits,
     feed_capacity: usize,
+    cors: CorsOrigins,
 }
 
 impl TestAppBuilder {
+    /// The browser origins the app allows (none by default).
+    pub fn cors(mut self, cors: CorsOrigins) -> Self {
+        self.cors = cors;
+        self
+    }
+
     /// Events the live feed's ring holds (and so how far a subscriber may fall behind).
     pub fn feed_capacity(mut self, capacity: usize) -> Self {
         self.feed_capacity = capacity;
@@ -290,8 +298,12 @@ impl TestAppBuilder {
             Arc::new(clock.clone()),
             feed,
             verifier,
-            &options,
-            self.sockets,
+            &ServerOptions {
+                schema: options.clone(),
+                sockets: self.sockets,
+                cors: self.cors.clone(),
+                cors_credentials: false,
+            },
         )
         .expect("metrics register");
         TestApp {
@@ -305,6 +317,7 @@ impl TestAppBuilder {
             sockets: self.sockets,
             connections: self.connections,
             feed_capacity: self.feed_capacity,
+            cors: self.cors,
             statements,
             _database: Arc::new(database),
         }
@@ -335,6 +348,7 @@ pub struct TestApp {
     sockets: SocketLimits,
     connections: ConnectionLimits,
     feed_capacity: usize,
+    cors: CorsOrigins,
     statements: Arc<Mutex<Vec<String>>>,
     _database: Arc<TestDatabase>,
 }
@@ -407,6 +421,7 @@ impl TestApp {
             sockets: SocketLimits::default(),
             connections: ConnectionLimits::default(),
             feed_capacity: feed::DEFAULT_CAPACITY,
+            cors: CorsOrigins::None,
         }
     }
 
@@ -476,8 +491,12 @@ impl TestApp {
             Arc::new(self.clock.clone()),
             feed,
             verifier,
-            &self.options,
-            self.sockets,
+            &ServerOptions {
+                schema: self.options.clone(),
+                sockets: self.sockets,
+                cors: self.cors.clone(),
+                cors_credentials: false,
+            },
         )
         .expect("metrics register");
         TestApp {
@@ -491,6 +510,7 @@ impl TestApp {
             sockets: self.sockets,
             connections: self.connections,
             feed_capacity: self.feed_capacity,
+            cors: self.cors.clone(),
             statements: Arc::new(Mutex::new(Vec::new())),
             _database: self._database.clone(),
         }

@@ -120,10 +120,25 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub connections: ConnectionArgs,
 
+    #[command(flatten)]
+    pub cors: CorsArgs,
+
     /// Address to serve `/metrics` on (Prometheus); unset, metrics are not served. It is
     /// never the public address: operation names and traffic are for operators.
     #[arg(long, env = "QUORUM_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Args)]
+pub struct CorsArgs {
+    /// Browser origins that may call the API, comma-separated (`https://itsm.example.com`), or
+    /// `*`. Unset: none but the server's own pages (with `--dev`: any loopback origin).
+    #[arg(long, env = "QUORUM_CORS_ORIGINS")]
+    pub cors_origins: Option<String>,
+
+    /// Allow credentials (cookies) on cross-origin requests; never with `*`.
+    #[arg(long, env = "QUORUM_CORS_ALLOW_CREDENTIALS", default_value_t = false, action = clap::ArgAction::Set)]
+    pub cors_allow_credentials: bool,
 }
 
 #[derive(Debug, Args)]

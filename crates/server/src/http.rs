@@ -31,11 +31,13 @@ use quorum_core::SharedClock;
 use quorum_core::feed::EventFeed;
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
+use tower_http::compression::CompressionLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
 use crate::auth::{TokenRejected, TokenVerifier};
+use crate::cors::CorsOrigins;
 use crate::metrics::{Metrics, Operation, Outcome};
 use crate::ws::SocketLimits;
 
@@ -62,6 +64,30 @@ pub struct AppState {
     /// Open sockets per subject.
     pub(crate) sockets: Arc<crate::ws::SocketCount>,
     pub(crate) socket_limits: SocketLimits,
+    /// Which browser origins may call (CORS, and the WebSocket upgrade's `Origin`).
+    pub(crate) cors: CorsOrigins,
+    cors_credentials: bool,
+}
+
+/// How one server is set up beyond its database, clock, feed and token checks.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub schema: SchemaOptions,
+    pub sockets: SocketLimits,
+    pub cors: CorsOrigins,
+    /// `Access-Control-Allow-Credentials` (for deployments that put tokens in cookies).
+    pub cors_credentials: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            schema: SchemaOptions::default(),
+            sockets: SocketLimits::default(),
+            cors: CorsOrigins::None,
+            cors_credentials: false,
+        }
+    }
 }
 
 impl AppState {
@@ -72,9 +98,9 @@ impl AppState {
         clock: SharedClock,
         feed: EventFeed,
         verifier: TokenVerifier,
-        options: &SchemaOptions,
-        socket_limits: SocketLimits,
+        server: &ServerOptions,
     ) -> Result<Arc<Self>, prometheus::Error> {
+        let options = &server.schema;
         let app = AppData {
             db: db.clone(),
             clock,
@@ -93,7 +119,9 @@ impl AppState {
             shutdown,
             stop,
             sockets: Default::default(),
-            socket_limits,
+            socket_limits: server.sockets,
+            cors: server.cors.clone(),
+            cors_credentials: server.cors_credentials,
         }))
     }
 
@@ -108,8 +136,11 @@ impl AppState {
     }
 }
 
-/// The public routes: GraphQL (HTTP and WebSocket) and the health checks.
+/// The public routes: GraphQL (HTTP and WebSocket) and the health checks. Responses are
+/// compressed (gzip, brotli) when the client accepts it; browsers on allowed origins get
+/// CORS answers.
 pub fn router(state: Arc<AppState>) -> Router {
+    let cors = state.cors.layer(state.cors_credentials);
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(crate::ws::graphql_ws))
@@ -119,6 +150,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
         ))
+        .layer(CompressionLayer::new().gzip(true).br(true))
+        .layer(cors)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod cors;
 pub mod db;
 pub mod http;
 pub mod listen;
@@ -243,14 +244,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listen_url = (db.get_database_backend() == sea_orm::DatabaseBackend::Postgres)
         .then(|| args.database.database_url.clone());
     tokio::spawn(feed.clone().run(listen_url));
-    let state = http::AppState::new(
-        db,
-        Arc::new(SystemClock),
-        feed,
-        verifier,
-        &options,
-        args.connections.socket_limits(),
+    let cors = cors::CorsOrigins::parse(
+        args.cors.cors_origins.as_deref(),
+        args.dev,
+        args.cors.cors_allow_credentials,
     )?;
+    let server_options = http::ServerOptions {
+        schema: options,
+        sockets: args.connections.socket_limits(),
+        cors,
+        cors_credentials: args.cors.cors_allow_credentials,
+    };
+    let state = http::AppState::new(db, Arc::new(SystemClock), feed, verifier, &server_options)?;
     let limits = connection_limits(args.connections.connection_limits());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await

@@ -267,6 +267,22 @@ pub(crate) async fn graphql_ws(
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    // Browsers do not apply CORS to WebSockets: a page of any site could open one with the
+    // user's credentials, so the upgrade checks `Origin` as CORS would.
+    let origin = headers
+        .get(axum::http::header::ORIGIN)
+        .and_then(|value| value.to_str().ok());
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|value| value.to_str().ok());
+    if !state.cors.allows_socket(origin, host) {
+        tracing::info!(origin = origin.unwrap_or_default(), "ws.origin_refused");
+        return (
+            StatusCode::FORBIDDEN,
+            "this origin may not open a socket here (QUORUM_CORS_ORIGINS)",
+        )
+            .into_response();
+    }
     let asks_for_it = headers
         .get_all(SEC_WEBSOCKET_PROTOCOL)
         .iter()

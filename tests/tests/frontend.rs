@@ -1,0 +1,236 @@
+//! What a front-end team meets first: CORS, the response's shape (spec error propagation,
+//! selection order), compression, instants as JavaScript writes them.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use quorum_core::Role;
+use quorum_server::cors::CorsOrigins;
+use quorum_tests::TestApp;
+use quorum_tests::change::{ENGINEER, MANAGER};
+use quorum_tests::live::WsClient;
+use serde_json::{Value, json};
+
+const DEV_SERVER: &str = "http://127.0.0.1:5173";
+
+#[tokio::test]
+async fn a_browser_on_an_allowed_origin_gets_cors_answers_and_others_do_not() {
+    let app = TestApp::builder()
+        .cors(CorsOrigins::List(vec![DEV_SERVER.to_owned()]))
+        .build()
+        .await;
+    let preflight = |origin: &str| {
+        Request::builder()
+            .method("OPTIONS")
+            .uri("/graphql")
+            .header(header::ORIGIN, origin)
+            .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+            .header(
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                "authorization,content-type",
+            )
+            .body(Body::empty())
+            .expect("request builds")
+    };
+    let allowed = app.send(preflight(DEV_SERVER)).await;
+    assert_eq!(allowed.status, StatusCode::OK);
+    let header = |response: &quorum_tests::TestResponse, name: header::HeaderName| {
+        response
+            .headers
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+    assert_eq!(
+        header(&allowed, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        DEV_SERVER
+    );
+    let headers = header(&allowed, header::ACCESS_CONTROL_ALLOW_HEADERS);
+    assert!(
+        headers.contains("authorization") && headers.contains("content-type"),
+        "{headers}"
+    );
+
+    let other = app.send(preflight("https://evil.example.com")).await;
+    assert_eq!(header(&other, header::ACCESS_CONTROL_ALLOW_ORIGIN), "");
+
+    // The actual request carries the header too, and the trace id is readable by the page.
+    let token = app.token("ada", &[Role::Engineer]);
+    let request = Request::post("/graphql")
+        .header(header::ORIGIN, DEV_SERVER)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(
+            json!({ "query": "{ viewer { subject } }" }).to_string(),
+        ))
+        .expect("request builds");
+    let response = app.send(request).await;
+    assert_eq!(
+        header(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        DEV_SERVER
+    );
+    assert!(header(&response, header::ACCESS_CONTROL_EXPOSE_HEADERS).contains("x-trace-id"));
+    assert_eq!(response.json()["data"]["viewer"]["subject"], "ada");
+}
+
+#[tokio::test]
+async fn a_socket_from_a_foreign_origin_is_refused_at_the_upgrade() {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    use tokio_tungstenite::tungstenite::http::HeaderValue;
+    let app = TestApp::builder()
+        .cors(CorsOrigins::List(vec![DEV_SERVER.to_owned()]))
+        .build()
+        .await;
+    let address = app.serve().await;
+    let open = |origin: &'static str| async move {
+        let mut request = format!("ws://{address}/graphql/ws")
+            .into_client_request()
+            .expect("a WebSocket request");
+        let headers = request.headers_mut();
+        headers.insert(
+            "Sec-WebSocket-Protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        headers.insert("Origin", HeaderValue::from_static(origin));
+        tokio_tungstenite::connect_async(request).await
+    };
+    let refused = open("https://evil.example.com").await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403);
+        }
+        other => panic!("expected a 403, got {:?}", other.map(|_| ())),
+    }
+    assert!(open(DEV_SERVER).await.is_ok(), "an allowed origin connects");
+    // A client without an Origin (not a browser) connects as before.
+    let token = app.token("ada", &[Role::Engineer]);
+    let _client = WsClient::connect(address, &token).await;
+}
+
+#[tokio::test]
+async fn a_forbidden_role_gated_field_nulls_itself_and_the_page_keeps_the_rest() {
+    let app = TestApp::new().await;
+    let response = app
+        .graphql_by(
+            ENGINEER,
+            "{ viewer { subject } cabAgenda { section } changeKpis(from: \"2026-01-01T00:00:00Z\", to: \"2026-02-01T00:00:00Z\") { totals { completed } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        response.json()["data"],
+        json!({ "viewer": { "subject": "eve" }, "cabAgenda": null, "changeKpis": null })
+    );
+    assert_eq!(response.error_codes(), ["FORBIDDEN", "FORBIDDEN"]);
+}
+
+#[tokio::test]
+async fn a_failed_non_null_field_nulls_its_nearest_nullable_parent_as_the_spec_says() {
+    let app = TestApp::new().await;
+    let ci = app.create_ci("DATABASE", "payments-db").await;
+    let change = app.new_change("NORMAL", &[&ci]).await;
+    // Inside a nullable object: `history` (non-null) fails, `change` (nullable) is null.
+    let inside_nullable = app
+        .graphql_by(
+            MANAGER,
+            "query($id: ID) { viewer { subject } change(id: $id) { number history(first: 1000) { totalCount } } }",
+            json!({ "id": change["id"] }),
+        )
+        .await;
+    assert_eq!(
+        inside_nullable.json()["data"],
+        json!({ "viewer": { "subject": "max" }, "change": null })
+    );
+    assert_eq!(inside_nullable.error_codes(), ["BAD_USER_INPUT"]);
+    assert_eq!(
+        inside_nullable.json()["errors"][0]["path"],
+        json!(["change", "history"])
+    );
+    // Inside a list of non-null items, up non-null fields to the root: `data` is null.
+    let inside_list = app
+        .graphql_by(
+            MANAGER,
+            "{ changes(first: 1) { nodes { number history(first: 1000) { totalCount } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(inside_list.json()["data"], Value::Null);
+    assert_eq!(
+        inside_list.json()["errors"][0]["path"],
+        json!(["changes", "nodes", 0, "history"])
+    );
+    // At the root: a non-null root field that fails nulls `data`.
+    let at_root = app
+        .graphql_by(
+            MANAGER,
+            "{ viewer { subject } changes(first: 1000) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(at_root.json()["data"], Value::Null);
+    assert_eq!(at_root.error_codes(), ["BAD_USER_INPUT"]);
+}
+
+#[tokio::test]
+async fn keys_come_back_in_the_order_they_were_selected_every_time() {
+    let app = TestApp::new().await;
+    let ci = app.create_ci("DATABASE", "payments-db").await;
+    app.new_change("NORMAL", &[&ci]).await;
+    let token = app.token("max", &[Role::ChangeManager]);
+    let query = "{ viewer { roles subject } changes { totalCount nodes { title number state version type } } changePolicy { version cabQuorum rejectVetoes } configurationItems { nodes { name number } } }";
+    let expected = "{\"data\":{\"viewer\":{\"roles\":[\"CHANGE_MANAGER\"],\"subject\":\"max\"},\"changes\":{\"totalCount\":1,\"nodes\":[{\"title\":";
+    for _ in 0..5 {
+        let text = app.graphql(query, Some(&token)).await.text();
+        assert!(text.starts_with(expected), "{text}");
+        let policy = text.find("\"changePolicy\"").expect("policy");
+        let items = text.find("\"configurationItems\"").expect("items");
+        assert!(policy < items, "{text}");
+        assert!(
+            text.find("\"name\"") < text.find("\"number\":\"CI"),
+            "{text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn responses_are_compressed_when_the_client_accepts_it() {
+    let app = TestApp::new().await;
+    for n in 0..20 {
+        app.create_ci("SERVER", &format!("host-{n:02}")).await;
+    }
+    let token = app.token("ada", &[Role::Engineer]);
+    for (encoding, expected) in [("gzip", "gzip"), ("br", "br"), ("identity", "")] {
+        let request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT_ENCODING, encoding)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(
+                json!({ "query": "{ configurationItems(first: 100) { nodes { id number name class status environment criticality description } } }" })
+                    .to_string(),
+            ))
+            .expect("request builds");
+        let response = app.send(request).await;
+        let got = response
+            .headers
+            .get(header::CONTENT_ENCODING)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        assert_eq!(got, expected, "{encoding}");
+    }
+}
+
+#[tokio::test]
+async fn instants_are_written_as_javascript_writes_them_and_read_with_any_offset() {
+    let app = TestApp::new().await;
+    let ci = app.create_ci("DATABASE", "payments-db").await;
+    assert_eq!(ci["createdAt"], "2026-01-05T09:00:00.000Z");
+    let change = app
+        .new_change_with(
+            "NORMAL",
+            &[&ci],
+            json!({ "plannedStart": "2026-01-10T11:00:00+01:00", "plannedEnd": "2026-01-10T12:00:00.250+01:00" }),
+        )
+        .await;
+    assert_eq!(change["plannedStart"], "2026-01-10T10:00:00.000Z");
+    assert_eq!(change["plannedEnd"], "2026-01-10T11:00:00.250Z");
+}
