@@ -86,7 +86,7 @@ impl CorsOrigins {
         match self {
             CorsOrigins::None => false,
             CorsOrigins::Any => true,
-            CorsOrigins::List(list) => list.iter().any(|allowed| *allowed == origin),
+            CorsOrigins::List(list) => list.contains(&origin),
             CorsOrigins::Loopback => is_loopback(&origin),
         }
     }
