@@ -234,3 +234,98 @@ async fn instants_are_written_as_javascript_writes_them_and_read_with_any_offset
     assert_eq!(change["plannedStart"], "2026-01-10T10:00:00.000Z");
     assert_eq!(change["plannedEnd"], "2026-01-10T11:00:00.250Z");
 }
+
+/// Every root list, a full page (100) with every scalar field of its items, as the one role
+/// that reads them all: within the limits. A document over them says what it costs.
+#[tokio::test]
+async fn a_full_page_with_every_scalar_field_passes_and_a_refusal_gives_its_figures() {
+    use async_graphql::parser::types::{BaseType, TypeKind, TypeSystemDefinition};
+    let app = TestApp::new().await;
+    let sdl = quorum_api::sdl();
+    let schema = async_graphql::parser::parse_schema(&sdl).expect("the SDL parses");
+    let mut objects = std::collections::HashMap::new();
+    let mut leaves: std::collections::HashSet<String> = [
+        "String", "Int", "Float", "Boolean", "ID", "DateTime", "JSON",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    for definition in &schema.definitions {
+        let TypeSystemDefinition::Type(ty) = definition else {
+            continue;
+        };
+        match &ty.node.kind {
+            TypeKind::Object(object) => {
+                objects.insert(ty.node.name.node.to_string(), object.fields.clone());
+            }
+            TypeKind::Enum(_) | TypeKind::Scalar => {
+                leaves.insert(ty.node.name.node.to_string());
+            }
+            _ => {}
+        }
+    }
+    fn named(ty: &async_graphql::parser::types::Type) -> String {
+        match &ty.base {
+            BaseType::Named(name) => name.to_string(),
+            BaseType::List(inner) => named(inner),
+        }
+    }
+    let mut checked = 0;
+    for field in &objects["Query"] {
+        let connection = named(&field.node.ty.node);
+        let Some(connection_fields) = objects.get(&connection) else {
+            continue;
+        };
+        let Some(nodes) = connection_fields
+            .iter()
+            .find(|field| field.node.name.node == "nodes")
+        else {
+            continue;
+        };
+        let item = named(&nodes.node.ty.node);
+        let scalars: Vec<String> = objects[&item]
+            .iter()
+            .filter(|field| {
+                leaves.contains(&named(&field.node.ty.node))
+                    && field
+                        .node
+                        .arguments
+                        .iter()
+                        .all(|argument| argument.node.ty.node.nullable)
+            })
+            .map(|field| field.node.name.node.to_string())
+            .collect();
+        let query = format!(
+            "{{ {}(first: 100) {{ totalCount nodes {{ {} }} }} }}",
+            field.node.name.node,
+            scalars.join(" ")
+        );
+        let response = app
+            .graphql_as(&[Role::ServiceHead], &query, json!({}))
+            .await;
+        assert!(
+            response.error_codes().is_empty(),
+            "{query}: {}",
+            response.text()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 5, "only {checked} root lists");
+
+    let page =
+        "nodes { id sequence occurredAt actor entityKind entityId action reason before after }";
+    let query = format!(
+        "{{ a: auditEvents(first: 100) {{ {page} }} b: auditEvents(first: 100) {{ {page} }} c: auditEvents(first: 100) {{ {page} }} d: auditEvents(first: 100) {{ {page} }} e: auditEvents(first: 100) {{ {page} }} }}"
+    );
+    let refused = app
+        .graphql_as(&[Role::ServiceHead], &query, json!({}))
+        .await;
+    assert_eq!(refused.error_codes(), ["GRAPHQL_VALIDATION_FAILED"]);
+    let extensions = &refused.json()["errors"][0]["extensions"];
+    assert_eq!(extensions["limit"], 5_000);
+    assert!(
+        extensions["cost"].as_i64() > Some(5_000),
+        "{}",
+        refused.text()
+    );
+}

@@ -91,10 +91,10 @@ async fn an_over_deep_query_is_refused() {
 async fn an_over_complex_query_is_refused_and_touches_no_data() {
     let app = TestApp::new().await;
     let before = app.statements();
-    // Two full pages of audit events with every field: 2 × 100 rows × 13 fields.
+    // Four full pages of audit events with every field: 4 × 100 rows × 13 fields.
     let page = "edges { cursor node { id sequence occurredAt actor entityKind entityId action reason before after } }";
     let query = format!(
-        "{{ a: auditEvents(first: 100) {{ {page} }} b: auditEvents(first: 100) {{ {page} }} }}"
+        "{{ a: auditEvents(first: 100) {{ {page} }} b: auditEvents(first: 100) {{ {page} }} c: auditEvents(first: 100) {{ {page} }} d: auditEvents(first: 100) {{ {page} }} }}"
     );
     let response = app
         .graphql_as(&[Role::ServiceHead], &query, json!({}))

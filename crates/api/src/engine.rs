@@ -31,6 +31,9 @@ const PARSE_INLINE_BYTES: usize = 8 * 1024;
 #[derive(Clone)]
 pub struct Engine {
     schema: QuorumSchema,
+    /// The same types without limits, with [`crate::limits::probe::CostProbe`]: measures a
+    /// document the served schema refused as too complex or too deep.
+    measure: QuorumSchema,
     app: AppData,
     limits: QueryLimits,
     /// The schema's output types, for shaping responses.
@@ -92,6 +95,8 @@ pub struct Checked {
     /// variables that `@skip` and `@include` may name.
     document: Arc<ExecutableDocument>,
     flags: Arc<Variables>,
+    /// The document's text, to measure it if the schema refuses it.
+    query: Arc<str>,
 }
 
 impl Checked {
@@ -122,8 +127,12 @@ impl Engine {
         };
         let schema = builder.finish();
         let shapes = Arc::new(crate::shape::Shapes::from_sdl(&schema.sdl()));
+        let measure = crate::schema_builder()
+            .extension(crate::limits::probe::CostProbe)
+            .finish();
         Self {
             schema,
+            measure,
             app,
             limits: options.limits,
             shapes,
@@ -171,11 +180,14 @@ impl Engine {
         let operation = selected(document, operation_name.as_deref());
         let arguments = Arguments::of(document);
         let document = Arc::new(document.clone());
+        // Booleans (for `@skip`/`@include`) and numbers (page sizes, for measuring).
         let flags = Arc::new(Variables::from_value(ConstValue::Object(
             request
                 .variables
                 .iter()
-                .filter(|(_, value)| matches!(value, ConstValue::Boolean(_)))
+                .filter(|(_, value)| {
+                    matches!(value, ConstValue::Boolean(_) | ConstValue::Number(_))
+                })
                 .map(|(name, value)| (name.clone(), value.clone()))
                 .collect(),
         )));
@@ -185,12 +197,14 @@ impl Engine {
         if let Some(out_of_range) = arguments.number_out_of_range(&request.variables) {
             return Err(refuse(out_of_range.error()));
         }
+        let query = Arc::from(request.query.as_str());
         Ok(Checked {
             request,
             operation,
             arguments,
             document,
             flags,
+            query,
         })
     }
 
@@ -198,9 +212,44 @@ impl Engine {
     pub async fn execute(&self, checked: Checked, context: RequestContext) -> Response {
         let trace_id = context.trace_id.clone();
         let shaping = Shaping::of(&checked, &self.shapes);
+        let query = checked.query.clone();
         let request = crate::prepare_request(checked.request, &self.app, context);
         let response = finish_response(self.schema.execute(request).await, &trace_id);
+        let response = self.with_costs(response, &query, &shaping).await;
         shaping.apply(checked.arguments.name_variables(response))
+    }
+
+    /// `response`, its "too complex" or "too deep" refusal (async-graphql's, without figures)
+    /// replaced by one that says what the document costs and what is allowed.
+    async fn with_costs(&self, mut response: Response, query: &str, shaping: &Shaping) -> Response {
+        let refused = |error: &ServerError| {
+            error.path.is_empty()
+                && (error.message == "Query is too complex."
+                    || error.message == "Query is nested too deep.")
+        };
+        if !response.errors.iter().any(refused) {
+            return response;
+        }
+        let measured = crate::limits::probe::Measured::default();
+        let mut request = Request::new(query).variables((*shaping.flags).clone());
+        if let Some(name) = &shaping.operation {
+            request = request.operation_name(name);
+        }
+        let _ = self.measure.execute(request.data(measured.clone())).await;
+        let Some((complexity, depth)) = measured.get() else {
+            return response;
+        };
+        for error in &mut response.errors {
+            if !refused(error) {
+                continue;
+            }
+            *error = if error.message == "Query is too complex." {
+                crate::limits::too_complex(complexity, self.limits.max_complexity)
+            } else {
+                crate::limits::too_deep(depth, self.limits.max_depth)
+            };
+        }
+        response
     }
 
     /// Runs a checked operation of a socket (a subscription, or a query or mutation sent

@@ -37,7 +37,7 @@ impl Default for QueryLimits {
     fn default() -> Self {
         Self {
             max_depth: 15,
-            max_complexity: 2_000,
+            max_complexity: 5_000,
             max_aliases: 30,
             max_fields: 5_000,
             max_query_bytes: 100 * 1024,
@@ -299,4 +299,73 @@ mod tests {
         // Which fragment the count starts from decides whether the cycle adds 1 or 2.
         assert!(expanded(query).fields <= 2);
     }
+}
+
+/// What a refused document costs, for the refusal's message: async-graphql refuses an
+/// over-complex or over-deep document without saying by how much. A schema without limits and
+/// with this one extension validates the document again (only when the served schema refused
+/// it), keeps the figures, and stops before anything runs.
+pub(crate) mod probe {
+    use std::sync::{Arc, Mutex, PoisonError};
+
+    use async_graphql::extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextValidation,
+    };
+    use async_graphql::{ServerError, ValidationResult};
+
+    /// The complexity and depth found, filled in by [`CostProbe`].
+    #[derive(Clone, Default)]
+    pub(crate) struct Measured(Arc<Mutex<Option<(usize, usize)>>>);
+
+    impl Measured {
+        pub(crate) fn get(&self) -> Option<(usize, usize)> {
+            *self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+    }
+
+    pub(crate) struct CostProbe;
+
+    impl ExtensionFactory for CostProbe {
+        fn create(&self) -> Arc<dyn Extension> {
+            Arc::new(CostProbe)
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl Extension for CostProbe {
+        async fn validation(
+            &self,
+            ctx: &ExtensionContext<'_>,
+            next: NextValidation<'_>,
+        ) -> Result<ValidationResult, Vec<ServerError>> {
+            let result = next.run(ctx).await?;
+            if let Some(measured) = ctx.data_opt::<Measured>() {
+                *measured.0.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some((result.complexity, result.depth));
+            }
+            // Measured: nothing runs.
+            Err(Vec::new())
+        }
+    }
+}
+
+/// The refusal of a document whose complexity `cost` exceeds `limit`.
+pub(crate) fn too_complex(cost: usize, limit: usize) -> ServerError {
+    refusal(
+        format!(
+            "Query is too complex: it costs {cost}, at most {limit} is allowed (a list costs its \
+             page size times its fields; ask for smaller pages or fewer fields)."
+        ),
+        cost as u64,
+        limit,
+    )
+}
+
+/// The refusal of a document nested `depth` deep, beyond `limit`.
+pub(crate) fn too_deep(depth: usize, limit: usize) -> ServerError {
+    refusal(
+        format!("Query is nested too deep: {depth} levels, at most {limit} are allowed."),
+        depth as u64,
+        limit,
+    )
 }
