@@ -449,3 +449,63 @@ async fn sigterm_lets_an_in_flight_request_finish() {
     );
     assert!(server.terminate_signalled().success());
 }
+
+/// Runs `serve --dev` with log level info and its stderr on a pipe until it logs that it
+/// listens, and returns what it logged.
+fn dev_server_log(format: Option<&str>) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = quorum();
+    command
+        .args(["serve", "--dev", "--listen", "127.0.0.1:0"])
+        .env("QUORUM_LOG", "info")
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", dir.path().join("q.db").display()),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(format) = format {
+        command.env("QUORUM_LOG_FORMAT", format);
+    }
+    let mut child = command.spawn().expect("quorum serve starts");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut lines = Vec::new();
+    while let Ok(line) = receiver.recv_timeout(Duration::from_secs(60)) {
+        let listening = line.contains("server.listening");
+        lines.push(line);
+        if listening {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}
+
+#[test]
+fn logs_written_to_a_pipe_carry_no_colour_and_json_logs_are_json() {
+    let plain = dev_server_log(None);
+    assert!(
+        plain.iter().any(|line| line.contains("server.listening")),
+        "{plain:?}"
+    );
+    assert!(
+        plain.iter().all(|line| !line.contains('\u{1b}')),
+        "ANSI escapes in a file: {plain:?}"
+    );
+    let json = dev_server_log(Some("json"));
+    assert!(!json.is_empty());
+    for line in &json {
+        let parsed: Value =
+            serde_json::from_str(line).unwrap_or_else(|error| panic!("not JSON ({error}): {line}"));
+        assert!(parsed.get("level").is_some(), "{line}");
+    }
+}
