@@ -329,3 +329,45 @@ async fn a_full_page_with_every_scalar_field_passes_and_a_refusal_gives_its_figu
         refused.text()
     );
 }
+
+#[tokio::test]
+async fn viewer_can_answers_every_permission_of_the_table_for_the_token() {
+    let app = TestApp::new().await;
+    let grants = |roles: &'static [Role]| {
+        let app = &app;
+        async move {
+            let data = app
+                .graphql_as(
+                    roles,
+                    "{ viewer { can { permission allowed condition description } } }",
+                    json!({}),
+                )
+                .await
+                .json();
+            data["data"]["viewer"]["can"]
+                .as_array()
+                .expect("grants")
+                .iter()
+                .map(|grant| {
+                    (
+                        grant["permission"].as_str().unwrap_or_default().to_owned(),
+                        (grant["allowed"].clone(), grant["condition"].clone()),
+                    )
+                })
+                .collect::<std::collections::HashMap<_, _>>()
+        }
+    };
+    let engineer = grants(&[Role::Engineer]).await;
+    assert_eq!(engineer.len(), quorum_core::Permission::ALL.len());
+    assert_eq!(engineer["READ_AUDIT_LOG"], (json!(false), Value::Null));
+    assert_eq!(engineer["CREATE_CHANGE"], (json!(true), Value::Null));
+    assert_eq!(
+        engineer["UPDATE_CHANGE"],
+        (json!(true), json!("as requester"))
+    );
+    let manager = grants(&[Role::ChangeManager]).await;
+    assert_eq!(manager["UPDATE_CHANGE"], (json!(true), Value::Null));
+    assert_eq!(manager["READ_AUDIT_LOG"], (json!(true), Value::Null));
+    let cab = grants(&[Role::CabMember]).await;
+    assert_eq!(cab["READ_DRAFT_CHANGES"], (json!(false), Value::Null));
+}

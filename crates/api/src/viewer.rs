@@ -1,7 +1,7 @@
 //! `viewer`: who the token says you are, and what waits on you.
 
-use async_graphql::{Context, Object};
-use quorum_core::Role;
+use async_graphql::{Context, Object, SimpleObject};
+use quorum_core::{Permission, Role};
 
 use crate::change::objects::Change;
 use crate::context::ContextExt;
@@ -32,11 +32,53 @@ impl Viewer {
         &self.roles
     }
 
+    /// Every permission of the table (`docs/permissions.md`), with whether your token's roles
+    /// grant it: a UI shows or hides what the role cannot open from this instead of copying
+    /// the table. `condition` says when the grant depends on the record (`as requester`, a
+    /// board's changes, never one's own): the record's `availableTransitions` then decides.
+    async fn can(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PermissionGrant>> {
+        let actor = ctx.actor()?;
+        Ok(Permission::ALL
+            .into_iter()
+            .map(|permission| {
+                let condition = actor
+                    .roles()
+                    .filter(|role| permission.allowed_roles().contains(role))
+                    .map(|role| permission.condition(role))
+                    .collect::<Vec<_>>();
+                PermissionGrant {
+                    permission,
+                    allowed: actor.can(permission),
+                    // Unconditional when any granting role has no condition.
+                    condition: if condition.iter().any(Option::is_none) {
+                        None
+                    } else {
+                        condition.into_iter().flatten().next().map(str::to_owned)
+                    },
+                    description: permission.name().to_owned(),
+                }
+            })
+            .collect())
+    }
+
     /// What waits on you: votes to cast, changes to implement, incidents to work, drafts to
     /// submit. Each list is read when asked for.
     async fn work(&self) -> Work {
         Work
     }
+}
+
+/// One permission of the table, for the viewer.
+#[derive(SimpleObject)]
+pub struct PermissionGrant {
+    permission: Permission,
+    /// Whether the viewer's roles grant it.
+    allowed: bool,
+    /// When the grant holds only for some records (`as requester`, `as assignee`, a board's
+    /// changes, never one's own); null when it holds for every record.
+    condition: Option<String>,
+    /// What it allows, in words: "read the CAB agenda".
+    description: String,
 }
 
 #[Object]

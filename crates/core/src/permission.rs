@@ -6,7 +6,8 @@ use crate::actor::Role;
 /// An operation, as the domain authorizes it: one entry per mutation or restricted read, so
 /// that the whole role × operation matrix is this one table (and `docs/permissions.md`, which
 /// is generated from it). Domain issues add their operations here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
 pub enum Permission {
     /// `auditEvents`: the event table across all records.
     ReadAuditLog,
