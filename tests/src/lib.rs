@@ -303,6 +303,7 @@ impl TestAppBuilder {
                 sockets: self.sockets,
                 cors: self.cors.clone(),
                 cors_credentials: false,
+                dev_tokens: None,
             },
         )
         .expect("metrics register");
@@ -496,6 +497,7 @@ impl TestApp {
                 sockets: self.sockets,
                 cors: self.cors.clone(),
                 cors_credentials: false,
+                dev_tokens: None,
             },
         )
         .expect("metrics register");

@@ -10,7 +10,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::{Request as GqlRequest, Response as GqlResponse, Variables};
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -19,7 +18,7 @@ use axum::http::header::{
     ACCEPT, ALLOW, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE,
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::future::join_all;
 use quorum_api::error::{
@@ -67,6 +66,8 @@ pub struct AppState {
     /// Which browser origins may call (CORS, and the WebSocket upgrade's `Origin`).
     pub(crate) cors: CorsOrigins,
     cors_credentials: bool,
+    /// The tokens `serve --dev` printed, offered by GraphiQL's role picker; none otherwise.
+    pub(crate) dev_tokens: Option<Vec<crate::graphiql::DevToken>>,
 }
 
 /// How one server is set up beyond its database, clock, feed and token checks.
@@ -77,6 +78,8 @@ pub struct ServerOptions {
     pub cors: CorsOrigins,
     /// `Access-Control-Allow-Credentials` (for deployments that put tokens in cookies).
     pub cors_credentials: bool,
+    /// `serve --dev`: the tokens it printed, for GraphiQL's role picker.
+    pub dev_tokens: Option<Vec<crate::graphiql::DevToken>>,
 }
 
 impl Default for ServerOptions {
@@ -86,6 +89,7 @@ impl Default for ServerOptions {
             sockets: SocketLimits::default(),
             cors: CorsOrigins::None,
             cors_credentials: false,
+            dev_tokens: None,
         }
     }
 }
@@ -122,6 +126,7 @@ impl AppState {
             socket_limits: server.sockets,
             cors: server.cors.clone(),
             cors_credentials: server.cors_credentials,
+            dev_tokens: server.dev_tokens.clone(),
         }))
     }
 
@@ -144,8 +149,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphql/ws", get(crate::ws::graphql_ws))
+        .route("/graphiql/dev-tokens", get(crate::graphiql::dev_tokens))
+        .route("/graphiql/{file}", get(crate::graphiql::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
@@ -199,13 +207,7 @@ async fn graphql_get(State(state): State<Arc<AppState>>, request: Request) -> Re
         .query()
         .is_some_and(|query| query.split('&').any(|pair| pair.starts_with("query=")));
     if asks_for_page && !has_query {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Quorum GraphiQL")
-                .finish(),
-        )
-        .into_response();
+        return crate::graphiql::page();
     }
     serve_graphql(state, request).await
 }

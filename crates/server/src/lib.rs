@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod cors;
 pub mod db;
+pub mod graphiql;
 pub mod http;
 pub mod listen;
 pub mod metrics;
@@ -249,11 +250,16 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.dev,
         args.cors.cors_allow_credentials,
     )?;
+    let dev_tokens = match (&signer, args.dev) {
+        (Some(signer), true) => Some(dev_tokens(signer)?),
+        _ => None,
+    };
     let server_options = http::ServerOptions {
         schema: options,
         sockets: args.connections.socket_limits(),
         cors,
         cors_credentials: args.cors.cors_allow_credentials,
+        dev_tokens: dev_tokens.clone(),
     };
     let state = http::AppState::new(db, Arc::new(SystemClock), feed, verifier, &server_options)?;
     let limits = connection_limits(args.connections.connection_limits());
@@ -276,7 +282,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     }
-    announce(address, args.dev.then_some(signer).flatten().as_ref())?;
+    announce(address, dev_tokens.as_deref())?;
 
     // After a signal, in-flight requests get this long to finish (requests themselves time
     // out sooner); then the process exits anyway.
@@ -329,11 +335,33 @@ fn connection_limits(wanted: listen::ConnectionLimits) -> listen::ConnectionLimi
     }
 }
 
+/// The roles `serve --dev` prints a token for, with the subjects the demo data belongs to.
+const DEV_SUBJECTS: [(Role, &str); 4] = [
+    (Role::Engineer, "dev.engineer"),
+    (Role::ChangeManager, "dev.change.manager"),
+    (Role::CabMember, "dev.cab.member"),
+    (Role::ServiceHead, "dev.service.head"),
+];
+
+/// One token per role for `serve --dev`, valid 8 hours.
+fn dev_tokens(signer: &TokenSigner) -> anyhow::Result<Vec<graphiql::DevToken>> {
+    DEV_SUBJECTS
+        .iter()
+        .map(|(role, subject)| {
+            Ok(graphiql::DevToken {
+                role: role.as_claim().to_owned(),
+                subject: (*subject).to_owned(),
+                token: signer.mint(subject, &[*role], std::time::Duration::from_secs(8 * 3600))?,
+            })
+        })
+        .collect()
+}
+
 /// Tells the person at the terminal where to go; in `--dev`, with a token per role.
-fn announce(address: SocketAddr, dev_signer: Option<&TokenSigner>) -> anyhow::Result<()> {
+fn announce(address: SocketAddr, dev_tokens: Option<&[graphiql::DevToken]>) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "quorum listening on http://{address}")?;
-    if let Some(signer) = dev_signer {
+    if let Some(tokens) = dev_tokens {
         writeln!(out)?;
         writeln!(
             out,
@@ -341,16 +369,17 @@ fn announce(address: SocketAddr, dev_signer: Option<&TokenSigner>) -> anyhow::Re
         )?;
         writeln!(out, "!! Never expose this server to anyone else.")?;
         writeln!(out)?;
-        writeln!(out, "GraphiQL: http://{address}/graphql")?;
+        writeln!(
+            out,
+            "GraphiQL: http://{address}/graphql (pick a role at the top of the page)"
+        )?;
         writeln!(out, "Bearer tokens (valid 8 hours):")?;
-        for (role, subject) in [
-            (Role::Engineer, "dev.engineer"),
-            (Role::ChangeManager, "dev.change.manager"),
-            (Role::CabMember, "dev.cab.member"),
-            (Role::ServiceHead, "dev.service.head"),
-        ] {
-            let token = signer.mint(subject, &[role], std::time::Duration::from_secs(8 * 3600))?;
-            writeln!(out, "  {role:<15} Authorization: Bearer {token}")?;
+        for token in tokens {
+            writeln!(
+                out,
+                "  {:<15} Authorization: Bearer {}",
+                token.role, token.token
+            )?;
         }
     }
     out.flush()?;
