@@ -18,6 +18,7 @@ mod m20261124_000006_walk_from_function;
 mod m20261202_000007_event_feed;
 mod m20261203_000008_event_kind_feed;
 mod m20261203_000009_change_control;
+mod m20261203_000010_persisted_document;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_event_feed::Migration),
             Box::new(m20261203_000008_event_kind_feed::Migration),
             Box::new(m20261203_000009_change_control::Migration),
+            Box::new(m20261203_000010_persisted_document::Migration),
         ]
     }
 }

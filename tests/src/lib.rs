@@ -201,9 +201,16 @@ pub struct TestAppBuilder {
     connections: ConnectionLimits,
     feed_capacity: usize,
     cors: CorsOrigins,
+    trusted_documents: Option<Arc<quorum_api::documents::TrustedDocuments>>,
 }
 
 impl TestAppBuilder {
+    /// Only these documents run (`QUORUM_TRUSTED_DOCUMENTS`).
+    pub fn trusted_documents(mut self, documents: quorum_api::documents::TrustedDocuments) -> Self {
+        self.trusted_documents = Some(Arc::new(documents));
+        self
+    }
+
     /// The browser origins the app allows (none by default).
     pub fn cors(mut self, cors: CorsOrigins) -> Self {
         self.cors = cors;
@@ -289,6 +296,7 @@ impl TestAppBuilder {
             limits: self.limits,
             introspection: self.introspection,
             batch_window: self.batch_window.unwrap_or(defaults.batch_window),
+            trusted_documents: self.trusted_documents.clone(),
         };
         // The feed reads through a pool of its own, so that its polling stays out of the
         // statement log that tests count.
@@ -423,6 +431,7 @@ impl TestApp {
             connections: ConnectionLimits::default(),
             feed_capacity: feed::DEFAULT_CAPACITY,
             cors: CorsOrigins::None,
+            trusted_documents: None,
         }
     }
 

@@ -371,3 +371,123 @@ async fn viewer_can_answers_every_permission_of_the_table_for_the_token() {
     let cab = grants(&[Role::CabMember]).await;
     assert_eq!(cab["READ_DRAFT_CHANGES"], (json!(false), Value::Null));
 }
+
+fn persisted(hash: &str, query: Option<&str>) -> Value {
+    let mut body =
+        json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } });
+    if let Some(query) = query {
+        body["query"] = json!(query);
+    }
+    body
+}
+
+async fn post_body(app: &TestApp, body: Value, token: Option<&str>) -> quorum_tests::TestResponse {
+    let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    app.send(
+        request
+            .body(Body::from(body.to_string()))
+            .expect("request builds"),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_follow_apollos_protocol_across_instances() {
+    let app = TestApp::new().await;
+    let token = app.token("ada", &[Role::Engineer]);
+    let query = "{ viewer { subject } }";
+    let hash = quorum_api::documents::sha256(query);
+
+    // The hash alone, first: not found, in the shape Apollo's link falls back on.
+    let unknown = post_body(&app, persisted(&hash, None), Some(&token)).await;
+    assert_eq!(unknown.error_codes(), ["PERSISTED_QUERY_NOT_FOUND"]);
+    assert_eq!(
+        unknown.json()["errors"][0]["message"],
+        "PersistedQueryNotFound"
+    );
+
+    // The hash with the document registers it; then the hash alone runs it, on this instance
+    // and on another one sharing the database.
+    let registered = post_body(&app, persisted(&hash, Some(query)), Some(&token)).await;
+    assert_eq!(registered.json()["data"]["viewer"]["subject"], "ada");
+    let again = post_body(&app, persisted(&hash, None), Some(&token)).await;
+    assert_eq!(again.json()["data"]["viewer"]["subject"], "ada");
+    let other = app.another_instance().await;
+    let elsewhere = post_body(&other, persisted(&hash, None), Some(&token)).await;
+    assert_eq!(
+        elsewhere.json()["data"]["viewer"]["subject"],
+        "ada",
+        "{}",
+        elsewhere.text()
+    );
+
+    // A hash that is not the document's is refused.
+    let mismatch = post_body(&app, persisted(&"0".repeat(64), Some(query)), Some(&token)).await;
+    assert_eq!(mismatch.error_codes(), ["BAD_USER_INPUT"]);
+
+    // Over GET too, as Apollo's link sends queries by default.
+    let uri = format!(
+        "/graphql?extensions={}",
+        urlencode(&json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } }).to_string())
+    );
+    let get = app
+        .send(
+            Request::get(uri)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .expect("request builds"),
+        )
+        .await;
+    assert_eq!(
+        get.json()["data"]["viewer"]["subject"],
+        "ada",
+        "{}",
+        get.text()
+    );
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn with_a_trusted_documents_manifest_only_its_documents_run() {
+    let query = "query Me { viewer { subject } }";
+    let hash = quorum_api::documents::sha256(query);
+    let manifest =
+        quorum_api::documents::read_manifest(&json!({ hash.clone(): query }).to_string())
+            .expect("a valid manifest");
+    let app = TestApp::builder().trusted_documents(manifest).build().await;
+    let token = app.token("ada", &[Role::Engineer]);
+    let by_hash = post_body(&app, persisted(&hash, None), Some(&token)).await;
+    assert_eq!(by_hash.json()["data"]["viewer"]["subject"], "ada");
+    let whole = post_body(&app, json!({ "query": query }), Some(&token)).await;
+    assert_eq!(whole.json()["data"]["viewer"]["subject"], "ada");
+    let other = post_body(
+        &app,
+        json!({ "query": "{ viewer { roles } }" }),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(other.error_codes(), ["DOCUMENT_NOT_TRUSTED"]);
+    let registering = post_body(
+        &app,
+        persisted(
+            &quorum_api::documents::sha256("{ viewer { roles } }"),
+            Some("{ viewer { roles } }"),
+        ),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(registering.error_codes(), ["DOCUMENT_NOT_TRUSTED"]);
+}

@@ -38,6 +38,8 @@ pub struct Engine {
     limits: QueryLimits,
     /// The schema's output types, for shaping responses.
     shapes: Arc<crate::shape::Shapes>,
+    /// Persisted and trusted documents, by hash.
+    documents: Arc<crate::documents::Documents>,
 }
 
 /// What an executed response is shaped by: see [`crate::shape`].
@@ -130,12 +132,17 @@ impl Engine {
         let measure = crate::schema_builder()
             .extension(crate::limits::probe::CostProbe)
             .finish();
+        let documents = Arc::new(crate::documents::Documents::new(
+            app.db.clone(),
+            options.trusted_documents.clone(),
+        ));
         Self {
             schema,
             measure,
             app,
             limits: options.limits,
             shapes,
+            documents,
         }
     }
 
@@ -143,12 +150,21 @@ impl Engine {
         &self.limits
     }
 
-    /// Checks `request` before anything runs: its document's length, that it parses, its
+    /// Checks `request` before anything runs: the document a persisted hash names (or whether
+    /// a trusted-documents manifest allows it), its document's length, that it parses, its
     /// size once fragments are expanded, its aliases, and that no text in it holds U+0000
     /// (no store takes it the same way: PostgreSQL refuses it, SQLite keeps it). A refusal
     /// is the response to send, its error coded.
-    pub async fn check(&self, mut request: Request) -> Result<Checked, Response> {
+    pub async fn check(
+        &self,
+        mut request: Request,
+        authenticated: bool,
+    ) -> Result<Checked, Response> {
         let refuse = |error: ServerError| Response::from_errors(vec![error]);
+        self.documents
+            .resolve(&mut request, authenticated)
+            .await
+            .map_err(refuse)?;
         if request.query.len() > self.limits.max_query_bytes {
             return Err(refuse(crate::limits::too_long(
                 request.query.len(),
@@ -280,8 +296,9 @@ impl Engine {
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
         let engine = self.clone();
+        let authenticated = context.actor.is_some();
         stream::once(async move {
-            match engine.check(request).await {
+            match engine.check(request, authenticated).await {
                 Ok(checked) => engine.execute_stream(checked, context, session_data),
                 Err(refused) => stream::once(future::ready(refused)).boxed(),
             }

@@ -9,6 +9,7 @@ mod change;
 mod cmdb;
 mod connection;
 pub mod context;
+pub mod documents;
 mod engine;
 pub mod error;
 mod incident;
@@ -99,6 +100,8 @@ pub struct SchemaOptions {
     pub introspection: bool,
     /// How long a DataLoader waits for more keys after the first before it runs its batch.
     pub batch_window: std::time::Duration,
+    /// With a manifest, only its documents run (`QUORUM_TRUSTED_DOCUMENTS`).
+    pub trusted_documents: Option<std::sync::Arc<documents::TrustedDocuments>>,
 }
 
 impl Default for SchemaOptions {
@@ -107,6 +110,7 @@ impl Default for SchemaOptions {
             limits: QueryLimits::default(),
             introspection: true,
             batch_window: loader::BATCH_WINDOW,
+            trusted_documents: None,
         }
     }
 }

@@ -123,6 +123,11 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub cors: CorsArgs,
 
+    /// A manifest of trusted documents (GraphQL Code Generator's `persisted-documents.json`
+    /// or Apollo's persisted query manifest): when set, only its documents run.
+    #[arg(long, env = "QUORUM_TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<PathBuf>,
+
     /// Address to serve `/metrics` on (Prometheus); unset, metrics are not served. It is
     /// never the public address: operation names and traffic are for operators.
     #[arg(long, env = "QUORUM_METRICS_LISTEN")]

@@ -279,13 +279,22 @@ struct Incoming {
 
 impl Incoming {
     fn into_request(self) -> Result<GqlRequest, Refusal> {
-        let query = self.query.ok_or_else(|| {
-            Refusal::new(
-                StatusCode::BAD_REQUEST,
-                GRAPHQL_PARSE_FAILED,
-                "not a GraphQL request: it has no `query`",
-            )
-        })?;
+        // A persisted document is named by its hash instead (Apollo's protocol).
+        let persisted = self
+            .extensions
+            .as_ref()
+            .is_some_and(|extensions| extensions.contains_key("persistedQuery"));
+        let query = match self.query {
+            Some(query) => query,
+            None if persisted => String::new(),
+            None => {
+                return Err(Refusal::new(
+                    StatusCode::BAD_REQUEST,
+                    GRAPHQL_PARSE_FAILED,
+                    "not a GraphQL request: it has no `query`",
+                ));
+            }
+        };
         let mut request = GqlRequest::new(query);
         if let Some(name) = self.operation_name {
             request = request.operation_name(name);
@@ -534,7 +543,7 @@ async fn run(
 ) -> (Result<GqlResponse, Refusal>, bool) {
     let started = Instant::now();
     let authenticated = context.actor.is_some();
-    let checked = match state.engine.check(request).await {
+    let checked = match state.engine.check(request, authenticated).await {
         Ok(checked) => checked,
         Err(response) => {
             state

@@ -234,9 +234,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
 
+    let trusted_documents = match &args.trusted_documents {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read {} (QUORUM_TRUSTED_DOCUMENTS)", path.display())
+            })?;
+            let documents = quorum_api::documents::read_manifest(&text).map_err(|error| {
+                anyhow::anyhow!("{} (QUORUM_TRUSTED_DOCUMENTS): {error}", path.display())
+            })?;
+            tracing::info!(documents = documents.len(), "server.trusted_documents_only");
+            Some(Arc::new(documents))
+        }
+        None => None,
+    };
     let options = SchemaOptions {
         limits: args.limits.limits(),
         introspection: args.introspection,
+        trusted_documents,
         ..SchemaOptions::default()
     };
     let feed = quorum_core::feed::EventFeed::start(db.clone(), quorum_core::feed::DEFAULT_CAPACITY)
