@@ -1,7 +1,7 @@
 //! The audit log through the API: who may read it, paging and filtering, bad page arguments.
 
 use chrono::Duration;
-use quorum_core::event::{self, NewEvent};
+use quorum_core::event::{self, EventAction, NewEvent};
 use quorum_core::{Actor, Role};
 use quorum_tests::TestApp;
 use sea_orm::TransactionTrait;
@@ -29,7 +29,7 @@ async fn seed(app: &TestApp) {
             NewEvent {
                 entity_kind: "ConfigurationItem",
                 entity_id: name.to_owned(),
-                action: "created",
+                action: EventAction::Created,
                 reason: None,
                 before: None,
                 after: Some(json!({ "name": name })),

@@ -2,7 +2,7 @@
 //! runs), with the real migrations: the transactional guarantees every domain write relies on.
 
 use chrono::{TimeZone, Utc};
-use quorum_core::event::{self, EventFilter, NewEvent};
+use quorum_core::event::{self, EventAction, EventFilter, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::pagination::PageRequest;
 use quorum_core::{Actor, DomainError, Role};
@@ -19,7 +19,7 @@ fn created(id: &str) -> NewEvent {
     NewEvent {
         entity_kind: "ConfigurationItem",
         entity_id: id.to_owned(),
-        action: "created",
+        action: EventAction::Created,
         reason: None,
         before: None,
         after: Some(serde_json::json!({ "name": id })),

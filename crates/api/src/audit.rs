@@ -1,8 +1,8 @@
 //! `auditEvents`: the event log, read by those who answer for it.
 
-use async_graphql::{Context, ID, InputObject, Json, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, Object};
 use chrono::{DateTime, Utc};
-use quorum_core::event::{self, EventFilter};
+use quorum_core::event::{self, EntityKind, EventAction, EventFilter};
 use quorum_core::pagination::PageRequest;
 
 use crate::connection::{QuorumConnection, connection};
@@ -13,52 +13,79 @@ use crate::error::GqlResultExt;
 pub struct AuditQuery;
 
 /// One write, as recorded in the same transaction as the write itself.
-#[derive(SimpleObject)]
-pub struct AuditEvent {
+pub struct AuditEvent(event::Model);
+
+#[Object]
+impl AuditEvent {
     /// Opaque id of the event.
-    id: ID,
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
     /// Increases with every write: the order of events.
-    sequence: i64,
+    async fn sequence(&self) -> i64 {
+        self.0.id
+    }
+
     /// When the write was made (UTC).
-    occurred_at: DateTime<Utc>,
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+
     /// The subject of whoever made the write.
-    actor: String,
-    /// The kind of record written, e.g. `ConfigurationItem`.
-    entity_kind: String,
+    async fn actor(&self) -> &str {
+        &self.0.actor
+    }
+
+    /// The kind of record written.
+    async fn entity_kind(&self) -> async_graphql::Result<EntityKind> {
+        EntityKind::from_stored(&self.0.entity_kind).ok_or_else(|| {
+            async_graphql::Error::new(format!(
+                "event {} names an unknown kind of record",
+                self.0.id
+            ))
+        })
+    }
+
     /// The id of the record written.
-    entity_id: ID,
-    /// What happened, e.g. `created`, `updated`, `transitioned`.
-    action: String,
+    async fn entity_id(&self) -> ID {
+        ID(self.0.entity_id.clone())
+    }
+
+    /// What the write did.
+    async fn action(&self) -> async_graphql::Result<EventAction> {
+        EventAction::from_stored(&self.0.action).ok_or_else(|| {
+            async_graphql::Error::new(format!("event {} names an unknown action", self.0.id))
+        })
+    }
+
     /// Why, when the operation took a reason.
-    reason: Option<String>,
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+
     /// The record before the write; null for a creation.
-    before: Option<Json<serde_json::Value>>,
+    async fn before(&self) -> Option<Json<&serde_json::Value>> {
+        self.0.before.as_ref().map(Json)
+    }
+
     /// The record after the write; null for a removal.
-    after: Option<Json<serde_json::Value>>,
+    async fn after(&self) -> Option<Json<&serde_json::Value>> {
+        self.0.after.as_ref().map(Json)
+    }
 }
 
 impl From<event::Model> for AuditEvent {
     fn from(event: event::Model) -> Self {
-        Self {
-            id: ID(event.id.to_string()),
-            sequence: event.id,
-            occurred_at: event.occurred_at,
-            actor: event.actor,
-            entity_kind: event.entity_kind,
-            entity_id: ID(event.entity_id),
-            action: event.action,
-            reason: event.reason,
-            before: event.before.map(Json),
-            after: event.after.map(Json),
-        }
+        Self(event)
     }
 }
 
 /// Narrows the audit log; all given fields must match.
 #[derive(InputObject, Default)]
 pub struct AuditEventFilter {
-    /// The kind of record, e.g. `ConfigurationItem`.
-    entity_kind: Option<String>,
+    /// The kind of record.
+    entity_kind: Option<EntityKind>,
     /// The id of one record: its whole history.
     entity_id: Option<ID>,
     /// The subject of the actor.
@@ -87,7 +114,7 @@ impl AuditQuery {
         let app = ctx.app()?;
         let filter = filter.unwrap_or_default();
         let filter = EventFilter {
-            entity_kind: filter.entity_kind,
+            entity_kind: filter.entity_kind.map(|kind| kind.as_str().to_owned()),
             entity_id: filter.entity_id.map(|id| id.0),
             actor: filter.actor,
             occurred_from: filter.occurred_from,

@@ -15,7 +15,7 @@ use futures_util::{Stream, StreamExt};
 use quorum_change::live::ChangeNews;
 use quorum_change::{ChangeState, ChangeType};
 use quorum_core::Actor;
-use quorum_core::event::EventKind;
+use quorum_core::event::{EventAction, EventKind};
 use quorum_core::feed::{FeedError, FeedEvent, Scope, StartPoint};
 use quorum_incident::Priority;
 use quorum_incident::live::{IncidentNews, IncidentNewsFilter};
@@ -97,10 +97,14 @@ impl ChangeEvent {
         self.news.event.kind
     }
 
-    /// The event's own verb: `created`, `submitted`, `assessed`, `voted`, `authorized`,
-    /// `scheduled`, `updated`…
-    async fn action(&self) -> &str {
-        &self.news.event.action
+    /// What the write did (`created`, `submitted`, `voted`…).
+    async fn action(&self) -> async_graphql::Result<EventAction> {
+        EventAction::from_stored(&self.news.event.action).ok_or_else(|| {
+            async_graphql::Error::new(format!(
+                "event {} names an unknown action",
+                self.news.event.event_id
+            ))
+        })
     }
 
     /// The state before the write (none for a creation or a vote).
@@ -155,9 +159,14 @@ impl IncidentEvent {
         self.news.event.kind
     }
 
-    /// The event's own verb: `created`, `assigned`, `acknowledged`, `resolved`…
-    async fn action(&self) -> &str {
-        &self.news.event.action
+    /// What the write did (`created`, `submitted`, `voted`…).
+    async fn action(&self) -> async_graphql::Result<EventAction> {
+        EventAction::from_stored(&self.news.event.action).ok_or_else(|| {
+            async_graphql::Error::new(format!(
+                "event {} names an unknown action",
+                self.news.event.event_id
+            ))
+        })
     }
 
     async fn from_state(&self) -> Option<quorum_incident::IncidentState> {

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use quorum_cmdb::ConfigurationItem;
+use quorum_core::event::EventAction;
 use quorum_core::event::{self, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
@@ -218,7 +219,7 @@ pub(crate) async fn record(
     txn: &DatabaseTransaction,
     actor: &Actor,
     now: DateTime<Utc>,
-    action: &'static str,
+    action: EventAction,
     reason: Option<String>,
     before: Option<(&Model, &[String])>,
     after: (&Model, &[String]),
@@ -298,7 +299,7 @@ async fn act(
     id: &str,
     version: i32,
     action: ChangeAction,
-    event_action: &'static str,
+    event_action: EventAction,
     reason: Option<String>,
     apply: impl FnOnce(&Model, &crate::ChangePolicy, DateTime<Utc>) -> DomainResult<Model>,
 ) -> DomainResult<Model> {
@@ -328,7 +329,7 @@ async fn act(
     )
     .await?;
     txn.commit().await?;
-    tracing::info!(change.number = %updated.number, change.action = event_action, "change.transition");
+    tracing::info!(change.number = %updated.number, change.action = event_action.as_str(), "change.transition");
     Ok(updated)
 }
 
@@ -345,7 +346,16 @@ async fn insert_change(
     insert_items(txn, &model.id, items).await?;
     let mut ids: Vec<String> = items.iter().map(|item| item.id.clone()).collect();
     ids.sort();
-    record(txn, actor, now, "created", None, None, (&model, &ids)).await?;
+    record(
+        txn,
+        actor,
+        now,
+        EventAction::Created,
+        None,
+        None,
+        (&model, &ids),
+    )
+    .await?;
     Ok(model)
 }
 
@@ -579,7 +589,7 @@ pub async fn update_change(
         id,
         version,
         ChangeAction::Update,
-        "updated",
+        EventAction::Updated,
         None,
         |current, policy, now| {
             let updated = Model {
@@ -730,7 +740,7 @@ pub async fn edit_affected_items(
         &txn,
         actor,
         now,
-        "affectedItemsChanged",
+        EventAction::AffectedItemsChanged,
         None,
         Some((&current, &before)),
         (&updated, &after),
@@ -797,7 +807,7 @@ pub async fn submit_change(
         &txn,
         actor,
         now,
-        "submitted",
+        EventAction::Submitted,
         None,
         Some((&current, &items)),
         (&updated, &items),
@@ -843,7 +853,7 @@ pub async fn assess_change(
         &txn,
         actor,
         now,
-        "assessed",
+        EventAction::Assessed,
         None,
         Some((&current, &ids)),
         (&updated, &ids),
@@ -872,7 +882,7 @@ pub async fn authorize_change(
         id,
         version,
         ChangeAction::Authorize,
-        "authorized",
+        EventAction::Authorized,
         reason,
         |current, _, now| {
             Ok(Model {
@@ -902,7 +912,7 @@ pub async fn refer_change_to_cab(
         id,
         version,
         ChangeAction::ReferToCab,
-        "referredToCab",
+        EventAction::ReferredToCab,
         reason,
         |current, _, now| {
             Ok(Model {
@@ -932,7 +942,7 @@ pub async fn reject_change(
         id,
         version,
         ChangeAction::Reject,
-        "rejected",
+        EventAction::Rejected,
         Some(reason),
         |current, _, now| {
             Ok(Model {
@@ -965,7 +975,7 @@ pub async fn start_implementation(
         id,
         version,
         ChangeAction::StartImplementation,
-        "implementationStarted",
+        EventAction::ImplementationStarted,
         reason,
         |current, _, now| {
             let inside = matches!(
@@ -1024,7 +1034,7 @@ pub async fn complete_implementation(
         id,
         version,
         ChangeAction::CompleteImplementation,
-        "implementationCompleted",
+        EventAction::ImplementationCompleted,
         None,
         |current, _, now| {
             Ok(Model {
@@ -1074,7 +1084,7 @@ pub async fn record_review(
         id,
         version,
         ChangeAction::RecordReview,
-        "reviewed",
+        EventAction::Reviewed,
         None,
         |current, _, now| {
             let review = Review {
@@ -1108,7 +1118,7 @@ pub async fn close_change(
         id,
         version,
         ChangeAction::Close,
-        "closed",
+        EventAction::Closed,
         None,
         |current, _, now| {
             Ok(Model {
@@ -1139,7 +1149,7 @@ pub async fn cancel_change(
         id,
         version,
         ChangeAction::Cancel,
-        "cancelled",
+        EventAction::Cancelled,
         Some(reason),
         |current, _, now| {
             Ok(Model {

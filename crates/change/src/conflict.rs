@@ -8,6 +8,7 @@
 //! CIs within the conflict depth (FREEZE_WINDOW, with the path: a freeze on a business service
 //! holds what the service runs on). Two CIs that merely share a dependency are not in conflict.
 
+use quorum_core::event::EventAction;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -577,7 +578,7 @@ pub async fn schedule_change(
         &txn,
         actor,
         now,
-        "scheduled",
+        EventAction::Scheduled,
         event_reason,
         Some((&current, &ci_ids)),
         (&updated, &ci_ids),
@@ -774,7 +775,7 @@ pub async fn create_freeze_window(
         NewEvent {
             entity_kind: "FreezeWindow",
             entity_id: window.id.clone(),
-            action: "created",
+            action: EventAction::Created,
             reason: None,
             before: None,
             after: Some(after),
@@ -819,7 +820,7 @@ pub async fn remove_freeze_window(
         NewEvent {
             entity_kind: "FreezeWindow",
             entity_id: id.to_owned(),
-            action: "removed",
+            action: EventAction::Removed,
             reason: None,
             before: Some(before),
             after: None,

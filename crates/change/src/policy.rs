@@ -1,6 +1,7 @@
 //! The change policy: CAB quorum and veto, the risk level that needs the CAB, the ECAB quorum
 //! and the depth of dependency conflicts. One row, set by the service head.
 
+use quorum_core::event::EventAction;
 use quorum_core::event::{self, NewEvent};
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
 use sea_orm::{
@@ -124,7 +125,7 @@ pub async fn update_change_policy(
         NewEvent {
             entity_kind: "ChangePolicy",
             entity_id: POLICY_ID.to_string(),
-            action: "updated",
+            action: EventAction::Updated,
             reason: None,
             before: serde_json::to_value(&current).ok(),
             after: serde_json::to_value(&updated).ok(),

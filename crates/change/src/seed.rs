@@ -29,6 +29,7 @@
 //! The same CMDB, policy, seed and `now` give the same changes (ids included: UUIDv7s stamped
 //! with the creation, their random bits drawn from the seed).
 
+use quorum_core::event::EventAction;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
@@ -317,7 +318,7 @@ async fn templates(
         events.push(NewEvent {
             entity_kind: "StandardChangeTemplate",
             entity_id: model.id.clone(),
-            action: "created",
+            action: EventAction::Created,
             reason: None,
             before: None,
             after: serde_json::to_value(&model).ok(),
@@ -1615,7 +1616,7 @@ pub async fn seed(
             events.push(NewEvent {
                 entity_kind: CHANGE_EVENT_KIND,
                 entity_id: model.id.clone(),
-                action: "created",
+                action: EventAction::Created,
                 reason: None,
                 before: None,
                 after: Some(snapshot(&model, &ids)),

@@ -1,5 +1,6 @@
 //! Standard change templates, kept by change managers.
 
+use quorum_core::event::EventAction;
 use quorum_core::event::{self, NewEvent};
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
 use sea_orm::{
@@ -20,7 +21,7 @@ pub struct NewTemplate {
     pub test_plan: Option<String>,
 }
 
-fn template_event(action: &'static str, before: Option<&Model>, after: &Model) -> NewEvent {
+fn template_event(action: EventAction, before: Option<&Model>, after: &Model) -> NewEvent {
     NewEvent {
         entity_kind: "StandardChangeTemplate",
         entity_id: after.id.clone(),
@@ -92,7 +93,13 @@ pub async fn create_template(
         .reset_all()
         .insert(&txn)
         .await?;
-    event::append(&txn, actor, now, template_event("created", None, &model)).await?;
+    event::append(
+        &txn,
+        actor,
+        now,
+        template_event(EventAction::Created, None, &model),
+    )
+    .await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -142,7 +149,7 @@ pub async fn retire_template(
         &txn,
         actor,
         now,
-        template_event("retired", Some(&current), &retired),
+        template_event(EventAction::Retired, Some(&current), &retired),
     )
     .await?;
     txn.commit().await?;

@@ -2,6 +2,7 @@
 //! vote locks the change, records itself, counts the board's standing votes and, when they
 //! decide, moves the change in the same transaction. The change is decided exactly once.
 
+use quorum_core::event::EventAction;
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -101,7 +102,7 @@ pub async fn cast_cab_vote(
         quorum_core::event::NewEvent {
             entity_kind: crate::CHANGE_EVENT_KIND,
             entity_id: change_id.to_owned(),
-            action: "voted",
+            action: EventAction::Voted,
             reason: vote.comment.clone(),
             before: previous
                 .as_ref()
@@ -200,9 +201,9 @@ pub(crate) async fn decide(
     write(txn, &current, &updated).await?;
     let items = affected_item_ids(txn, &current.id).await?;
     let action = if state == ChangeState::Authorized {
-        "authorized"
+        EventAction::Authorized
     } else {
-        "rejected"
+        EventAction::Rejected
     };
     record(
         txn,

@@ -1,6 +1,7 @@
 //! Bulk import: upsert CIs by (class, name) and relationships by (source, type, target), all
 //! or nothing, in one transaction with multi-row statements.
 
+use quorum_core::event::EventAction;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -511,7 +512,7 @@ async fn write(
         .await?;
         let events = chunk
             .iter()
-            .map(|model| ci_event("created", None, model))
+            .map(|model| ci_event(EventAction::Created, None, model))
             .collect();
         event::append_many(txn, actor, now, events).await?;
     }
@@ -532,7 +533,7 @@ async fn write(
     for chunk in updated.chunks(INSERT_CHUNK) {
         let events = chunk
             .iter()
-            .map(|(current, next)| ci_event("updated", Some(current), next))
+            .map(|(current, next)| ci_event(EventAction::Updated, Some(current), next))
             .collect();
         event::append_many(txn, actor, now, events).await?;
     }
@@ -549,7 +550,7 @@ async fn write(
             .map(|model| event::NewEvent {
                 entity_kind: RELATIONSHIP_EVENT_KIND,
                 entity_id: model.id.clone(),
-                action: "created",
+                action: EventAction::Created,
                 reason: None,
                 before: None,
                 after: serde_json::to_value(model).ok(),

@@ -1,5 +1,6 @@
 //! Configuration items: create, update, retire, read (now or at a past instant), list, history.
 
+use quorum_core::event::EventAction;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -147,7 +148,7 @@ pub(crate) fn snapshot(model: &Model) -> Json {
     serde_json::to_value(model).unwrap_or(Json::Null)
 }
 
-pub(crate) fn ci_event(action: &'static str, before: Option<&Model>, after: &Model) -> NewEvent {
+pub(crate) fn ci_event(action: EventAction, before: Option<&Model>, after: &Model) -> NewEvent {
     NewEvent {
         entity_kind: CI_EVENT_KIND,
         entity_id: after.id.clone(),
@@ -226,7 +227,13 @@ pub async fn create_configuration_item(
         .exec_without_returning(&txn)
         .await
         .map_err(|error| name_race(error, class, &name))?;
-    event::append(&txn, actor, now, ci_event("created", None, &model)).await?;
+    event::append(
+        &txn,
+        actor,
+        now,
+        ci_event(EventAction::Created, None, &model),
+    )
+    .await?;
     txn.commit().await?;
     tracing::info!(ci.id = %model.id, ci.number = %model.number, "cmdb.item_created");
     Ok(model)
@@ -316,7 +323,7 @@ pub async fn update_configuration_item(
         &txn,
         actor,
         now,
-        ci_event("updated", Some(&current), &updated),
+        ci_event(EventAction::Updated, Some(&current), &updated),
     )
     .await?;
     txn.commit().await?;
@@ -362,7 +369,7 @@ pub async fn retire_configuration_item(
         &txn,
         actor,
         now,
-        ci_event("retired", Some(&current), &retired),
+        ci_event(EventAction::Retired, Some(&current), &retired),
     )
     .await?;
     txn.commit().await?;

@@ -1,6 +1,7 @@
 //! Relationships between configuration items: relate, remove, read (now or at a past instant).
 
 use chrono::{DateTime, Utc};
+use quorum_core::event::EventAction;
 use quorum_core::event::{self, NewEvent};
 use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
 use sea_orm::{
@@ -33,7 +34,7 @@ pub enum RelationshipDirection {
     Both,
 }
 
-fn relationship_event(action: &'static str, before: Option<&Model>, after: &Model) -> NewEvent {
+fn relationship_event(action: EventAction, before: Option<&Model>, after: &Model) -> NewEvent {
     NewEvent {
         entity_kind: RELATIONSHIP_EVENT_KIND,
         entity_id: after.id.clone(),
@@ -119,7 +120,7 @@ pub async fn relate_configuration_items(
         &txn,
         actor,
         now,
-        relationship_event("created", None, &model),
+        relationship_event(EventAction::Created, None, &model),
     )
     .await?;
     txn.commit().await?;
@@ -167,7 +168,7 @@ pub async fn remove_relationship(
         &txn,
         actor,
         now,
-        relationship_event("removed", Some(&current), &removed),
+        relationship_event(EventAction::Removed, Some(&current), &removed),
     )
     .await?;
     txn.commit().await?;

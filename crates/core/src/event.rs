@@ -41,19 +41,154 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
+/// What a write did, as its event records it: one closed set for every kind of record, so
+/// clients can switch on it. The values are the verbs the event table stores (`created`,
+/// `fixChangeLinked`…), unchanged from when they were free strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
+#[graphql(rename_items = "camelCase")]
+pub enum EventAction {
+    /// A record was created (a CI, a relationship, a change, an incident, a problem, a
+    /// template, a freeze window).
+    Created,
+    /// A record's fields were edited, or a policy changed.
+    Updated,
+    /// A CI or a template was retired.
+    Retired,
+    /// A relationship or a freeze window was removed.
+    Removed,
+    /// A change was submitted.
+    Submitted,
+    /// A change's risk was assessed.
+    Assessed,
+    /// A change was authorized (by a change manager, or by its board's votes).
+    Authorized,
+    /// A change was referred to the CAB.
+    ReferredToCab,
+    /// A change was rejected (by a change manager, or by its board's votes).
+    Rejected,
+    /// A CAB or ECAB member voted.
+    Voted,
+    /// A change was scheduled (or rescheduled).
+    Scheduled,
+    /// A change's implementation started.
+    ImplementationStarted,
+    /// A change's implementation ended with an outcome.
+    ImplementationCompleted,
+    /// A change's post-implementation review was recorded.
+    Reviewed,
+    /// A change's CIs were added or removed.
+    AffectedItemsChanged,
+    /// A change, incident or problem was closed.
+    Closed,
+    /// A change was cancelled.
+    Cancelled,
+    /// An incident was assigned.
+    Assigned,
+    /// An incident was acknowledged (its response).
+    Acknowledged,
+    /// An incident was put on hold.
+    PutOnHold,
+    /// An incident came off hold.
+    Resumed,
+    /// An incident was resolved.
+    Resolved,
+    /// A resolved incident was reopened.
+    Reopened,
+    /// An incident was raised to a major incident.
+    RaisedMajor,
+    /// A major incident was lowered back.
+    LoweredMajor,
+    /// An incident's causing change was set or cleared.
+    CauseSet,
+    /// An incident was linked to a problem.
+    LinkedToProblem,
+    /// An incident was unlinked from its problem.
+    UnlinkedFromProblem,
+    /// A problem's root cause was recorded.
+    RootCauseRecorded,
+    /// A problem's workaround was recorded.
+    WorkaroundRecorded,
+    /// A problem was marked a known error.
+    MarkedKnownError,
+    /// Incidents were linked to a problem.
+    IncidentsLinked,
+    /// An incident was unlinked from a problem.
+    IncidentUnlinked,
+    /// Incidents left a problem for another one.
+    IncidentsMovedOut,
+    /// A change was linked to a problem as its fix.
+    FixChangeLinked,
+}
+
+impl EventAction {
+    /// The verb as the event table stores it.
+    pub fn as_str(self) -> &'static str {
+        use async_graphql::resolver_utils::EnumType;
+        Self::items()
+            .iter()
+            .find(|item| item.value == self)
+            .map_or("", |item| item.name)
+    }
+
+    /// The action a stored verb names, if it is one.
+    pub fn from_stored(verb: &str) -> Option<Self> {
+        use async_graphql::resolver_utils::EnumType;
+        Self::items()
+            .iter()
+            .find(|item| item.name == verb)
+            .map(|item| item.value)
+    }
+}
+
+/// The kinds of record the event table holds, for clients to switch on; the values are the
+/// names the table stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
+#[graphql(rename_items = "PascalCase")]
+pub enum EntityKind {
+    ConfigurationItem,
+    ConfigurationItemRelationship,
+    Change,
+    Incident,
+    Problem,
+    FreezeWindow,
+    StandardChangeTemplate,
+    ChangePolicy,
+    SlaTarget,
+}
+
+impl EntityKind {
+    /// The name as the event table stores it.
+    pub fn as_str(self) -> &'static str {
+        use async_graphql::resolver_utils::EnumType;
+        Self::items()
+            .iter()
+            .find(|item| item.value == self)
+            .map_or("", |item| item.name)
+    }
+
+    /// The kind a stored name names, if it is one.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        use async_graphql::resolver_utils::EnumType;
+        Self::items()
+            .iter()
+            .find(|item| item.name == name)
+            .map(|item| item.value)
+    }
+}
+
 /// What a write says about itself.
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub entity_kind: &'static str,
     pub entity_id: String,
-    pub action: &'static str,
+    pub action: EventAction,
     pub reason: Option<String>,
     pub before: Option<Json>,
     pub after: Option<Json>,
 }
 
 /// Appends `event` inside `txn`: it is committed with the write or not at all.
-#[tracing::instrument(skip_all, fields(event.entity_kind = event.entity_kind, event.action = event.action))]
+#[tracing::instrument(skip_all, fields(event.entity_kind = event.entity_kind, event.action = event.action.as_str()))]
 pub async fn append(
     txn: &DatabaseTransaction,
     actor: &Actor,
@@ -70,7 +205,7 @@ fn row(actor: &Actor, occurred_at: DateTime<Utc>, event: NewEvent) -> ActiveMode
         actor: Set(actor.subject().to_owned()),
         entity_kind: Set(event.entity_kind.to_owned()),
         entity_id: Set(event.entity_id),
-        action: Set(event.action.to_owned()),
+        action: Set(event.action.as_str().to_owned()),
         reason: Set(event.reason),
         before: Set(event.before),
         after: Set(event.after),
@@ -240,6 +375,47 @@ impl<S: serde::de::DeserializeOwned + PartialEq> EventNews<S> {
             to_state,
             affected_item_ids: snapshot_field(event.after.as_ref(), "affectedItemIds")
                 .unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_and_kinds_keep_the_names_the_table_stores() {
+        assert_eq!(EventAction::Created.as_str(), "created");
+        assert_eq!(EventAction::FixChangeLinked.as_str(), "fixChangeLinked");
+        assert_eq!(
+            EventAction::from_stored("referredToCab"),
+            Some(EventAction::ReferredToCab)
+        );
+        assert_eq!(EventAction::from_stored("nonsense"), None);
+        assert_eq!(
+            EntityKind::ConfigurationItemRelationship.as_str(),
+            "ConfigurationItemRelationship"
+        );
+        assert_eq!(
+            EntityKind::from_stored("SlaTarget"),
+            Some(EntityKind::SlaTarget)
+        );
+    }
+
+    #[test]
+    fn every_kind_a_domain_writes_is_an_entity_kind() {
+        for kind in [
+            "ConfigurationItem",
+            "ConfigurationItemRelationship",
+            "Change",
+            "Incident",
+            "Problem",
+            "FreezeWindow",
+            "StandardChangeTemplate",
+            "ChangePolicy",
+            "SlaTarget",
+        ] {
+            assert!(EntityKind::from_stored(kind).is_some(), "{kind}");
         }
     }
 }

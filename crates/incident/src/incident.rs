@@ -5,6 +5,7 @@
 use chrono::{DateTime, Utc};
 use quorum_change::ChangeState;
 use quorum_cmdb::ConfigurationItem;
+use quorum_core::event::EventAction;
 use quorum_core::event::{self, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::text::{optional_text, required_text};
@@ -174,7 +175,7 @@ async fn record(
     txn: &DatabaseTransaction,
     actor: &Actor,
     now: DateTime<Utc>,
-    action: &'static str,
+    action: EventAction,
     reason: Option<String>,
     before: Option<(&Model, &[String])>,
     after: (&Model, &[String]),
@@ -306,7 +307,16 @@ pub async fn create_incident(
         .await?;
     let ids: Vec<String> = cis.into_iter().map(|item| item.id).collect();
     replace_items(&txn, &model.id, &ids).await?;
-    record(&txn, actor, now, "created", None, None, (&model, &ids)).await?;
+    record(
+        &txn,
+        actor,
+        now,
+        EventAction::Created,
+        None,
+        None,
+        (&model, &ids),
+    )
+    .await?;
     txn.commit().await?;
     tracing::info!(incident.number = %model.number, incident.priority = ?model.priority, "incident.created");
     Ok(model)
@@ -321,7 +331,7 @@ async fn act(
     id: &str,
     version: i32,
     action: IncidentAction,
-    event_action: &'static str,
+    event_action: EventAction,
     reason: Option<String>,
     apply: impl FnOnce(Model, DateTime<Utc>) -> DomainResult<Model>,
 ) -> DomainResult<Model> {
@@ -439,7 +449,7 @@ pub async fn update_incident(
         &txn,
         actor,
         now,
-        "updated",
+        EventAction::Updated,
         reason,
         Some((&current, &before_items)),
         (&updated, &after_items),
@@ -470,7 +480,7 @@ pub async fn assign_incident(
         id,
         version,
         IncidentAction::Assign,
-        "assigned",
+        EventAction::Assigned,
         None,
         |current, now| {
             let group = group.or_else(|| current.assignment_group.clone());
@@ -503,7 +513,7 @@ pub async fn acknowledge_incident(
         id,
         version,
         IncidentAction::Acknowledge,
-        "acknowledged",
+        EventAction::Acknowledged,
         None,
         |current, now| {
             let assignee = current
@@ -540,7 +550,7 @@ pub async fn put_incident_on_hold(
         id,
         version,
         IncidentAction::PutOnHold,
-        "putOnHold",
+        EventAction::PutOnHold,
         Some(reason),
         |current, now| {
             Ok(sla::pause(
@@ -572,7 +582,7 @@ pub async fn resume_incident(
         id,
         version,
         IncidentAction::Resume,
-        "resumed",
+        EventAction::Resumed,
         None,
         |current, now| {
             let since = current.on_hold_since.unwrap_or(now);
@@ -609,7 +619,7 @@ pub async fn resolve_incident(
         id,
         version,
         IncidentAction::Resolve,
-        "resolved",
+        EventAction::Resolved,
         None,
         |current, now| {
             let current = match current.on_hold_since {
@@ -645,7 +655,7 @@ pub async fn close_incident(
         id,
         version,
         IncidentAction::Close,
-        "closed",
+        EventAction::Closed,
         None,
         |current, now| {
             Ok(Model {
@@ -676,7 +686,7 @@ pub async fn reopen_incident(
         id,
         version,
         IncidentAction::Reopen,
-        "reopened",
+        EventAction::Reopened,
         Some(reason),
         |current, now| {
             let since = current.resolved_at.unwrap_or(now);
@@ -733,7 +743,7 @@ pub async fn set_incident_cause(
         id,
         version,
         IncidentAction::SetCause,
-        "causeSet",
+        EventAction::CauseSet,
         None,
         |current, _| {
             Ok(Model {
@@ -762,7 +772,7 @@ pub async fn raise_major_incident(
         id,
         version,
         IncidentAction::RaiseMajor,
-        "raisedMajor",
+        EventAction::RaisedMajor,
         reason,
         |current, _| {
             Ok(Model {
@@ -791,7 +801,7 @@ pub async fn lower_major_incident(
         id,
         version,
         IncidentAction::LowerMajor,
-        "loweredMajor",
+        EventAction::LoweredMajor,
         Some(reason),
         |current, _| {
             Ok(Model {
@@ -835,9 +845,9 @@ pub async fn set_problem(
         write(txn, &current, &updated).await?;
         let items = affected_item_ids(txn, id).await?;
         let action = if problem_id.is_some() {
-            "linkedToProblem"
+            EventAction::LinkedToProblem
         } else {
-            "unlinkedFromProblem"
+            EventAction::UnlinkedFromProblem
         };
         record(
             txn,
@@ -945,7 +955,7 @@ pub async fn update_sla_targets(
             NewEvent {
                 entity_kind: "SlaTarget",
                 entity_id: format!("{:?}", updated.priority),
-                action: "updated",
+                action: EventAction::Updated,
                 reason: None,
                 before: serde_json::to_value(&current).ok(),
                 after: serde_json::to_value(&updated).ok(),

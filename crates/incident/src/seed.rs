@@ -15,6 +15,7 @@
 //! The same CMDB, seed and `now` give the same incidents (ids included: UUIDv7s stamped with
 //! the opening, their random bits drawn from the seed).
 
+use quorum_core::event::EventAction;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
@@ -749,7 +750,7 @@ pub async fn seed(
             events.push(NewEvent {
                 entity_kind: INCIDENT_EVENT_KIND,
                 entity_id: model.id.clone(),
-                action: "created",
+                action: EventAction::Created,
                 reason: None,
                 before: None,
                 after: Some(snapshot(&model, &ids)),

@@ -1,6 +1,7 @@
 //! Problems: the causes behind incidents. Investigated to a root cause and workaround (a
 //! known error), linked to their incidents, CIs and fix changes, resolved and closed.
 
+use quorum_core::event::EventAction;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -223,7 +224,7 @@ async fn take_incidents(
             txn,
             actor,
             now,
-            "incidentsMovedOut",
+            EventAction::IncidentsMovedOut,
             Some(reason),
             Some(&other),
             &updated,
@@ -242,7 +243,7 @@ async fn record(
     txn: &DatabaseTransaction,
     actor: &Actor,
     now: DateTime<Utc>,
-    action: &'static str,
+    action: EventAction,
     reason: Option<String>,
     before: Option<&Model>,
     after: &Model,
@@ -382,7 +383,7 @@ pub async fn create_problem(
         "input.incidentIds",
     )
     .await?;
-    record(&txn, actor, now, "created", moved, None, &model).await?;
+    record(&txn, actor, now, EventAction::Created, moved, None, &model).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -396,7 +397,7 @@ async fn act(
     id: &str,
     version: i32,
     action: ProblemAction,
-    event_action: &'static str,
+    event_action: EventAction,
     reason: Option<String>,
     apply: impl AsyncFnOnce(&DatabaseTransaction, Model, DateTime<Utc>) -> DomainResult<Model>,
 ) -> DomainResult<Model> {
@@ -462,7 +463,7 @@ pub async fn record_root_cause(
         id,
         version,
         ProblemAction::RecordRootCause,
-        "rootCauseRecorded",
+        EventAction::RootCauseRecorded,
         None,
         async |_, current, now| {
             Ok(advance(
@@ -493,7 +494,7 @@ pub async fn record_workaround(
         id,
         version,
         ProblemAction::RecordWorkaround,
-        "workaroundRecorded",
+        EventAction::WorkaroundRecorded,
         None,
         async |_, current, now| {
             Ok(advance(
@@ -523,7 +524,7 @@ pub async fn mark_known_error(
         id,
         version,
         ProblemAction::MarkKnownError,
-        "markedKnownError",
+        EventAction::MarkedKnownError,
         None,
         async |_, current, now| {
             Ok(Model {
@@ -562,7 +563,7 @@ pub async fn link_incidents_to_problem(
         id,
         version,
         ProblemAction::LinkIncidents,
-        "incidentsLinked",
+        EventAction::IncidentsLinked,
         None,
         async |txn, current, now| {
             take_incidents(
@@ -605,7 +606,7 @@ pub async fn unlink_incident_from_problem(
         id,
         version,
         ProblemAction::UnlinkIncident,
-        "incidentUnlinked",
+        EventAction::IncidentUnlinked,
         None,
         async |txn, current, now| {
             let incident = quorum_incident::find_incident(
@@ -632,9 +633,6 @@ pub async fn unlink_incident_from_problem(
     .await
 }
 
-/// The event action of a fix change linked to a problem.
-pub(crate) const FIX_CHANGE_LINKED: &str = "fixChangeLinked";
-
 /// Links a change raised to fix the problem (not a rejected or cancelled one).
 pub async fn link_fix_change(
     db: &DatabaseConnection,
@@ -652,7 +650,7 @@ pub async fn link_fix_change(
         id,
         version,
         ProblemAction::LinkFixChange,
-        FIX_CHANGE_LINKED,
+        EventAction::FixChangeLinked,
         None,
         async |txn, current, now| {
             let change = quorum_change::find_change(
@@ -707,7 +705,7 @@ pub async fn resolve_problem(
     let reason = optional_text("reason", reason, MAX_TEXT)?;
     let problem_id = id.to_owned();
     let event_reason = reason.clone();
-    act(db, clock, actor, id, version, ProblemAction::Resolve, "resolved", event_reason, async |txn, current, now| {
+    act(db, clock, actor, id, version, ProblemAction::Resolve, EventAction::Resolved, event_reason, async |txn, current, now| {
         let fixes = fix_changes_of(txn, actor, std::slice::from_ref(&problem_id)).await?;
         let ids = fixes.get(&problem_id).cloned().unwrap_or_default();
         let changes = quorum_change::find_changes(txn, actor, &ids).await?;
@@ -752,7 +750,7 @@ pub async fn close_problem(
         id,
         version,
         ProblemAction::Close,
-        "closed",
+        EventAction::Closed,
         event_reason,
         async |_, current, now| {
             if current.state != ProblemState::Resolved && reason.is_none() {

@@ -17,7 +17,6 @@ use quorum_change::entity::change_request;
 use crate::PROBLEM_EVENT_KIND;
 use crate::entity::problem::{self, Column, Model};
 use crate::entity::{ProblemState, affected_item, fix_change};
-use crate::problem::FIX_CHANGE_LINKED;
 
 /// How a single problem is named in a lookup.
 #[derive(Debug, Clone)]
@@ -241,7 +240,7 @@ pub async fn problem_history<C: ConnectionTrait>(
             );
         condition = condition.add(
             Condition::any()
-                .add(event::Column::Action.ne(FIX_CHANGE_LINKED))
+                .add(event::Column::Action.ne(event::EventAction::FixChangeLinked.as_str()))
                 .add(Expr::exists(hidden_change).not()),
         );
     }
