@@ -491,3 +491,43 @@ async fn with_a_trusted_documents_manifest_only_its_documents_run() {
     .await;
     assert_eq!(registering.error_codes(), ["DOCUMENT_NOT_TRUSTED"]);
 }
+
+#[tokio::test]
+async fn a_refused_transition_says_why_as_a_code_beside_the_sentence() {
+    let app = TestApp::new().await;
+    let ci = app.create_ci("DATABASE", "payments-db").await;
+    let change = app.new_change("NORMAL", &[&ci]).await;
+    let change = app.act(ENGINEER, "submitChange", &change).await;
+    let codes = |who| {
+        let app = &app;
+        let id = change["id"].clone();
+        async move {
+            let data = app
+                .data_by(
+                    who,
+                    "query($id: ID) { change(id: $id) { availableTransitions { action allowed code reason } } }",
+                    json!({ "id": id }),
+                )
+                .await;
+            data["change"]["availableTransitions"]
+                .as_array()
+                .expect("transitions")
+                .iter()
+                .map(|transition| {
+                    (
+                        transition["action"].as_str().unwrap_or_default().to_owned(),
+                        transition["code"].clone(),
+                    )
+                })
+                .collect::<std::collections::HashMap<_, _>>()
+        }
+    };
+    let engineer = codes(ENGINEER).await;
+    assert_eq!(engineer["AUTHORIZE"], "ROLE");
+    assert_eq!(engineer["UPDATE"], Value::Null, "allowed: no code");
+    let manager = codes(MANAGER).await;
+    assert_eq!(manager["AUTHORIZE"], "PREREQUISITE", "not assessed yet");
+    assert_eq!(manager["SCHEDULE"], "STATE");
+    let other = codes(quorum_tests::change::OTHER_ENGINEER).await;
+    assert_eq!(other["UPDATE"], "PERSON", "only the requester or a manager");
+}

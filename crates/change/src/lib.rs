@@ -45,7 +45,7 @@ pub use query::{
     ChangeFilter, ChangeKey, ChangeOrderField, affected_items_of, change_history, find_change,
     find_changes, list_changes,
 };
-pub use risk::{RiskAssessment, RiskFactor, RiskQuestionnaire};
+pub use risk::{RiskAssessment, RiskFactor, RiskFactorName, RiskQuestionnaire};
 pub use template::{NewTemplate, create_template, retire_template, templates, templates_by_id};
 pub use vote::{cast_cab_vote, votes_of};
 

@@ -2,7 +2,7 @@
 //! action on a change now, and why not. Every mutation calls it inside its transaction, and
 //! `availableTransitions` calls it for each action, so buttons and rules cannot disagree.
 
-use quorum_core::{Actor, DomainError, DomainResult, Permission, Role};
+use quorum_core::{Actor, DomainError, DomainResult, Permission, Role, TransitionBlock};
 
 use crate::entity::change_request::Model;
 use crate::entity::policy::Model as Policy;
@@ -398,6 +398,8 @@ pub struct Transition {
     pub allowed: bool,
     /// Why not, when not allowed.
     pub reason: Option<String>,
+    /// Why not, as a code.
+    pub code: Option<TransitionBlock>,
 }
 
 /// Every action, with whether `actor` may take it on `change` now (prerequisites that need
@@ -421,10 +423,18 @@ pub fn available_transitions_with(
                     action,
                     allowed: true,
                     reason: None,
+                    code: None,
                 },
                 Err(error) => Transition {
                     action,
                     allowed: false,
+                    code: TransitionBlock::of(&error).map(|code| match code {
+                        // The state allows it: what is missing is a prerequisite.
+                        TransitionBlock::State if state_allows(action, change) => {
+                            TransitionBlock::Prerequisite
+                        }
+                        code => code,
+                    }),
                     reason: Some(error.to_string()),
                 },
             },

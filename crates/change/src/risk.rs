@@ -36,11 +36,37 @@ pub struct RiskQuestionnaire {
     pub done_before: bool,
 }
 
+/// What a risk factor weighs: the questionnaire's answers, the CIs, the history. The values
+/// are the names stored in the change's risk (camelCase, as before this was a closed set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, async_graphql::Enum)]
+#[serde(rename_all = "camelCase")]
+#[graphql(rename_items = "camelCase")]
+pub enum RiskFactorName {
+    /// How many users the change may affect (questionnaire).
+    UserImpact,
+    /// Whether the change needs an outage (questionnaire).
+    OutageRequired,
+    /// Whether the change was tested (questionnaire).
+    Tested,
+    /// Whether the backout was tested (questionnaire).
+    BackoutTested,
+    /// Whether the same change was done before (questionnaire).
+    DoneBefore,
+    /// The most critical CI the change touches.
+    AffectedItemCriticality,
+    /// The most critical business service in the change's blast radius.
+    BusinessServiceCriticality,
+    /// How past changes on the same CIs went.
+    FailureHistory,
+    /// A STANDARD change: its template is its assessment.
+    StandardTemplate,
+}
+
 /// One reason for risk points.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RiskFactor {
-    pub name: String,
+    pub name: RiskFactorName,
     pub points: i32,
     pub detail: String,
 }
@@ -84,7 +110,7 @@ impl RiskAssessment {
     pub fn standard(template_name: &str, at: DateTime<Utc>, by: &str) -> Self {
         Self::from_factors(
             vec![RiskFactor {
-                name: "standardTemplate".to_owned(),
+                name: RiskFactorName::StandardTemplate,
                 points: 0,
                 detail: format!("pre-authorized standard change from template `{template_name}`"),
             }],
@@ -95,9 +121,9 @@ impl RiskAssessment {
     }
 }
 
-fn factor(name: &str, points: i32, detail: String) -> RiskFactor {
+fn factor(name: RiskFactorName, points: i32, detail: String) -> RiskFactor {
     RiskFactor {
-        name: name.to_owned(),
+        name,
         points,
         detail,
     }
@@ -143,17 +169,17 @@ fn questionnaire_factors(answers: &RiskQuestionnaire) -> Vec<RiskFactor> {
     );
     vec![
         factor(
-            "userImpact",
+            RiskFactorName::UserImpact,
             impact_points,
             format!(
                 "user impact {}",
                 crate::lifecycle::name_of(&answers.user_impact)
             ),
         ),
-        factor("outageRequired", outage, outage_detail),
-        factor("tested", untested, tested_detail),
-        factor("backoutTested", backout, backout_detail),
-        factor("doneBefore", new, new_detail),
+        factor(RiskFactorName::OutageRequired, outage, outage_detail),
+        factor(RiskFactorName::Tested, untested, tested_detail),
+        factor(RiskFactorName::BackoutTested, backout, backout_detail),
+        factor(RiskFactorName::DoneBefore, new, new_detail),
     ]
 }
 
@@ -176,7 +202,7 @@ pub(crate) async fn assess<C: ConnectionTrait>(
 
     factors.push(match most_critical(affected.iter()) {
         Some(item) => factor(
-            "affectedItemCriticality",
+            RiskFactorName::AffectedItemCriticality,
             match item.criticality {
                 1 => 15,
                 2 => 10,
@@ -188,7 +214,11 @@ pub(crate) async fn assess<C: ConnectionTrait>(
                 item.number, item.name, item.criticality
             ),
         ),
-        None => factor("affectedItemCriticality", 0, "no affected CI".to_owned()),
+        None => factor(
+            RiskFactorName::AffectedItemCriticality,
+            0,
+            "no affected CI".to_owned(),
+        ),
     });
 
     let ids: Vec<String> = affected.iter().map(|item| item.id.clone()).collect();
@@ -204,7 +234,7 @@ pub(crate) async fn assess<C: ConnectionTrait>(
         );
     factors.push(match most_critical(services) {
         Some(service) => factor(
-            "businessServiceCriticality",
+            RiskFactorName::BusinessServiceCriticality,
             match service.criticality {
                 1 => 10,
                 2 => 6,
@@ -217,7 +247,7 @@ pub(crate) async fn assess<C: ConnectionTrait>(
             ),
         ),
         None => factor(
-            "businessServiceCriticality",
+            RiskFactorName::BusinessServiceCriticality,
             0,
             format!("no business service within {BLAST_RADIUS_DEPTH} hops"),
         ),
@@ -226,14 +256,14 @@ pub(crate) async fn assess<C: ConnectionTrait>(
     let (failed, completed) = failure_history(db, change_id, &ids, now).await?;
     factors.push(if completed == 0 {
         factor(
-            "failureHistory",
+            RiskFactorName::FailureHistory,
             0,
             format!("no change on these CIs completed in the last {FAILURE_HISTORY_DAYS} days"),
         )
     } else {
         let points = ((15.0 * failed as f64) / completed as f64).round() as i32;
         factor(
-            "failureHistory",
+            RiskFactorName::FailureHistory,
             points,
             format!(
                 "{failed} of {completed} changes on these CIs in the last {FAILURE_HISTORY_DAYS} days failed or were backed out"

@@ -52,7 +52,7 @@ use crate::entity::{
     Board, ChangeOutcome, ChangeState, ChangeType, RiskLevel, UserImpact, VoteDecision,
     affected_item, cab_vote, template,
 };
-use crate::risk::{BLAST_RADIUS_DEPTH, FAILURE_HISTORY_DAYS};
+use crate::risk::{BLAST_RADIUS_DEPTH, FAILURE_HISTORY_DAYS, RiskFactorName};
 use crate::{
     CHANGE_EVENT_KIND, CHANGE_NUMBER_PREFIX, ChangePolicy, Review, RiskAssessment, RiskFactor,
     RiskQuestionnaire,
@@ -624,9 +624,9 @@ fn plan(
     }
 }
 
-fn factor(name: &str, points: i32, detail: String) -> RiskFactor {
+fn factor(name: RiskFactorName, points: i32, detail: String) -> RiskFactor {
     RiskFactor {
-        name: name.to_owned(),
+        name,
         points,
         detail,
     }
@@ -682,7 +682,7 @@ fn assessment(
     );
     let mut factors = vec![
         factor(
-            "userImpact",
+            RiskFactorName::UserImpact,
             match answers.user_impact {
                 UserImpact::None => 0,
                 UserImpact::Low => 5,
@@ -691,10 +691,10 @@ fn assessment(
             },
             format!("user impact {}", name_of(&answers.user_impact)),
         ),
-        factor("outageRequired", outage, outage_detail),
-        factor("tested", untested, tested_detail),
-        factor("backoutTested", backout, backout_detail),
-        factor("doneBefore", new, new_detail),
+        factor(RiskFactorName::OutageRequired, outage, outage_detail),
+        factor(RiskFactorName::Tested, untested, tested_detail),
+        factor(RiskFactorName::BackoutTested, backout, backout_detail),
+        factor(RiskFactorName::DoneBefore, new, new_detail),
     ];
     let most_critical = plan
         .items
@@ -705,7 +705,7 @@ fn assessment(
         Some(i) => {
             let criticality = estate.criticality[i as usize];
             factor(
-                "affectedItemCriticality",
+                RiskFactorName::AffectedItemCriticality,
                 match criticality {
                     1 => 15,
                     2 => 10,
@@ -718,7 +718,11 @@ fn assessment(
                 ),
             )
         }
-        None => factor("affectedItemCriticality", 0, "no affected CI".to_owned()),
+        None => factor(
+            RiskFactorName::AffectedItemCriticality,
+            0,
+            "no affected CI".to_owned(),
+        ),
     });
     let service = plan
         .items
@@ -729,7 +733,7 @@ fn assessment(
         Some(s) => {
             let criticality = estate.criticality[s as usize];
             factor(
-                "businessServiceCriticality",
+                RiskFactorName::BusinessServiceCriticality,
                 match criticality {
                     1 => 10,
                     2 => 6,
@@ -743,20 +747,20 @@ fn assessment(
             )
         }
         None => factor(
-            "businessServiceCriticality",
+            RiskFactorName::BusinessServiceCriticality,
             0,
             format!("no business service within {BLAST_RADIUS_DEPTH} hops"),
         ),
     });
     factors.push(if completed == 0 {
         factor(
-            "failureHistory",
+            RiskFactorName::FailureHistory,
             0,
             format!("no change on these CIs completed in the last {FAILURE_HISTORY_DAYS} days"),
         )
     } else {
         factor(
-            "failureHistory",
+            RiskFactorName::FailureHistory,
             ((15.0 * failed as f64) / completed as f64).round() as i32,
             format!(
                 "{failed} of {completed} changes on these CIs in the last {FAILURE_HISTORY_DAYS} days failed or were backed out"

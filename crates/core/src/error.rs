@@ -134,3 +134,33 @@ impl From<sea_orm::TransactionError<DomainError>> for DomainError {
         }
     }
 }
+
+/// Why an action is not open to a viewer now, for clients to switch on beside the sentence
+/// `availableTransitions` gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, async_graphql::Enum)]
+#[graphql(name = "TransitionBlock", rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum TransitionBlock {
+    /// The viewer's roles do not grant it (FORBIDDEN).
+    Role,
+    /// The role grants it, but not to this person on this record: only the requester or the
+    /// assignee, the other board, never one's own change (FORBIDDEN).
+    Person,
+    /// The record's state does not allow it (INVALID_TRANSITION).
+    State,
+    /// The state allows it, but something it needs is missing: an assessment, plans, a review,
+    /// a risk under the CAB threshold (INVALID_TRANSITION).
+    Prerequisite,
+}
+
+impl TransitionBlock {
+    /// What a refusal says about why, when it is a refusal of a transition at all; a refusal
+    /// for the record's state counts as `State` unless the caller knows better.
+    pub fn of(error: &DomainError) -> Option<Self> {
+        match error {
+            DomainError::Forbidden { .. } => Some(TransitionBlock::Role),
+            DomainError::Refused { .. } => Some(TransitionBlock::Person),
+            DomainError::InvalidTransition { .. } => Some(TransitionBlock::State),
+            _ => None,
+        }
+    }
+}

@@ -19,6 +19,6 @@ pub mod text;
 
 pub use actor::{Actor, Role};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
-pub use error::{DomainError, DomainResult};
+pub use error::{DomainError, DomainResult, TransitionBlock};
 pub use permission::Permission;
 pub use store::{WriteTransaction, begin_write};

@@ -130,6 +130,7 @@ pub struct IncidentTransition {
     pub action: IncidentAction,
     pub allowed: bool,
     pub reason: Option<String>,
+    pub code: Option<quorum_core::TransitionBlock>,
 }
 
 /// Every action, with whether `actor` may take it on `incident` now.
@@ -141,6 +142,10 @@ pub fn available_transitions(incident: &Model, actor: &Actor) -> Vec<IncidentTra
             IncidentTransition {
                 action,
                 allowed: result.is_ok(),
+                code: result
+                    .as_ref()
+                    .err()
+                    .and_then(quorum_core::TransitionBlock::of),
                 reason: result.err().map(|error| error.to_string()),
             }
         })

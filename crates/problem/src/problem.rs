@@ -125,6 +125,7 @@ pub struct ProblemTransition {
     pub action: ProblemAction,
     pub allowed: bool,
     pub reason: Option<String>,
+    pub code: Option<quorum_core::TransitionBlock>,
 }
 
 pub fn available_transitions(problem: &Model, actor: &Actor) -> Vec<ProblemTransition> {
@@ -135,6 +136,10 @@ pub fn available_transitions(problem: &Model, actor: &Actor) -> Vec<ProblemTrans
             ProblemTransition {
                 action,
                 allowed: result.is_ok(),
+                code: result
+                    .as_ref()
+                    .err()
+                    .and_then(quorum_core::TransitionBlock::of),
                 reason: result.err().map(|error| error.to_string()),
             }
         })

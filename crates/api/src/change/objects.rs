@@ -418,6 +418,7 @@ impl Change {
                     action: transition.action,
                     allowed: transition.allowed,
                     reason: transition.reason,
+                    code: transition.code,
                 })
                 .collect(),
         )
@@ -451,6 +452,8 @@ pub struct AvailableTransition {
     allowed: bool,
     /// Why not (role, person, state, missing assessment or review); null when allowed.
     reason: Option<String>,
+    /// Why not, as a code to switch on; null when allowed.
+    code: Option<quorum_core::TransitionBlock>,
 }
 
 /// The union of the impact of a change's CIs.
@@ -508,11 +511,9 @@ pub struct RiskFactor(quorum_change::RiskFactor);
 
 #[Object]
 impl RiskFactor {
-    /// `userImpact`, `outageRequired`, `tested`, `backoutTested`, `doneBefore`,
-    /// `affectedItemCriticality`, `businessServiceCriticality`, `failureHistory` or
-    /// `standardTemplate`.
-    async fn name(&self) -> &str {
-        &self.0.name
+    /// What the factor weighs.
+    async fn name(&self) -> quorum_change::RiskFactorName {
+        self.0.name
     }
 
     async fn points(&self) -> i32 {

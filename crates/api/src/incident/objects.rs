@@ -208,6 +208,7 @@ impl Incident {
                 action: transition.action,
                 allowed: transition.allowed,
                 reason: transition.reason,
+                code: transition.code,
             })
             .collect())
     }
@@ -259,7 +260,10 @@ pub struct Sla {
 pub struct IncidentTransition {
     action: IncidentAction,
     allowed: bool,
+    /// Why not; null when allowed.
     reason: Option<String>,
+    /// Why not, as a code to switch on; null when allowed.
+    code: Option<quorum_core::TransitionBlock>,
 }
 
 /// The response and resolution targets of a priority.
@@ -411,6 +415,7 @@ impl Problem {
                 action: transition.action,
                 allowed: transition.allowed,
                 reason: transition.reason,
+                code: transition.code,
             })
             .collect())
     }
@@ -441,5 +446,8 @@ impl Problem {
 pub struct ProblemTransition {
     action: ProblemAction,
     allowed: bool,
+    /// Why not; null when allowed.
     reason: Option<String>,
+    /// Why not, as a code to switch on; null when allowed.
+    code: Option<quorum_core::TransitionBlock>,
 }
