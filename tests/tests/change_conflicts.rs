@@ -267,11 +267,27 @@ async fn freeze(app: &TestApp, name: &str, start: &str, end: &str, items: &[&Val
 }
 
 /// `extensions.conflicts` of a refused schedule: (kind, change, freeze window, item, path).
+/// `extensions.conflicts` reduced to what these tests compare: kind, the other change's number,
+/// the freeze window's name, the CI's number and the path's numbers (the extension carries the
+/// `ChangeConflict` shape, with ids and names besides).
 fn extension_conflicts(response: &TestResponse) -> Vec<Value> {
     first_error(response)["extensions"]["conflicts"]
         .as_array()
         .unwrap_or_else(|| panic!("no extensions.conflicts: {}", response.text()))
-        .clone()
+        .iter()
+        .map(|conflict| {
+            json!({
+                "kind": conflict["kind"],
+                "change": conflict["change"]["number"],
+                "freezeWindow": conflict["freezeWindow"]["name"],
+                "item": conflict["item"]["number"],
+                "path": conflict["path"]
+                    .as_array()
+                    .map(|path| path.iter().map(|item| item["number"].clone()).collect::<Vec<_>>())
+                    .unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------

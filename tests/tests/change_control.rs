@@ -133,10 +133,17 @@ async fn a_freeze_on_a_service_holds_what_it_depends_on_within_the_conflict_dept
     let change = app.authorized_change(&[&db]).await;
     let refused = app.schedule(&change).await.expect_err("held by the freeze");
     assert_eq!(code(&refused), "CONFLICT");
-    assert_eq!(
-        first_error(&refused)["extensions"]["conflicts"],
-        json!([{ "kind": "FREEZE_WINDOW", "change": null, "freezeWindow": "Card Payments peak", "item": service["number"], "path": [db["number"], api["number"], service["number"]] }])
-    );
+    // `extensions.conflicts` has the shape of `ChangeConflict`.
+    let ci = |item: &Value| json!({ "id": item["id"], "number": item["number"], "name": item["name"], "class": item["class"] });
+    let listed = first_error(&refused)["extensions"]["conflicts"].clone();
+    assert_eq!(listed[0]["kind"], "FREEZE_WINDOW");
+    assert_eq!(listed[0]["change"], Value::Null);
+    assert_eq!(listed[0]["freezeWindow"]["name"], "Card Payments peak");
+    assert_eq!(listed[0]["item"], ci(&service));
+    assert_eq!(listed[0]["affectedItem"], ci(&db));
+    assert_eq!(listed[0]["path"], json!([ci(&db), ci(&api), ci(&service)]));
+    assert_eq!(listed[0]["overlapStart"], "2026-01-10T10:00:00.000Z");
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
     assert!(
         message(&refused).starts_with("1 conflict in this window"),
         "{}",

@@ -72,14 +72,27 @@ pub struct Conflict {
 }
 
 impl Conflict {
-    /// The conflict as `extensions.conflicts` lists it.
+    /// The conflict as `extensions.conflicts` lists it: the shape of the `ChangeConflict`
+    /// type with its records' identifying fields (`id`, `number`, names), so a client reads
+    /// a refusal's conflicts as it reads `Change.conflicts`.
     fn to_json(&self) -> serde_json::Value {
+        let item = |item: &ConfigurationItem| json!({ "id": item.id, "number": item.number, "name": item.name, "class": item.class });
+        // As the `DateTime` scalar is written.
+        let instant = |at: DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         json!({
             "kind": self.kind_name(),
-            "change": self.change.as_ref().map(|change| change.number.clone()),
-            "freezeWindow": self.freeze_window.as_ref().map(|freeze| freeze.window.name.clone()),
-            "item": self.item.as_ref().map(|item| item.number.clone()),
-            "path": self.path.iter().map(|item| item.number.clone()).collect::<Vec<_>>(),
+            "change": self.change.as_ref().map(|change| json!({
+                "id": change.id, "number": change.number, "title": change.title, "state": change.state,
+            })),
+            "freezeWindow": self.freeze_window.as_ref().map(|freeze| json!({
+                "id": freeze.window.id, "name": freeze.window.name,
+                "startsAt": instant(freeze.window.starts_at), "endsAt": instant(freeze.window.ends_at),
+            })),
+            "item": self.item.as_deref().map(item),
+            "affectedItem": self.affected_item.as_deref().map(item),
+            "path": self.path.iter().map(|step| item(step)).collect::<Vec<_>>(),
+            "overlapStart": instant(self.overlap_start),
+            "overlapEnd": instant(self.overlap_end),
         })
     }
 
