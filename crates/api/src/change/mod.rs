@@ -570,9 +570,14 @@ impl ChangeMutation {
     }
 
     /// Schedules an AUTHORIZED change, or reschedules a SCHEDULED one (CHANGE_MANAGER). A
-    /// window with conflicts is refused with CONFLICT and `extensions.conflicts` listing them,
+    /// window with conflicts is refused with CONFLICT (`extensions.reason` `COLLISION`) and
+    /// `extensions.conflicts` listing them in the shape of `ChangeConflict` (`kind`, `change {
+    /// id number title state }`, `freezeWindow { id name startsAt endsAt }`, `item`,
+    /// `affectedItem` and `path` as `{ id number name class }`, `overlapStart`, `overlapEnd`),
     /// unless `overrideConflicts` with a `reason` (recorded). Freeze windows give way only to
-    /// EMERGENCY changes. A window that has ended, or ends before it starts, is BAD_USER_INPUT.
+    /// EMERGENCY changes. A window that has ended, starts in the past (but for an EMERGENCY
+    /// change), lasts longer than the policy's `maxWindowHours` or ends before it starts is
+    /// BAD_USER_INPUT.
     #[allow(clippy::too_many_arguments)]
     async fn schedule_change(
         &self,
