@@ -531,3 +531,31 @@ async fn a_refused_transition_says_why_as_a_code_beside_the_sentence() {
     let other = codes(quorum_tests::change::OTHER_ENGINEER).await;
     assert_eq!(other["UPDATE"], "PERSON", "only the requester or a manager");
 }
+
+#[tokio::test]
+async fn a_bad_instant_in_a_variable_is_a_request_error_naming_it() {
+    let app = TestApp::new().await;
+    let query = "query($f: DateTime! = \"2026-12-01\") { viewer { subject } changeCalendar(from: $f, to: \"2027-01-01T00:00:00Z\") { changes { number } } }";
+    let response = app
+        .graphql_as(&[Role::ChangeManager], query, json!({}))
+        .await;
+    assert_eq!(response.error_codes(), ["BAD_USER_INPUT"]);
+    assert_eq!(response.json()["errors"][0]["extensions"]["field"], "f");
+    assert!(
+        response.json().get("data").is_none(),
+        "nothing ran: {}",
+        response.text()
+    );
+    let given = app
+        .graphql_as(&[Role::ChangeManager], query, json!({ "f": "yesterday" }))
+        .await;
+    assert_eq!(given.error_codes(), ["BAD_USER_INPUT"]);
+    let fine = app
+        .graphql_as(
+            &[Role::ChangeManager],
+            query,
+            json!({ "f": "2026-12-01T00:00:00+01:00" }),
+        )
+        .await;
+    assert!(fine.error_codes().is_empty(), "{}", fine.text());
+}

@@ -196,6 +196,15 @@ impl Engine {
         let operation = selected(document, operation_name.as_deref());
         let arguments = Arguments::of(document);
         let document = Arc::new(document.clone());
+        if let Some(variable) =
+            bad_instant_variable(&document, operation_name.as_deref(), &request.variables)
+        {
+            return Err(refuse(crate::error::bad_value(
+                format!("`{variable}` must be an RFC 3339 instant, such as 2026-12-03T18:48:28Z"),
+                &variable,
+                BAD_USER_INPUT,
+            )));
+        }
         // Booleans (for `@skip`/`@include`) and numbers (page sizes, for measuring).
         let flags = Arc::new(Variables::from_value(ConstValue::Object(
             request
@@ -306,6 +315,52 @@ impl Engine {
         .flatten()
         .boxed()
     }
+}
+
+/// The first variable of the selected operation declared `DateTime` whose value (given, or its
+/// default) is not an RFC 3339 instant. async-graphql parses custom scalars only when a field
+/// uses them, so a bad instant ran the rest of the operation and failed one field; the spec
+/// makes coercing variable values a request error, before anything runs.
+fn bad_instant_variable(
+    document: &ExecutableDocument,
+    name: Option<&str>,
+    variables: &Variables,
+) -> Option<String> {
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => operation,
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name)?,
+        (DocumentOperations::Multiple(operations), None) => operations.values().next()?,
+    };
+    fn base(ty: &async_graphql::parser::types::Type) -> &str {
+        match &ty.base {
+            async_graphql::parser::types::BaseType::Named(name) => name.as_str(),
+            async_graphql::parser::types::BaseType::List(inner) => base(inner),
+        }
+    }
+    fn bad(value: &ConstValue) -> bool {
+        match value {
+            ConstValue::Null => false,
+            ConstValue::String(text) => chrono::DateTime::parse_from_rfc3339(text).is_err(),
+            ConstValue::List(items) => items.iter().any(bad),
+            _ => true,
+        }
+    }
+    operation
+        .node
+        .variable_definitions
+        .iter()
+        .filter(|definition| base(&definition.node.var_type.node) == "DateTime")
+        .find_map(|definition| {
+            let name = definition.node.name.node.as_str();
+            let value = variables.get(&definition.node.name.node).or_else(|| {
+                definition
+                    .node
+                    .default_value
+                    .as_ref()
+                    .map(|value| &value.node)
+            })?;
+            bad(value).then(|| name.to_owned())
+        })
 }
 
 /// Whether a response comes from a request that got as far as executing. A request that
