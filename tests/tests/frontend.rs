@@ -559,3 +559,32 @@ async fn a_bad_instant_in_a_variable_is_a_request_error_naming_it() {
         .await;
     assert!(fine.error_codes().is_empty(), "{}", fine.text());
 }
+
+#[tokio::test]
+async fn node_refetches_any_record_by_id_with_its_visibility() {
+    let app = TestApp::new().await;
+    let ci = app.create_ci("DATABASE", "payments-db").await;
+    let change = app.new_change("NORMAL", &[&ci]).await;
+    let incident = app.new_incident("LOW", "LOW", &[&ci]).await;
+    let node = "query($id: ID!) { node(id: $id) { __typename id ... on Change { number state } ... on ConfigurationItem { name } ... on Incident { number } } }";
+    let fetch = |who, id: &Value| {
+        let app = &app;
+        let id = id.clone();
+        async move { app.data_by(who, node, json!({ "id": id })).await["node"].clone() }
+    };
+    assert_eq!(
+        fetch(ENGINEER, &ci["id"]).await,
+        json!({ "__typename": "ConfigurationItem", "id": ci["id"], "name": "payments-db" })
+    );
+    assert_eq!(fetch(ENGINEER, &change["id"]).await["__typename"], "Change");
+    assert_eq!(
+        fetch(ENGINEER, &incident["id"]).await["number"],
+        incident["number"]
+    );
+    // A draft is hidden from the CAB as it is from `change(id:)`.
+    assert_eq!(
+        fetch(quorum_tests::change::CAB[0], &change["id"]).await,
+        Value::Null
+    );
+    assert_eq!(fetch(ENGINEER, &json!("no-such-id")).await, Value::Null);
+}

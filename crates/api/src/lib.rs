@@ -17,6 +17,7 @@ mod insight;
 pub mod limits;
 mod live;
 mod loader;
+mod node;
 mod shape;
 mod viewer;
 
@@ -42,6 +43,7 @@ pub struct Query(
     incident::problem::ProblemQuery,
     cab::CabQuery,
     insight::KpiQuery,
+    node::NodeQuery,
 );
 
 /// The root mutation: one part per domain, merged.

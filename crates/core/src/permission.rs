@@ -273,7 +273,7 @@ impl Permission {
         match self {
             Permission::ReadAuditLog => "`auditEvents`",
             Permission::ReadCmdb => {
-                "`configurationItem`, `configurationItems` (with relationships, impact, dependencies, history)"
+                "`configurationItem`, `configurationItems` (with relationships, impact, dependencies, history), `node`"
             }
             Permission::CreateConfigurationItem => "`createConfigurationItem`",
             Permission::UpdateConfigurationItem => "`updateConfigurationItem`",
@@ -282,7 +282,7 @@ impl Permission {
             Permission::RemoveRelationship => "`removeRelationship`",
             Permission::ImportConfigurationItems => "`importConfigurationItems`, `quorum import`",
             Permission::ReadChanges => {
-                "`change`, `changes`, `changeCalendar`, `changePolicy`, `standardChangeTemplates`, `freezeWindows`, `ConfigurationItem.changes`"
+                "`change`, `changes`, `changeCalendar`, `changePolicy`, `standardChangeTemplates`, `freezeWindows`, `ConfigurationItem.changes`, `node`"
             }
             Permission::ReadDraftChanges => "changes in DRAFT, in every read above",
             Permission::CreateChange => "`createChange`, `createChangeFromTemplate`",
@@ -306,7 +306,7 @@ impl Permission {
             Permission::ManageFreezeWindows => "`createFreezeWindow`, `removeFreezeWindow`",
             Permission::UpdateChangePolicy => "`updateChangePolicy`",
             Permission::ReadIncidents => {
-                "`incident`, `incidents`, `slaTargets`, `Change.causedIncidents`, `ConfigurationItem.incidents`"
+                "`incident`, `incidents`, `slaTargets`, `Change.causedIncidents`, `ConfigurationItem.incidents`, `node`"
             }
             Permission::CreateIncident => "`createIncident`",
             Permission::UpdateIncident => "`updateIncident`",
@@ -320,7 +320,7 @@ impl Permission {
             Permission::LowerMajorIncident => "`lowerMajorIncident`",
             Permission::UpdateSlaTargets => "`updateSlaTargets`",
             Permission::ReadProblems => {
-                "`problem`, `problems`, `knownErrors`, `Change.resolvesProblems`, `Incident.problem`"
+                "`problem`, `problems`, `knownErrors`, `Change.resolvesProblems`, `Incident.problem`, `node`"
             }
             Permission::CreateProblem => "`createProblem`",
             Permission::InvestigateProblem => {

@@ -98,7 +98,7 @@ pub(crate) async fn items_by_id(
 #[Object]
 impl Change {
     /// Opaque id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
 

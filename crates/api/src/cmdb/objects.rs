@@ -61,7 +61,7 @@ impl ConfigurationItem {
 #[Object]
 impl ConfigurationItem {
     /// Opaque id.
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.item.id.clone())
     }
 

@@ -42,7 +42,7 @@ impl Incident {
 
 #[Object]
 impl Incident {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
 
@@ -297,7 +297,7 @@ pub struct Problem(pub(crate) quorum_problem::Problem);
 
 #[Object]
 impl Problem {
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
 
