@@ -14,6 +14,8 @@ use crate::incident::objects::{Incident, Problem};
 /// problem. Relay's `node(id:)` refetches any of them.
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "The record's opaque id."))]
+// One node per `node(id:)` call: the size of the largest record does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Node {
     ConfigurationItem(ConfigurationItem),
     Change(Change),
