@@ -233,6 +233,24 @@ async fn instants_are_written_as_javascript_writes_them_and_read_with_any_offset
         .await;
     assert_eq!(change["plannedStart"], "2026-01-10T10:00:00.000Z");
     assert_eq!(change["plannedEnd"], "2026-01-10T11:00:00.250Z");
+    // Introspection describes the scalar for clients, as schema.graphql does.
+    let scalar = app
+        .graphql(
+            "{ __type(name: \"DateTime\") { description specifiedByURL } }",
+            None,
+        )
+        .await
+        .json();
+    assert!(
+        scalar["data"]["__type"]["description"]
+            .as_str()
+            .is_some_and(|text| text.contains("toISOString")),
+        "{scalar}"
+    );
+    assert_eq!(
+        scalar["data"]["__type"]["specifiedByURL"],
+        "https://datatracker.ietf.org/doc/html/rfc3339"
+    );
 }
 
 /// Every root list, a full page (100) with every scalar field of its items, as the one role

@@ -62,6 +62,8 @@ pub type QuorumSchema = Schema<Query, Mutation, Subscription>;
 /// The schema's types and resolvers with no data attached: enough to print the SDL.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     Schema::build(Query::default(), Mutation::default(), Subscription)
+        .override_output_type_description::<chrono::DateTime<chrono::Utc>>(DATE_TIME)
+        .override_input_type_description::<chrono::DateTime<chrono::Utc>>(DATE_TIME)
 }
 
 /// Attaches what one request runs with: who is calling, its trace id and its DataLoaders.
@@ -82,17 +84,11 @@ const DATE_TIME: &str = "An instant, as an RFC 3339 string. Quorum writes it in 
 
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
-    schema_builder()
-        .finish()
-        .sdl_with_options(
-            async_graphql::SDLExportOptions::new()
-                .sorted_fields()
-                .include_specified_by(),
-        )
-        .replace(
-            "Implement the DateTime<Utc> scalar\n\nThe input/output is a string in RFC3339 format.",
-            DATE_TIME,
-        )
+    schema_builder().finish().sdl_with_options(
+        async_graphql::SDLExportOptions::new()
+            .sorted_fields()
+            .include_specified_by(),
+    )
 }
 
 /// How a served schema is limited and what it may show.
