@@ -121,6 +121,7 @@ impl AuditQuery {
             occurred_to: filter.occurred_to,
         };
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             last,

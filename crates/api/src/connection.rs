@@ -24,6 +24,12 @@ pub fn complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize
     1 + usize::try_from(rows).unwrap_or(usize::MAX) * child_complexity
 }
 
+/// Whether the connection field being resolved has `totalCount` selected: the count is only
+/// run when it is.
+pub fn wants_total(ctx: &async_graphql::Context<'_>) -> bool {
+    ctx.look_ahead().field("totalCount").exists()
+}
+
 /// Maps a domain page to a connection, converting each row with `to_node`.
 pub fn connection<T, N: OutputType>(
     page: Page<T>,

@@ -24,6 +24,9 @@ pub struct PageRequest {
     pub after: Option<String>,
     pub last: Option<i32>,
     pub before: Option<String>,
+    /// The caller does not need `total_count` (the client did not select `totalCount`): the
+    /// count, often the costliest statement of a page, is not run and the total is 0.
+    pub skip_total: bool,
 }
 
 /// Which way the key columns are sorted.
@@ -123,8 +126,8 @@ pub fn decode_cursor<K: DeserializeOwned>(field: &str, cursor: &str) -> DomainRe
 
 /// Pages through `select` by the unique key `columns` (whose value for a row is `key_of(row)`).
 ///
-/// Costs two statements: the count and one keyset range read of at most one row more than the
-/// page, which tells whether there is a further page.
+/// Costs two statements: the count (unless `request.skip_total`) and one keyset range read of
+/// at most one row more than the page, which tells whether there is a further page.
 pub async fn paginate<E, K, C, I>(
     db: &C,
     select: Select<E>,
@@ -152,7 +155,11 @@ where
         .map(|cursor| decode_cursor::<K>("before", cursor))
         .transpose()?;
 
-    let total_count = select.clone().count(db).await?;
+    let total_count = if request.skip_total {
+        0
+    } else {
+        select.clone().count(db).await?
+    };
 
     let mut cursor = select.cursor_by(columns);
     if order == SortOrder::Descending {

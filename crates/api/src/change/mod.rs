@@ -223,6 +223,7 @@ impl ChangeQuery {
                 (order.field, order.direction)
             });
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             last,

@@ -434,6 +434,7 @@ impl Change {
     ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
         let actor = ctx.actor()?;
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             ..PageRequest::default()

@@ -218,6 +218,7 @@ impl CmdbQuery {
             }
         });
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             last,

@@ -204,6 +204,7 @@ impl ConfigurationItem {
             ..quorum_change::ChangeFilter::default()
         };
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             ..PageRequest::default()
@@ -238,6 +239,7 @@ impl ConfigurationItem {
             ..quorum_incident::IncidentFilter::default()
         };
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             ..PageRequest::default()
@@ -270,6 +272,7 @@ impl ConfigurationItem {
     ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
         let actor = ctx.actor()?;
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             ..PageRequest::default()

@@ -162,6 +162,7 @@ impl IncidentQuery {
                 (order.field, order.direction)
             });
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             last,

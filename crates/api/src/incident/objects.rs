@@ -223,6 +223,7 @@ impl Incident {
     ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
         let actor = ctx.actor()?;
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             ..PageRequest::default()
@@ -430,6 +431,7 @@ impl Problem {
     ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
         let actor = ctx.actor()?;
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             ..PageRequest::default()

@@ -110,6 +110,7 @@ impl ProblemQuery {
             text: filter.text,
         };
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             last,
@@ -139,6 +140,7 @@ impl ProblemQuery {
             text: filter.text,
         };
         let page = PageRequest {
+            skip_total: !crate::connection::wants_total(ctx),
             first,
             after,
             ..PageRequest::default()
