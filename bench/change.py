@@ -10,7 +10,7 @@ $QUORUM_BENCH_BINARY, else release/quorum under $CARGO_TARGET_DIR, else under ./
                             [--skip-hubs] [--vacuum] [--keep | --reuse]
 
 The data is `quorum seed --scale N --changes M --seed S`: the CMDB, then M changes over the two
-years before now (crates/change/src/seed.rs), most closed, several hundred in flight in the next
+years before now (crates/seed/src/bulk/changes.rs), most closed, several hundred in flight in the next
 60 days. The conflict check runs on the seeded SCHEDULED change on exactly 5 CIs with the most
 conflicts; then (unless --skip-hubs) on the adversarial case of earlier runs: a SCHEDULED change
 moved onto the five most depended-on CIs, with 40 in-flight changes moved into its window (put

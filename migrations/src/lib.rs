@@ -19,6 +19,7 @@ mod m20261202_000007_event_feed;
 mod m20261203_000008_event_kind_feed;
 mod m20261203_000009_change_control;
 mod m20261203_000010_persisted_document;
+mod m20261204_000011_number_sequences;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000008_event_kind_feed::Migration),
             Box::new(m20261203_000009_change_control::Migration),
             Box::new(m20261203_000010_persisted_document::Migration),
+            Box::new(m20261204_000011_number_sequences::Migration),
         ]
     }
 }

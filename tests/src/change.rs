@@ -70,6 +70,27 @@ pub const WINDOW_END: &str = "2026-01-10T12:00:00Z";
 /// The fields tests read back from a change.
 pub const CHANGE_FIELDS: &str = "id number type state title version requestedBy assignee plannedStart plannedEnd actualStart actualEnd startedOutsideWindow outcome reviewRequired scheduleOverrideReason submittedAt referredAt decidedAt completedAt closedAt risk { score level factors { name points detail } } review { lessonsLearned objectivesMet reviewedBy } affectedItems { id number } votes { voter board decision comment }";
 
+/// The `availableTransitions` action behind a change mutation; None for other mutations.
+pub fn action_of(mutation: &str) -> Option<&'static str> {
+    Some(match mutation {
+        "updateChange" => "UPDATE",
+        "addChangeAffectedItems" | "removeChangeAffectedItems" => "EDIT_AFFECTED_ITEMS",
+        "submitChange" => "SUBMIT",
+        "assessChange" => "ASSESS",
+        "authorizeChange" => "AUTHORIZE",
+        "referChangeToCab" => "REFER_TO_CAB",
+        "rejectChange" => "REJECT",
+        "castCabVote" => "VOTE",
+        "scheduleChange" => "SCHEDULE",
+        "startImplementation" => "START_IMPLEMENTATION",
+        "completeImplementation" => "COMPLETE_IMPLEMENTATION",
+        "recordReview" => "RECORD_REVIEW",
+        "closeChange" => "CLOSE",
+        "cancelChange" => "CANCEL",
+        _ => return None,
+    })
+}
+
 impl TestApp {
     /// POSTs `query` as `who`.
     pub async fn graphql_by(&self, who: Person, query: &str, variables: Value) -> TestResponse {
@@ -255,6 +276,25 @@ impl TestApp {
         let change = self.act(ENGINEER, "submitChange", &change).await;
         let change = self.assess(&change, Self::low_risk_answers()).await;
         self.act(MANAGER, "authorizeChange", &change).await
+    }
+
+    /// A NORMAL change on `items` assessed HIGH and referred to the CAB (CAB_REVIEW).
+    pub async fn referred_change(&self, items: &[&Value]) -> Value {
+        let change = self.new_change("NORMAL", items).await;
+        let change = self.act(ENGINEER, "submitChange", &change).await;
+        let change = self.assess(&change, Self::high_risk_answers()).await;
+        self.act(MANAGER, "referChangeToCab", &change).await
+    }
+
+    /// `change` as the change manager reads it now ([`CHANGE_FIELDS`]).
+    pub async fn read_change(&self, change: &Value) -> Value {
+        self.data_by(
+            MANAGER,
+            &format!("query($id: ID) {{ change(id: $id) {{ {CHANGE_FIELDS} }} }}"),
+            json!({ "id": change["id"] }),
+        )
+        .await["change"]
+            .clone()
     }
 
     /// A NORMAL change on `items` driven to SCHEDULED in the standard window.

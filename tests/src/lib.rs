@@ -1,8 +1,12 @@
 //! The test harness: a fresh database per test (an SQLite file, or a PostgreSQL database that
 //! is dropped afterwards) and the real router, driven in-process over HTTP requests.
 //!
+//! A migrated database is a copy of a template migrated once per migration history
+//! (`template.rs`), not a run of every migration per test.
+//!
 //! The backend comes from `QUORUM_TEST_DATABASE` (`sqlite`, the default, or `postgres`);
-//! PostgreSQL from `QUORUM_TEST_POSTGRES_URL`, else `postgres://postgres@127.0.0.1:5432/postgres`.
+//! PostgreSQL from `QUORUM_TEST_POSTGRES_URL`, else
+//! `postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,7 +17,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use chrono::{TimeZone, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use http_body_util::BodyExt;
 use quorum_api::{QueryLimits, SchemaOptions};
 use quorum_core::feed::{self, EventFeed};
@@ -21,15 +25,17 @@ use quorum_core::{ManualClock, Role};
 use quorum_server::auth::{self, TokenSigner};
 use quorum_server::config::{AuthArgs, Secret};
 use quorum_server::cors::CorsOrigins;
-use quorum_server::http::{AppState, ServerOptions, metrics_router, router};
 use quorum_server::listen::{self, ConnectionLimits};
-use quorum_server::ws::SocketLimits;
+use quorum_server::routes::{metrics_router, router};
+use quorum_server::state::SocketLimits;
+use quorum_server::state::{AppState, ServerOptions};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 pub mod change;
 pub mod cmdb;
 pub mod incident;
 pub mod live;
+mod template;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -61,7 +67,29 @@ impl Backend {
 
 fn postgres_admin_url() -> String {
     std::env::var("QUORUM_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+        // No TLS to the local server: the handshake, in a debug build of rustls, cost each of a
+        // test's five or so connections about 100 ms.
+        .unwrap_or_else(|_| {
+            "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned()
+        })
+}
+
+/// The instant `text` (RFC 3339) names; panics when it names none.
+pub fn at(text: &str) -> DateTime<Utc> {
+    text.parse()
+        .unwrap_or_else(|error| panic!("{text} is not an instant: {error}"))
+}
+
+/// The instant in a JSON string, as the API writes instants; panics on anything else.
+pub fn instant(value: &Value) -> DateTime<Utc> {
+    at(value
+        .as_str()
+        .unwrap_or_else(|| panic!("not an instant: {value}")))
+}
+
+/// [`instant`], or None for null.
+pub fn optional_instant(value: &Value) -> Option<DateTime<Utc>> {
+    (!value.is_null()).then(|| instant(value))
 }
 
 /// Path of a file under `tests/fixtures`.
@@ -79,8 +107,37 @@ pub struct TestDatabase {
 }
 
 impl TestDatabase {
-    /// An empty database (no migrations applied) on the backend chosen by the environment.
+    /// An empty database (no migrations applied) on the backend chosen by the environment:
+    /// for tests of the migrations themselves and of `quorum migrate`.
     pub async fn create() -> Self {
+        Self::create_from(None).await
+    }
+
+    /// A database with every migration applied: a copy of the migrated template (see
+    /// `template.rs`), as if the migrations had just run on it.
+    pub async fn create_migrated() -> Self {
+        match Backend::from_env() {
+            Backend::Sqlite => {
+                let template = template::sqlite().await;
+                let database = Self::create_from(None).await;
+                let file = database
+                    ._dir
+                    .as_ref()
+                    .expect("an SQLite database has a directory")
+                    .path()
+                    .join("quorum.db");
+                std::fs::copy(template, file).expect("the SQLite template copies");
+                database
+            }
+            Backend::Postgres => {
+                let template = template::postgres(&postgres_admin_url()).await;
+                Self::create_from(Some(template)).await
+            }
+        }
+    }
+
+    /// An empty database, or on PostgreSQL a copy of `template`.
+    async fn create_from(template: Option<&str>) -> Self {
         match Backend::from_env() {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temporary directory");
@@ -104,11 +161,16 @@ impl TestDatabase {
                     )
                 });
                 let name = format!("quorum_test_{}", uuid::Uuid::new_v4().simple());
+                let statement = match template {
+                    Some(template) => format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""),
+                    None => format!("CREATE DATABASE \"{name}\""),
+                };
                 admin
-                    .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                    .execute_unprepared(&statement)
                     .await
                     .expect("create test database");
                 let _ = admin.close().await;
+                sweep_finished(admin_url.clone());
                 let url = replace_database(&admin_url, &name);
                 Self {
                     url,
@@ -137,7 +199,8 @@ impl TestDatabase {
             .expect("connect to the test database")
     }
 
-    /// A pool on this database with every migration applied, as the server starts.
+    /// A pool on this database after applying every pending migration, as the server starts
+    /// (on a database from [`TestDatabase::create_migrated`] there is none).
     pub async fn migrated(&self) -> DatabaseConnection {
         let db = self.connect().await;
         quorum_server::db::migrate(&db, &self.url)
@@ -164,14 +227,25 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
+/// What a finished test's database says of itself (its comment), for [`sweep_finished`].
+const FINISHED: &str = "quorum test finished";
+
+/// The most databases one sweep drops (each at once, on a connection of its own).
+const SWEEP_AT_MOST: i64 = 4;
+
 impl Drop for TestDatabase {
+    /// Marks a PostgreSQL database finished rather than dropping it: on PostgreSQL 15 a
+    /// `DROP DATABASE` waits for a checkpoint (about a second on a loaded machine), which every
+    /// test would otherwise wait for at its end. The sweep a later test starts as it creates its
+    /// database drops it, while that test runs. So after a run the databases of the last few
+    /// tests stay, until the next run's first tests drop them.
     fn drop(&mut self) {
         let Some(name) = self.postgres_name.take() else {
             return;
         };
-        // Drop runs inside the test's runtime; dropping the database needs one of its own.
+        // Drop runs inside the test's runtime; the statement needs one of its own.
         let admin_url = postgres_admin_url();
-        let dropped = std::thread::spawn(move || {
+        let marked = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
@@ -179,16 +253,58 @@ impl Drop for TestDatabase {
             runtime.block_on(async move {
                 let admin = Database::connect(admin_url.as_str()).await?;
                 admin
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .execute_unprepared(&format!("COMMENT ON DATABASE \"{name}\" IS '{FINISHED}'"))
                     .await?;
                 admin.close().await
             })
         })
         .join();
-        if let Ok(Err(error)) = dropped {
-            eprintln!("could not drop a test database: {error}");
+        if let Ok(Err(error)) = marked {
+            eprintln!("could not mark a test database finished: {error}");
         }
     }
+}
+
+/// Drops databases that finished tests marked (of any run or checkout on this server), all at
+/// once so that their checkpoints are shared, in a thread of its own. Each is dropped by one
+/// sweep: the one that holds its advisory lock.
+fn sweep_finished(admin_url: String) {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime for cleanup");
+        let swept = runtime.block_on(async move {
+            let admin = Database::connect(admin_url.as_str()).await?;
+            let finished = admin
+                .query_all_raw(sea_orm::Statement::from_sql_and_values(
+                    sea_orm::DatabaseBackend::Postgres,
+                    "SELECT datname FROM (SELECT d.datname, d.oid FROM pg_database d \
+                     JOIN pg_shdescription s ON s.objoid = d.oid \
+                     AND s.classoid = 'pg_database'::regclass \
+                     WHERE s.description = $1 AND d.datname LIKE 'quorum\\_test\\_%' \
+                     ORDER BY d.oid LIMIT $2) f WHERE pg_try_advisory_lock(1902, hashtext(datname))",
+                    [FINISHED.into(), SWEEP_AT_MOST.into()],
+                ))
+                .await?;
+            let names = finished
+                .iter()
+                .map(|row| row.try_get::<String>("", "datname"))
+                .collect::<Result<Vec<_>, _>>()?;
+            let pool = &admin;
+            let drops = names.iter().map(|name| async move {
+                pool.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await
+            });
+            for dropped in futures_util::future::join_all(drops).await {
+                dropped?;
+            }
+            admin.close().await
+        });
+        if let Err(error) = swept {
+            eprintln!("could not drop finished test databases: {error}");
+        }
+    });
 }
 
 /// Builds a [`TestApp`] with non-default authentication or limits.
@@ -196,7 +312,6 @@ pub struct TestAppBuilder {
     auth: AuthArgs,
     limits: QueryLimits,
     introspection: bool,
-    batch_window: Option<std::time::Duration>,
     sockets: SocketLimits,
     connections: ConnectionLimits,
     feed_capacity: usize,
@@ -235,12 +350,6 @@ impl TestAppBuilder {
         self
     }
 
-    /// DataLoaders gather keys for `window` instead of the served default.
-    pub fn batch_window(mut self, window: std::time::Duration) -> Self {
-        self.batch_window = Some(window);
-        self
-    }
-
     pub fn issuer(mut self, issuer: &str) -> Self {
         self.auth.jwt_issuer = Some(issuer.to_owned());
         self
@@ -275,8 +384,8 @@ impl TestAppBuilder {
     }
 
     pub async fn build(self) -> TestApp {
-        let database = TestDatabase::create().await;
-        let mut db = database.migrated().await;
+        let database = TestDatabase::create_migrated().await;
+        let mut db = database.connect().await;
         // Counts every statement the app runs from here on (the pool is shared by clones).
         let statements = Arc::new(Mutex::new(Vec::new()));
         let log = statements.clone();
@@ -291,11 +400,9 @@ impl TestAppBuilder {
                 .single()
                 .expect("valid instant"),
         );
-        let defaults = SchemaOptions::default();
         let options = SchemaOptions {
             limits: self.limits,
             introspection: self.introspection,
-            batch_window: self.batch_window.unwrap_or(defaults.batch_window),
             trusted_documents: self.trusted_documents.clone(),
         };
         // The feed reads through a pool of its own, so that its polling stays out of the
@@ -391,6 +498,19 @@ impl TestResponse {
             .unwrap_or_default()
     }
 
+    /// The first error, or null when there is none.
+    pub fn first_error(&self) -> Value {
+        self.json()["errors"][0].clone()
+    }
+
+    /// The first error's `extensions.code`, or `<none>`.
+    pub fn first_code(&self) -> String {
+        self.first_error()["extensions"]["code"]
+            .as_str()
+            .unwrap_or("<none>")
+            .to_owned()
+    }
+
     /// The `extensions.code` of every error, in order.
     pub fn error_codes(&self) -> Vec<String> {
         self.json()["errors"]
@@ -426,7 +546,6 @@ impl TestApp {
             },
             limits: QueryLimits::default(),
             introspection: true,
-            batch_window: None,
             sockets: SocketLimits::default(),
             connections: ConnectionLimits::default(),
             feed_capacity: feed::DEFAULT_CAPACITY,

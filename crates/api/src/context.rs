@@ -14,8 +14,13 @@ pub struct AppData {
     pub clock: SharedClock,
     /// This instance's live feed of committed events (subscriptions).
     pub feed: EventFeed,
-    /// How long each request's DataLoaders gather keys ([`SchemaOptions`](crate::SchemaOptions)).
-    pub batch_window: std::time::Duration,
+}
+
+impl AppData {
+    /// What a domain write of `actor` takes: this server's database and clock, and them.
+    pub fn context<'a>(&'a self, actor: &'a Actor) -> quorum_core::Context<'a> {
+        quorum_core::Context::new(&self.db, self.clock.as_ref(), actor)
+    }
 }
 
 /// Set for each request by the HTTP layer.

@@ -96,8 +96,6 @@ pub fn sdl() -> String {
 pub struct SchemaOptions {
     pub limits: QueryLimits,
     pub introspection: bool,
-    /// How long a DataLoader waits for more keys after the first before it runs its batch.
-    pub batch_window: std::time::Duration,
     /// With a manifest, only its documents run (`QUORUM_TRUSTED_DOCUMENTS`).
     pub trusted_documents: Option<std::sync::Arc<documents::TrustedDocuments>>,
 }
@@ -107,7 +105,6 @@ impl Default for SchemaOptions {
         Self {
             limits: QueryLimits::default(),
             introspection: true,
-            batch_window: loader::BATCH_WINDOW,
             trusted_documents: None,
         }
     }

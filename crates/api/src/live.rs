@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ErrorExtensions, ID, InputObject, Object, Subscription};
 use chrono::{DateTime, Utc};
 use futures_util::{Stream, StreamExt};
@@ -24,7 +23,7 @@ use crate::change::objects::{CabVote, Change};
 use crate::context::ContextExt;
 use crate::error::{BAD_USER_INPUT, GqlResultExt, INTERNAL};
 use crate::incident::objects::Incident;
-use crate::loader::ChangeLoader;
+use crate::loader::{Batched, ChangeLoader};
 
 /// `extensions.code` of a subscription ended because its client fell too far behind.
 pub const SUBSCRIBER_TOO_SLOW: &str = "SUBSCRIBER_TOO_SLOW";
@@ -285,17 +284,46 @@ where
 enum News {
     Change(Arc<ChangeNews>),
     Incident(Arc<IncidentNews>),
+    /// A change or incident event whose snapshot does not decode.
+    Unreadable(Unreadable),
     Other,
+}
+
+/// An event that could not be decoded, and why.
+struct Unreadable {
+    kind: &'static str,
+    event_id: i64,
+    error: quorum_core::DomainError,
+}
+
+impl Unreadable {
+    /// INTERNAL (the cause logged with `trace_id`), with the event's id as `lastEventId`: a
+    /// client resumes after it rather than meeting it again.
+    fn error(&self, trace_id: &str) -> async_graphql::Error {
+        let last = self.event_id.to_string();
+        crate::error::domain_error(&self.error, trace_id)
+            .extend_with(move |_, e| e.set("lastEventId", last.as_str()))
+    }
 }
 
 fn news(event: &FeedEvent) -> Arc<News> {
     event.decoded(|event| {
-        if let Some(news) = quorum_change::live::read(event) {
-            News::Change(Arc::new(news))
-        } else if let Some(news) = quorum_incident::live::read(event) {
-            News::Incident(Arc::new(news))
-        } else {
-            News::Other
+        let unreadable = |kind, error| {
+            News::Unreadable(Unreadable {
+                kind,
+                event_id: event.id,
+                error,
+            })
+        };
+        match (
+            quorum_change::live::read(event),
+            quorum_incident::live::read(event),
+        ) {
+            (Some(Ok(news)), _) => News::Change(Arc::new(news)),
+            (Some(Err(error)), _) => unreadable(quorum_change::CHANGE_EVENT_KIND, error),
+            (_, Some(Ok(news))) => News::Incident(Arc::new(news)),
+            (_, Some(Err(error))) => unreadable(quorum_incident::INCIDENT_EVENT_KIND, error),
+            (None, None) => News::Other,
         }
     })
 }
@@ -303,7 +331,9 @@ fn news(event: &FeedEvent) -> Arc<News> {
 /// What the subscription resolvers need once they have returned.
 struct Subscriber {
     actor: Actor,
-    changes: DataLoader<ChangeLoader>,
+    changes: Batched<ChangeLoader>,
+    /// The subscribing request's, for the errors its stream yields.
+    trace_id: String,
 }
 
 impl Subscriber {
@@ -311,11 +341,12 @@ impl Subscriber {
         let actor = ctx.actor()?.clone();
         let app = ctx.app()?;
         Ok(Self {
-            changes: DataLoader::new(
-                ChangeLoader::new(app.db.clone(), actor.clone()),
-                tokio::spawn,
-            ),
+            changes: Batched::new(ChangeLoader::new(app.db.clone(), actor.clone())),
             actor,
+            trace_id: ctx
+                .request()
+                .map(|request| request.trace_id.clone())
+                .unwrap_or_default(),
         })
     }
 
@@ -326,8 +357,12 @@ impl Subscriber {
         event: &FeedEvent,
     ) -> async_graphql::Result<Option<(Arc<ChangeNews>, Change)>> {
         let decoded = news(event);
-        let News::Change(news) = &*decoded else {
-            return Ok(None);
+        let news = match &*decoded {
+            News::Change(news) => news,
+            News::Unreadable(unreadable) if unreadable.kind == quorum_change::CHANGE_EVENT_KIND => {
+                return Err(unreadable.error(&self.trace_id));
+            }
+            _ => return Ok(None),
         };
         let news = news.clone();
         if !news.visible_to(&self.actor) {
@@ -402,18 +437,26 @@ impl Subscription {
         after: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<IncidentEvent>> + use<>>
     {
-        let actor = ctx.actor()?.clone();
-        quorum_incident::live::authorize_incident_events(&actor).gql(ctx)?;
+        let subscriber = Subscriber::of(ctx)?;
+        quorum_incident::live::authorize_incident_events(&subscriber.actor).gql(ctx)?;
+        let trace_id = subscriber.trace_id;
         let after = resume_point(ctx, after).await?;
         let filter: Arc<IncidentNewsFilter> = Arc::new(filter.unwrap_or_default().into());
         let scope = Scope::kind(quorum_incident::INCIDENT_EVENT_KIND);
         let events = ctx.app()?.feed.subscribe_to(after, scope);
         Ok(deliver(events, move |event| {
             let filter = filter.clone();
+            let trace_id = trace_id.clone();
             async move {
                 let decoded = news(&event);
-                let News::Incident(news) = &*decoded else {
-                    return Ok(None);
+                let news = match &*decoded {
+                    News::Incident(news) => news,
+                    News::Unreadable(unreadable)
+                        if unreadable.kind == quorum_incident::INCIDENT_EVENT_KIND =>
+                    {
+                        return Err(unreadable.error(&trace_id));
+                    }
+                    _ => return Ok(None),
                 };
                 let news = news.clone();
                 if !filter.matches(&news) {

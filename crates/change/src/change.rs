@@ -4,21 +4,21 @@
 
 use chrono::{DateTime, Utc};
 use quorum_cmdb::ConfigurationItem;
+use quorum_core::event::EntityKind;
 use quorum_core::event::EventAction;
-use quorum_core::event::{self, NewEvent};
 use quorum_core::numbering::next_number;
-use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use quorum_core::write::{self, Loaded, Record, Step};
+use quorum_core::{Actor, Context, DomainError, DomainResult, Permission, WriteTransaction};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
-use serde_json::Value as Json;
 
 use crate::entity::change_request::{self, Model};
 use crate::entity::{ChangeOutcome, ChangeState, ChangeType, affected_item, template};
 use crate::lifecycle::{ChangeAction, Facts, check, check_with, name_of};
 use crate::risk::{RiskAssessment, RiskQuestionnaire};
-use crate::{CHANGE_EVENT_KIND, CHANGE_NUMBER_PREFIX, policy};
+use crate::{CHANGE_NUMBER_PREFIX, policy};
 
 /// Longest title.
 const MAX_TITLE: usize = 200;
@@ -206,39 +206,27 @@ async fn insert_items(
     Ok(())
 }
 
-/// The event snapshot of a change: its row and the CIs it touches.
-fn snapshot(model: &Model, items: &[String]) -> Json {
-    let mut value = serde_json::to_value(model).unwrap_or(Json::Null);
-    if let Some(object) = value.as_object_mut() {
-        object.insert("affectedItemIds".to_owned(), Json::from(items.to_vec()));
-    }
-    value
-}
+impl Record for Model {
+    type Entity = change_request::Entity;
+    /// The ids of the CIs the change touches, sorted.
+    type Extra = Vec<String>;
+    const KIND: EntityKind = EntityKind::Change;
 
-pub(crate) async fn record(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    now: DateTime<Utc>,
-    action: EventAction,
-    reason: Option<String>,
-    before: Option<(&Model, &[String])>,
-    after: (&Model, &[String]),
-) -> DomainResult<()> {
-    event::append(
-        txn,
-        actor,
-        now,
-        NewEvent {
-            entity_kind: CHANGE_EVENT_KIND,
-            entity_id: after.0.id.clone(),
-            action,
-            reason,
-            before: before.map(|(model, items)| snapshot(model, items)),
-            after: Some(snapshot(after.0, after.1)),
-        },
-    )
-    .await?;
-    Ok(())
+    quorum_core::versioned_row!(change_request);
+
+    fn visible_to(&self, actor: &Actor) -> bool {
+        visible(actor, self)
+    }
+
+    async fn read_extra(txn: &DatabaseTransaction, id: &str) -> DomainResult<Vec<String>> {
+        affected_item_ids(txn, id).await
+    }
+
+    type Snapshot = crate::ChangeSnapshot;
+
+    fn snapshot(&self, items: &Vec<String>) -> crate::ChangeSnapshot {
+        crate::ChangeSnapshot::of_row(self, items.clone())
+    }
 }
 
 /// Whether `actor` may see `change`: drafts are hidden from those who may not read them.
@@ -246,117 +234,46 @@ pub(crate) fn visible(actor: &Actor, change: &Model) -> bool {
     change.state != ChangeState::Draft || actor.can(Permission::ReadDraftChanges)
 }
 
-/// Loads a change for a write, locking its row (PostgreSQL) until the transaction ends, and
-/// checks `version` when given.
-pub(crate) async fn load_for_write(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    id: &str,
-    version: Option<i32>,
-) -> DomainResult<Model> {
-    let current = change_request::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .filter(|change| visible(actor, change))
-        .ok_or_else(|| DomainError::not_found("Change", id))?;
-    if let Some(version) = version
-        && current.version != version
-    {
-        return Err(DomainError::stale_version(
-            &current.number,
-            current.version,
-            version,
-        ));
-    }
-    Ok(current)
-}
-
-/// Writes `updated` (one version on) over `current`.
-pub(crate) async fn write(
-    txn: &DatabaseTransaction,
-    current: &Model,
-    updated: &Model,
-) -> DomainResult<()> {
-    let result = change_request::Entity::update_many()
-        .set(change_request::ActiveModel::from(updated.clone()).reset_all())
-        .filter(change_request::Column::Id.eq(current.id.as_str()))
-        .filter(change_request::Column::Version.eq(current.version))
-        .exec(txn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(DomainError::lost_race(&current.number));
-    }
-    Ok(())
-}
-
-/// Runs one life-cycle move: load and check, `apply`, write one version on, record.
-#[allow(clippy::too_many_arguments)]
+/// Runs one life-cycle move: [`check`] it under the current policy, then `apply` it.
 async fn act(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     action: ChangeAction,
-    event_action: EventAction,
-    reason: Option<String>,
+    step: Step,
     apply: impl FnOnce(&Model, &crate::ChangePolicy, DateTime<Utc>) -> DomainResult<Model>,
 ) -> DomainResult<Model> {
-    actor.authorize(action.permission())?;
-    let txn = quorum_core::begin_write(db).await?;
-    let current = load_for_write(&txn, actor, id, Some(version)).await?;
-    let policy = policy::current(&txn).await?;
-    check(action, &current, actor, &policy)?;
-    let now = clock.now();
-    let mut updated = apply(&current, &policy, now)?;
-    if updated == current {
-        // An edit that changes nothing writes nothing (no version, no event), as in the CMDB.
-        return Ok(current);
-    }
-    updated.version = current.version + 1;
-    updated.updated_at = now;
-    write(&txn, &current, &updated).await?;
-    let items = affected_item_ids(&txn, id).await?;
-    record(
-        &txn,
-        actor,
-        now,
-        event_action,
-        reason,
-        Some((&current, &items)),
-        (&updated, &items),
+    write::act(
+        cx,
+        action.permission(),
+        id,
+        version,
+        step,
+        async |txn, current: &Loaded<Model>, now| {
+            let policy = policy::current(txn).await?;
+            check(action, &current.record, cx.actor, &policy)?;
+            apply(&current.record, &policy, now)
+        },
     )
-    .await?;
-    txn.commit().await?;
-    tracing::info!(change.number = %updated.number, change.action = event_action.as_str(), "change.transition");
-    Ok(updated)
+    .await
 }
 
 async fn insert_change(
-    txn: &DatabaseTransaction,
+    txn: &WriteTransaction,
     actor: &Actor,
     now: DateTime<Utc>,
     model: Model,
     items: &[ConfigurationItem],
 ) -> DomainResult<Model> {
-    change_request::Entity::insert(change_request::ActiveModel::from(model.clone()).reset_all())
-        .exec_without_returning(txn)
-        .await?;
-    insert_items(txn, &model.id, items).await?;
     let mut ids: Vec<String> = items.iter().map(|item| item.id.clone()).collect();
     ids.sort();
-    record(
-        txn,
-        actor,
-        now,
-        EventAction::Created,
-        None,
-        None,
-        (&model, &ids),
-    )
-    .await?;
-    Ok(model)
+    let created = Loaded {
+        record: model,
+        extra: ids,
+    };
+    write::create(txn, actor, now, None, &created).await?;
+    insert_items(txn, &created.record.id, items).await?;
+    Ok(created.record)
 }
 
 fn new_model(
@@ -405,12 +322,8 @@ fn new_model(
 
 /// Raises a NORMAL or EMERGENCY change in DRAFT (ENGINEER, CHANGE_MANAGER).
 #[tracing::instrument(skip_all)]
-pub async fn create_change(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    input: NewChange,
-) -> DomainResult<Model> {
+pub async fn create_change(cx: Context<'_>, input: NewChange) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::CreateChange)?;
     let change_type = input.change_type.unwrap_or(ChangeType::Normal);
     if change_type == ChangeType::Standard {
@@ -456,18 +369,16 @@ pub async fn create_change(
     };
     let model = insert_change(&txn, actor, now, model, &items).await?;
     txn.commit().await?;
-    tracing::info!(change.number = %model.number, "change.created");
     Ok(model)
 }
 
 /// Raises a STANDARD change in DRAFT from an active template (ENGINEER, CHANGE_MANAGER).
 #[tracing::instrument(skip_all)]
 pub async fn create_change_from_template(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     input: NewStandardChange,
 ) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::CreateChange)?;
     check_window("input.plannedEnd", input.planned_start, input.planned_end)?;
     let txn = quorum_core::begin_write(db).await?;
@@ -558,11 +469,9 @@ async fn active_template<C: ConnectionTrait>(
 /// Edits a change in DRAFT or ASSESSMENT (its requester or a change manager). Edits during
 /// ASSESSMENT that change the window clear nothing; the risk stays until reassessed. An edit
 /// that changes nothing writes nothing; a STANDARD change's plans stay its template's.
-#[tracing::instrument(skip(db, clock, actor, edits))]
+#[tracing::instrument(skip(cx, edits))]
 pub async fn update_change(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     edits: ChangeEdits,
@@ -583,14 +492,11 @@ pub async fn update_change(
     let test_plan = text("input.testPlan", edits.test_plan)?;
     let assignee = text("input.assignee", edits.assignee)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ChangeAction::Update,
-        EventAction::Updated,
-        None,
+        Step::edit(),
         |current, policy, now| {
             let updated = Model {
                 title: title.unwrap_or_else(|| current.title.clone()),
@@ -657,116 +563,120 @@ pub async fn update_change(
     .await
 }
 
-/// Adds (`add`) or removes CIs from a change in DRAFT or ASSESSMENT. In ASSESSMENT the risk,
+/// Adds or removes (`edit`) CIs of a change in DRAFT or ASSESSMENT. In ASSESSMENT the risk,
 /// computed for the old scope, is cleared: the change must be assessed again.
-#[tracing::instrument(skip(db, clock, actor, ci_ids))]
-#[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip(cx, ci_ids))]
 pub async fn edit_affected_items(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     ci_ids: &[String],
-    add: bool,
+    edit: ItemsEdit,
 ) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::UpdateChange)?;
     if ci_ids.is_empty() {
         return Err(DomainError::bad_input("ciIds", "name at least one CI"));
     }
     let txn = quorum_core::begin_write(db).await?;
-    let current = load_for_write(&txn, actor, id, Some(version)).await?;
+    let current = write::load_for_write::<Model>(&txn, actor, id, Some(version)).await?;
     let policy = policy::current(&txn).await?;
-    check(ChangeAction::EditAffectedItems, &current, actor, &policy)?;
-    let before = affected_item_ids(&txn, id).await?;
+    check(
+        ChangeAction::EditAffectedItems,
+        &current.record,
+        actor,
+        &policy,
+    )?;
+    let before = &current.extra;
     let mut after = before.clone();
-    if add {
-        let items = live_items(&txn, actor, "ciIds", ci_ids).await?;
-        let new: Vec<ConfigurationItem> = items
-            .into_iter()
-            .filter(|item| !before.contains(&item.id))
-            .collect();
-        if before.len() + new.len() > MAX_AFFECTED_ITEMS {
-            return Err(DomainError::bad_input(
-                "ciIds",
-                format!("a change touches at most {MAX_AFFECTED_ITEMS} CIs"),
-            ));
-        }
-        insert_items(&txn, id, &new).await?;
-        after.extend(new.into_iter().map(|item| item.id));
-    } else {
-        for ci_id in ci_ids {
-            if !before.contains(ci_id) {
+    match edit {
+        ItemsEdit::Add => {
+            let items = live_items(&txn, actor, "ciIds", ci_ids).await?;
+            let new: Vec<ConfigurationItem> = items
+                .into_iter()
+                .filter(|item| !before.contains(&item.id))
+                .collect();
+            if before.len() + new.len() > MAX_AFFECTED_ITEMS {
                 return Err(DomainError::bad_input(
                     "ciIds",
-                    format!("{} does not touch CI `{ci_id}`", current.number),
+                    format!("a change touches at most {MAX_AFFECTED_ITEMS} CIs"),
                 ));
             }
+            insert_items(&txn, id, &new).await?;
+            after.extend(new.into_iter().map(|item| item.id));
         }
-        // A submitted change holds at least one CI until it closes: without one, no conflict,
-        // freeze or risk rule would have anything to hold on to.
-        if current.state != ChangeState::Draft && before.iter().all(|id| ci_ids.contains(id)) {
-            return Err(DomainError::bad_input(
-                "ciIds",
-                format!(
-                    "{} is submitted: it must keep at least one affected CI (add the new one \
-                     first, or cancel the change)",
-                    current.number
-                ),
-            ));
+        ItemsEdit::Remove => {
+            for ci_id in ci_ids {
+                if !before.contains(ci_id) {
+                    return Err(DomainError::bad_input(
+                        "ciIds",
+                        format!("{} does not touch CI `{ci_id}`", current.record.number),
+                    ));
+                }
+            }
+            // A submitted change holds at least one CI until it closes: without one, no
+            // conflict, freeze or risk rule would have anything to hold on to.
+            if current.record.state != ChangeState::Draft
+                && before.iter().all(|id| ci_ids.contains(id))
+            {
+                return Err(DomainError::bad_input(
+                    "ciIds",
+                    format!(
+                        "{} is submitted: it must keep at least one affected CI (add the new \
+                         one first, or cancel the change)",
+                        current.record.number
+                    ),
+                ));
+            }
+            affected_item::Entity::delete_many()
+                .filter(affected_item::Column::ChangeId.eq(id))
+                .filter(affected_item::Column::CiId.is_in(ci_ids.iter().map(String::as_str)))
+                .exec(&txn)
+                .await?;
+            after.retain(|ci_id| !ci_ids.contains(ci_id));
         }
-        affected_item::Entity::delete_many()
-            .filter(affected_item::Column::ChangeId.eq(id))
-            .filter(affected_item::Column::CiId.is_in(ci_ids.iter().map(String::as_str)))
-            .exec(&txn)
-            .await?;
-        after.retain(|ci_id| !ci_ids.contains(ci_id));
     }
     after.sort();
-    if after == before {
-        return Ok(current);
+    if after == *before {
+        // Adding CIs it already touches changes nothing: no version, no event, the risk kept.
+        return Ok(current.record);
     }
-    let now = clock.now();
-    let updated = Model {
-        risk: None,
-        risk_score: None,
-        risk_level: None,
-        version: current.version + 1,
-        updated_at: now,
-        ..current.clone()
+    let updated = Loaded {
+        record: Model {
+            // The risk was computed for the old scope.
+            risk: None,
+            risk_score: None,
+            risk_level: None,
+            ..current.record.clone()
+        },
+        extra: after,
     };
-    write(&txn, &current, &updated).await?;
-    record(
-        &txn,
-        actor,
-        now,
-        EventAction::AffectedItemsChanged,
-        None,
-        Some((&current, &before)),
-        (&updated, &after),
-    )
-    .await?;
+    let now = clock.now();
+    let step = Step::new(EventAction::AffectedItemsChanged);
+    let updated = write::save(&txn, actor, now, step, &current, updated).await?;
     txn.commit().await?;
     Ok(updated)
 }
 
+/// Whether [`edit_affected_items`] adds the CIs it names or removes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ItemsEdit {
+    Add,
+    Remove,
+}
+
 /// Submits a draft: a STANDARD change is authorized at once, a NORMAL one goes to ASSESSMENT,
 /// an EMERGENCY one to the emergency CAB.
-#[tracing::instrument(skip(db, clock, actor))]
-pub async fn submit_change(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    id: &str,
-    version: i32,
-) -> DomainResult<Model> {
+#[tracing::instrument(skip(cx))]
+pub async fn submit_change(cx: Context<'_>, id: &str, version: i32) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::SubmitChange)?;
     let txn = quorum_core::begin_write(db).await?;
-    let current = load_for_write(&txn, actor, id, Some(version)).await?;
+    let current = write::load_for_write::<Model>(&txn, actor, id, Some(version)).await?;
     let policy = policy::current(&txn).await?;
-    let items = affected_item_ids(&txn, id).await?;
-    let template = match &current.template_id {
-        Some(template_id) if current.change_type == ChangeType::Standard => {
+    let change = &current.record;
+    let template = match &change.template_id {
+        Some(template_id) if change.change_type == ChangeType::Standard => {
             template::Entity::find_by_id(template_id.as_str())
                 .one(&txn)
                 .await?
@@ -774,25 +684,23 @@ pub async fn submit_change(
         _ => None,
     };
     let facts = Facts {
-        affected_items: Some(items.len()),
-        template_active: (current.change_type == ChangeType::Standard)
+        affected_items: Some(current.extra.len()),
+        template_active: (change.change_type == ChangeType::Standard)
             .then(|| template.as_ref().is_some_and(|template| template.active)),
     };
-    check_with(ChangeAction::Submit, &current, actor, &policy, facts)?;
+    check_with(ChangeAction::Submit, change, actor, &policy, facts)?;
     let now = clock.now();
     let mut updated = Model {
         submitted_at: Some(now),
-        version: current.version + 1,
-        updated_at: now,
-        ..current.clone()
+        ..change.clone()
     };
-    match current.change_type {
+    match change.change_type {
         ChangeType::Standard => {
             let name = template.map(|template| template.name).unwrap_or_default();
             let risk = RiskAssessment::standard(&name, now, actor.subject());
             updated.risk_score = Some(risk.score);
             updated.risk_level = Some(risk.level);
-            updated.risk = Some(serde_json::to_value(&risk).unwrap_or(Json::Null));
+            updated.risk = Some(write::encode_json(&risk)?);
             updated.state = ChangeState::Authorized;
             updated.decided_at = Some(now);
         }
@@ -802,88 +710,72 @@ pub async fn submit_change(
             updated.referred_at = Some(now);
         }
     }
-    write(&txn, &current, &updated).await?;
-    record(
-        &txn,
-        actor,
-        now,
-        EventAction::Submitted,
-        None,
-        Some((&current, &items)),
-        (&updated, &items),
-    )
-    .await?;
+    let updated = Loaded {
+        record: updated,
+        extra: current.extra.clone(),
+    };
+    let step = Step::new(EventAction::Submitted);
+    let updated = write::save(&txn, actor, now, step, &current, updated).await?;
     txn.commit().await?;
     Ok(updated)
 }
 
 /// Records the risk questionnaire and computes the risk (CHANGE_MANAGER): NORMAL changes in
 /// ASSESSMENT, EMERGENCY ones in CAB_REVIEW. The state does not move.
-#[tracing::instrument(skip(db, clock, actor, answers))]
+#[tracing::instrument(skip(cx, answers))]
 pub async fn assess_change(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     answers: RiskQuestionnaire,
 ) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::AssessChange)?;
     let txn = quorum_core::begin_write(db).await?;
-    let current = load_for_write(&txn, actor, id, Some(version)).await?;
+    let current = write::load_for_write::<Model>(&txn, actor, id, Some(version)).await?;
     let policy = policy::current(&txn).await?;
-    check(ChangeAction::Assess, &current, actor, &policy)?;
-    let ids = affected_item_ids(&txn, id).await?;
-    let items: Vec<ConfigurationItem> = quorum_cmdb::find_configuration_items(&txn, actor, &ids)
-        .await?
-        .into_values()
-        .collect();
+    check(ChangeAction::Assess, &current.record, actor, &policy)?;
+    let items: Vec<ConfigurationItem> =
+        quorum_cmdb::find_configuration_items(&txn, actor, &current.extra)
+            .await?
+            .into_values()
+            .collect();
     let now = clock.now();
     let risk = crate::risk::assess(&txn, actor, id, &items, answers, now).await?;
-    let updated = Model {
-        risk_score: Some(risk.score),
-        risk_level: Some(risk.level),
-        risk: Some(serde_json::to_value(&risk).unwrap_or(Json::Null)),
-        version: current.version + 1,
-        updated_at: now,
-        ..current.clone()
+    let assessed = Loaded {
+        record: Model {
+            risk_score: Some(risk.score),
+            risk_level: Some(risk.level),
+            risk: Some(write::encode_json(&risk)?),
+            ..current.record.clone()
+        },
+        extra: current.extra.clone(),
     };
-    write(&txn, &current, &updated).await?;
-    record(
-        &txn,
-        actor,
-        now,
-        EventAction::Assessed,
-        None,
-        Some((&current, &ids)),
-        (&updated, &ids),
-    )
-    .await?;
+    let step = Step::new(EventAction::Assessed);
+    let assessed = Loaded {
+        record: write::save(&txn, actor, now, step, &current, assessed).await?,
+        extra: current.extra,
+    };
     // An EMERGENCY change's ECAB may have approved it already: the assessment completes it.
-    let updated = crate::vote::decide(&txn, actor, updated, &policy, now).await?;
+    let updated = crate::vote::decide(&txn, actor, assessed, &policy, now).await?;
     txn.commit().await?;
     Ok(updated)
 }
 
 /// Authorizes an assessed NORMAL change below the CAB threshold (CHANGE_MANAGER).
 pub async fn authorize_change(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     reason: Option<String>,
 ) -> DomainResult<Model> {
     let reason = optional_text("reason", reason, MAX_TEXT)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ChangeAction::Authorize,
-        EventAction::Authorized,
-        reason,
+        Step::new(EventAction::Authorized).with_reason(reason),
         |current, _, now| {
             Ok(Model {
                 state: ChangeState::Authorized,
@@ -897,23 +789,18 @@ pub async fn authorize_change(
 
 /// Refers an assessed NORMAL change to the CAB (CHANGE_MANAGER).
 pub async fn refer_change_to_cab(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     reason: Option<String>,
 ) -> DomainResult<Model> {
     let reason = optional_text("reason", reason, MAX_TEXT)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ChangeAction::ReferToCab,
-        EventAction::ReferredToCab,
-        reason,
+        Step::new(EventAction::ReferredToCab).with_reason(reason),
         |current, _, now| {
             Ok(Model {
                 state: ChangeState::CabReview,
@@ -927,23 +814,18 @@ pub async fn refer_change_to_cab(
 
 /// Rejects a change in ASSESSMENT (CHANGE_MANAGER); the reason is required.
 pub async fn reject_change(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     reason: String,
 ) -> DomainResult<Model> {
     let reason = required_text("reason", reason, MAX_TEXT)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ChangeAction::Reject,
-        EventAction::Rejected,
-        Some(reason),
+        Step::new(EventAction::Rejected).with_reason(Some(reason)),
         |current, _, now| {
             Ok(Model {
                 state: ChangeState::Rejected,
@@ -959,9 +841,7 @@ pub async fn reject_change(
 /// planned window it needs a reason, recorded with the event, and is flagged; an EMERGENCY
 /// change starts when it must.
 pub async fn start_implementation(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     reason: Option<String>,
@@ -969,14 +849,11 @@ pub async fn start_implementation(
     let reason = optional_text("reason", reason, MAX_TEXT)?;
     let given = reason.is_some();
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ChangeAction::StartImplementation,
-        EventAction::ImplementationStarted,
-        reason,
+        Step::new(EventAction::ImplementationStarted).with_reason(reason),
         |current, _, now| {
             let inside = matches!(
                 (current.planned_start, current.planned_end),
@@ -1007,11 +884,8 @@ pub async fn start_implementation(
 }
 
 /// Ends the implementation with its outcome (its assignee or a change manager): → REVIEW.
-#[allow(clippy::too_many_arguments)]
 pub async fn complete_implementation(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     outcome: ChangeOutcome,
@@ -1028,14 +902,11 @@ pub async fn complete_implementation(
         ));
     }
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ChangeAction::CompleteImplementation,
-        EventAction::ImplementationCompleted,
-        None,
+        Step::new(EventAction::ImplementationCompleted),
         |current, _, now| {
             Ok(Model {
                 state: ChangeState::Review,
@@ -1064,28 +935,23 @@ pub struct Review {
 
 /// Records the post-implementation review of a change in REVIEW (CHANGE_MANAGER); a second
 /// review replaces the first (both stay in the history).
-#[allow(clippy::too_many_arguments)]
 pub async fn record_review(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     lessons_learned: String,
     objectives_met: bool,
     follow_up_actions: Option<String>,
 ) -> DomainResult<Model> {
+    let Context { actor, .. } = cx;
     let lessons_learned = required_text("lessonsLearned", lessons_learned, MAX_TEXT)?;
     let follow_up_actions = optional_text("followUpActions", follow_up_actions, MAX_TEXT)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ChangeAction::RecordReview,
-        EventAction::Reviewed,
-        None,
+        Step::new(EventAction::Reviewed),
         |current, _, now| {
             let review = Review {
                 lessons_learned,
@@ -1095,7 +961,7 @@ pub async fn record_review(
                 reviewed_by: actor.subject().to_owned(),
             };
             Ok(Model {
-                review: Some(serde_json::to_value(&review).unwrap_or(Json::Null)),
+                review: Some(write::encode_json(&review)?),
                 ..current.clone()
             })
         },
@@ -1104,22 +970,13 @@ pub async fn record_review(
 }
 
 /// Closes a change in REVIEW (CHANGE_MANAGER); refused while a required review is missing.
-pub async fn close_change(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    id: &str,
-    version: i32,
-) -> DomainResult<Model> {
+pub async fn close_change(cx: Context<'_>, id: &str, version: i32) -> DomainResult<Model> {
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ChangeAction::Close,
-        EventAction::Closed,
-        None,
+        Step::new(EventAction::Closed),
         |current, _, now| {
             Ok(Model {
                 state: ChangeState::Closed,
@@ -1134,23 +991,18 @@ pub async fn close_change(
 /// Cancels a change before implementation (its requester or a change manager); the reason
 /// is required.
 pub async fn cancel_change(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     reason: String,
 ) -> DomainResult<Model> {
     let reason = required_text("reason", reason, MAX_TEXT)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ChangeAction::Cancel,
-        EventAction::Cancelled,
-        Some(reason),
+        Step::new(EventAction::Cancelled).with_reason(Some(reason)),
         |current, _, now| {
             Ok(Model {
                 state: ChangeState::Cancelled,

@@ -8,28 +8,27 @@
 //! CIs within the conflict depth (FREEZE_WINDOW, with the path: a freeze on a business service
 //! holds what the service runs on). Two CIs that merely share a dependency are not in conflict.
 
-use quorum_core::event::EventAction;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use quorum_cmdb::{ConfigurationItem, WalkDirection};
-use quorum_core::event::{self, NewEvent};
-use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use quorum_core::event::{self, EntityKind, EventAction, NewEvent};
+use quorum_core::write::{self, Loaded, Step, encode_json};
+use quorum_core::{Actor, Context, DomainError, DomainResult, Permission};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde_json::json;
 
-use crate::change::{
-    affected_item_ids, load_for_write, optional_text, record, required_text, visible, write,
-};
+use crate::change::{affected_item_ids, optional_text, required_text, visible};
 use crate::entity::change_request::{self, Model};
 use crate::entity::{ChangeState, ChangeType, affected_item, freeze_window, freeze_window_item};
 use crate::lifecycle::{ChangeAction, check};
 use crate::policy;
+use crate::snapshot::FreezeWindowSnapshot;
 
 /// What a conflict is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, async_graphql::Enum)]
@@ -468,15 +467,14 @@ pub struct ScheduleRequest {
 /// CONFLICT, listing the conflicts, unless overridden with a reason. Scheduling is serialized
 /// (an advisory lock on PostgreSQL, the write lock on SQLite), so two windows cannot both pass
 /// the check against each other.
-#[tracing::instrument(skip(db, clock, actor, request))]
+#[tracing::instrument(skip(cx, request))]
 pub async fn schedule_change(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     request: ScheduleRequest,
 ) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::ScheduleChange)?;
     let reason = optional_text("reason", request.reason, 5_000)?;
     if request.planned_end <= request.planned_start {
@@ -499,9 +497,10 @@ pub async fn schedule_change(
         ))
         .await?;
     }
-    let current = load_for_write(&txn, actor, id, Some(version)).await?;
+    let loaded = write::load_for_write::<Model>(&txn, actor, id, Some(version)).await?;
+    let current = &loaded.record;
     let policy = policy::current(&txn).await?;
-    check(ChangeAction::Schedule, &current, actor, &policy)?;
+    check(ChangeAction::Schedule, current, actor, &policy)?;
     let now = clock.now();
     if request.planned_end <= now {
         return Err(DomainError::bad_input(
@@ -517,12 +516,11 @@ pub async fn schedule_change(
         now,
         &policy,
     )?;
-    let ci_ids = affected_item_ids(&txn, id).await?;
     let conflicts = find_conflicts(
         &txn,
         actor,
         id,
-        &ci_ids,
+        &loaded.extra,
         request.planned_start,
         request.planned_end,
         policy.conflict_depth,
@@ -564,11 +562,8 @@ pub async fn schedule_change(
         planned_start: Some(request.planned_start),
         planned_end: Some(request.planned_end),
         schedule_override_reason: if overridden { reason.clone() } else { None },
-        version: current.version + 1,
-        updated_at: now,
         ..current.clone()
     };
-    write(&txn, &current, &updated).await?;
     let event_reason = if overridden {
         let over = format!(
             "scheduled over {}: {}",
@@ -587,16 +582,12 @@ pub async fn schedule_change(
     } else {
         reason
     };
-    record(
-        &txn,
-        actor,
-        now,
-        EventAction::Scheduled,
-        event_reason,
-        Some((&current, &ci_ids)),
-        (&updated, &ci_ids),
-    )
-    .await?;
+    let updated = Loaded {
+        record: updated,
+        extra: loaded.extra.clone(),
+    };
+    let step = Step::new(EventAction::Scheduled).with_reason(event_reason);
+    let updated = write::save(&txn, actor, now, step, &loaded, updated).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -734,11 +725,10 @@ pub struct NewFreezeWindow {
 /// Declares a freeze window (CHANGE_MANAGER). Changes already scheduled in it stay; their
 /// conflicts show it.
 pub async fn create_freeze_window(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     input: NewFreezeWindow,
 ) -> DomainResult<FreezeWindow> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::ManageFreezeWindows)?;
     // `createFreezeWindow` takes its fields as arguments, not an `input` object: the fields
     // name the arguments.
@@ -777,16 +767,13 @@ pub async fn create_freeze_window(
     }
     let mut ci_ids: Vec<String> = items.into_iter().map(|item| item.id).collect();
     ci_ids.sort();
-    let mut after = serde_json::to_value(&window).unwrap_or_default();
-    if let Some(object) = after.as_object_mut() {
-        object.insert("ciIds".to_owned(), json!(ci_ids));
-    }
+    let after = encode_json(&FreezeWindowSnapshot::of_row(&window, ci_ids.clone()))?;
     event::append(
         &txn,
         actor,
         now,
         NewEvent {
-            entity_kind: "FreezeWindow",
+            entity_kind: EntityKind::FreezeWindow.as_str(),
             entity_id: window.id.clone(),
             action: EventAction::Created,
             reason: None,
@@ -800,12 +787,8 @@ pub async fn create_freeze_window(
 }
 
 /// Removes a freeze window (CHANGE_MANAGER); its event keeps what it was.
-pub async fn remove_freeze_window(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    id: &str,
-) -> DomainResult<FreezeWindow> {
+pub async fn remove_freeze_window(cx: Context<'_>, id: &str) -> DomainResult<FreezeWindow> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::ManageFreezeWindows)?;
     let txn = quorum_core::begin_write(db).await?;
     let window = freeze_window::Entity::find_by_id(id)
@@ -822,16 +805,16 @@ pub async fn remove_freeze_window(
         .exec(&txn)
         .await?;
     freeze_window::Entity::delete_by_id(id).exec(&txn).await?;
-    let mut before = serde_json::to_value(&removed.window).unwrap_or_default();
-    if let Some(object) = before.as_object_mut() {
-        object.insert("ciIds".to_owned(), json!(removed.ci_ids));
-    }
+    let before = encode_json(&FreezeWindowSnapshot::of_row(
+        &removed.window,
+        removed.ci_ids.clone(),
+    ))?;
     event::append(
         &txn,
         actor,
         clock.now(),
         NewEvent {
-            entity_kind: "FreezeWindow",
+            entity_kind: EntityKind::FreezeWindow.as_str(),
             entity_id: id.to_owned(),
             action: EventAction::Removed,
             reason: None,

@@ -441,3 +441,6 @@ pub fn available_transitions_with(
         )
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

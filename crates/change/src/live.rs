@@ -2,7 +2,6 @@
 //! it and whether it touches the CAB's agenda. Everything is read from the row itself (the
 //! change as the write left it), so delivering one event to many subscribers reads nothing.
 
-use serde::Deserialize;
 use std::sync::Arc;
 
 use quorum_core::event::{self, EventKind, EventNews};
@@ -21,26 +20,27 @@ pub struct ChangeNews {
     pub vote: Option<crate::Vote>,
 }
 
-/// The change event in `event`; none for events of other records.
-pub fn read(event: &event::Model) -> Option<ChangeNews> {
+/// The change event in `event`; none for events of other records. A snapshot that does not
+/// decode is an error ([`event::decode_after`], [`EventNews::read`]).
+pub fn read(event: &event::Model) -> Option<DomainResult<ChangeNews>> {
     if event.entity_kind != CHANGE_EVENT_KIND {
         return None;
     }
-    let news = EventNews::read(event);
-    let (change, vote) = match (news.kind, event.after.as_ref()) {
-        (EventKind::Voted, Some(after)) => (None, crate::Vote::deserialize(after).ok()),
-        (_, after) => (
-            after
-                .and_then(|after| Change::deserialize(after).ok())
-                .map(Arc::new),
-            None,
-        ),
+    let news = match EventNews::read(event) {
+        Ok(news) => news,
+        Err(error) => return Some(Err(error)),
     };
-    Some(ChangeNews {
+    let decoded = match news.kind {
+        EventKind::Voted => event::decode_after::<crate::VoteSnapshot>(event)
+            .map(|vote| (None, vote.map(crate::VoteSnapshot::into_row))),
+        _ => event::decode_after::<crate::ChangeSnapshot>(event)
+            .map(|change| (change.map(|change| Arc::new(change.into_row())), None)),
+    };
+    Some(decoded.map(|(change, vote)| ChangeNews {
         event: news,
         change,
         vote,
-    })
+    }))
 }
 
 /// Whether `actor` may subscribe to change events at all.

@@ -1,16 +1,16 @@
 //! The change policy: CAB quorum and veto, the risk level that needs the CAB, the ECAB quorum
 //! and the depth of dependency conflicts. One row, set by the service head.
 
-use quorum_core::event::EventAction;
-use quorum_core::event::{self, NewEvent};
-use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use quorum_core::event::{self, EntityKind, EventAction, NewEvent};
+use quorum_core::write::encode_json;
+use quorum_core::{Actor, Context, DomainError, DomainResult, Permission};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 
 use crate::entity::RiskLevel;
 use crate::entity::policy::{self, Model};
+use crate::snapshot::ChangePolicySnapshot;
 
 /// The policy's row id.
 const POLICY_ID: i32 = 1;
@@ -60,12 +60,8 @@ fn in_range(field: &str, value: i32, low: i32, high: i32) -> DomainResult<i32> {
 
 /// Changes the policy (SERVICE_HEAD). Changes already in CAB review are decided by the new
 /// quorum at their next vote.
-pub async fn update_change_policy(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    changes: PolicyChanges,
-) -> DomainResult<Model> {
+pub async fn update_change_policy(cx: Context<'_>, changes: PolicyChanges) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::UpdateChangePolicy)?;
     let txn = quorum_core::begin_write(db).await?;
     // Locked until the end (PostgreSQL; SQLite holds the write lock from BEGIN): two heads
@@ -123,12 +119,12 @@ pub async fn update_change_policy(
         actor,
         now,
         NewEvent {
-            entity_kind: "ChangePolicy",
+            entity_kind: EntityKind::ChangePolicy.as_str(),
             entity_id: POLICY_ID.to_string(),
             action: EventAction::Updated,
             reason: None,
-            before: serde_json::to_value(&current).ok(),
-            after: serde_json::to_value(&updated).ok(),
+            before: Some(encode_json(&ChangePolicySnapshot::of_row(&current))?),
+            after: Some(encode_json(&ChangePolicySnapshot::of_row(&updated))?),
         },
     )
     .await?;

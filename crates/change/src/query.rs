@@ -63,29 +63,34 @@ pub async fn find_changes<C: ConnectionTrait>(
     Ok(found)
 }
 
-/// The CI ids of each of `change_ids`, for loaders: one statement per batch of changes.
-pub async fn affected_items_of<C: ConnectionTrait>(
+/// The CIs of each of `change_ids` that has any, by number: the links and the CIs in one
+/// statement (a join), so that a page's CIs cost one round trip, not two.
+pub async fn affected_configuration_items_of<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     change_ids: &[String],
-) -> DomainResult<HashMap<String, Vec<String>>> {
+) -> DomainResult<HashMap<String, Vec<quorum_cmdb::ConfigurationItem>>> {
     actor.authorize(Permission::ReadChanges)?;
-    let mut found: HashMap<String, Vec<String>> = HashMap::new();
+    actor.authorize(Permission::ReadCmdb)?;
+    let mut found: HashMap<String, Vec<quorum_cmdb::ConfigurationItem>> = HashMap::new();
     for batch in quorum_core::ids::batches(db, change_ids) {
-        for row in affected_item::Entity::find()
+        for (link, item) in affected_item::Entity::find()
             .filter(quorum_core::ids::one_of(
                 db,
                 affected_item::Column::ChangeId,
                 batch,
             ))
+            .find_also_related(quorum_cmdb::entity::configuration_item::Entity)
             .all(db)
             .await?
         {
-            found.entry(row.change_id).or_default().push(row.ci_id);
+            if let Some(item) = item {
+                found.entry(link.change_id).or_default().push(item);
+            }
         }
     }
-    for ids in found.values_mut() {
-        ids.sort();
+    for items in found.values_mut() {
+        items.sort_by(|a, b| a.number.cmp(&b.number));
     }
     Ok(found)
 }

@@ -106,6 +106,24 @@ impl RiskAssessment {
         }
     }
 
+    /// The assessment of `answers` and `facts` at `assessed_at`: the factors of the module's
+    /// table, the score their sum. Pure: `assessChange` gathers the facts from the database and
+    /// the bulk seed from the estate it holds, and both score them here.
+    pub fn from_facts(
+        answers: RiskQuestionnaire,
+        facts: &RiskFacts<'_>,
+        assessed_at: DateTime<Utc>,
+        assessed_by: &str,
+    ) -> Self {
+        let mut factors = questionnaire_factors(&answers);
+        factors.push(affected_item_factor(facts.affected.iter().copied()));
+        factors.push(business_service_factor(
+            facts.business_services.iter().copied(),
+        ));
+        factors.push(failure_history_factor(facts.failed, facts.completed));
+        Self::from_factors(factors, Some(answers), assessed_at, assessed_by)
+    }
+
     /// The assessment of a change raised from a standard template: pre-authorized, LOW.
     pub fn standard(template_name: &str, at: DateTime<Utc>, by: &str) -> Self {
         Self::from_factors(
@@ -119,6 +137,39 @@ impl RiskAssessment {
             by,
         )
     }
+}
+
+/// A CI as the risk rules weigh it: its criticality, and its number and name for the detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RatedItem<'a> {
+    pub number: &'a str,
+    pub name: &'a str,
+    pub criticality: i32,
+}
+
+impl<'a> From<&'a ConfigurationItem> for RatedItem<'a> {
+    fn from(item: &'a ConfigurationItem) -> Self {
+        Self {
+            number: &item.number,
+            name: &item.name,
+            criticality: item.criticality,
+        }
+    }
+}
+
+/// What an assessment weighs besides the questionnaire's answers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RiskFacts<'a> {
+    /// The affected CIs.
+    pub affected: Vec<RatedItem<'a>>,
+    /// The business services in the blast radius ([`BLAST_RADIUS_DEPTH`] hops of impact), the
+    /// affected ones included.
+    pub business_services: Vec<RatedItem<'a>>,
+    /// Of the other changes on the same CIs completed in the last [`FAILURE_HISTORY_DAYS`]
+    /// days: how many FAILED or were BACKED_OUT…
+    pub failed: usize,
+    /// …and how many there were.
+    pub completed: usize,
 }
 
 fn factor(name: RiskFactorName, points: i32, detail: String) -> RiskFactor {
@@ -183,10 +234,91 @@ fn questionnaire_factors(answers: &RiskQuestionnaire) -> Vec<RiskFactor> {
     ]
 }
 
-fn most_critical<'a>(
-    items: impl Iterator<Item = &'a ConfigurationItem>,
-) -> Option<&'a ConfigurationItem> {
-    items.min_by(|a, b| (a.criticality, &a.number).cmp(&(b.criticality, &b.number)))
+/// Points for the criticality of the most critical affected CI (1 is the most critical).
+fn affected_item_points(criticality: i32) -> i32 {
+    match criticality {
+        1 => 15,
+        2 => 10,
+        3 => 5,
+        _ => 0,
+    }
+}
+
+/// Points for the criticality of the most critical business service in the blast radius.
+fn business_service_points(criticality: i32) -> i32 {
+    match criticality {
+        1 => 10,
+        2 => 6,
+        3 => 3,
+        _ => 0,
+    }
+}
+
+/// Points for `failed` of `completed` recent changes on the same CIs: 15 × the share, rounded.
+fn failure_history_points(failed: usize, completed: usize) -> i32 {
+    if completed == 0 {
+        return 0;
+    }
+    ((15.0 * failed as f64) / completed as f64).round() as i32
+}
+
+/// The most critical of `items`; ties go to the lower number.
+fn most_critical<'a>(items: impl Iterator<Item = RatedItem<'a>>) -> Option<RatedItem<'a>> {
+    items.min_by_key(|item| (item.criticality, item.number))
+}
+
+fn affected_item_factor<'a>(affected: impl Iterator<Item = RatedItem<'a>>) -> RiskFactor {
+    match most_critical(affected) {
+        Some(item) => factor(
+            RiskFactorName::AffectedItemCriticality,
+            affected_item_points(item.criticality),
+            format!(
+                "most critical affected CI: {} {} (criticality {})",
+                item.number, item.name, item.criticality
+            ),
+        ),
+        None => factor(
+            RiskFactorName::AffectedItemCriticality,
+            0,
+            "no affected CI".to_owned(),
+        ),
+    }
+}
+
+fn business_service_factor<'a>(services: impl Iterator<Item = RatedItem<'a>>) -> RiskFactor {
+    match most_critical(services) {
+        Some(service) => factor(
+            RiskFactorName::BusinessServiceCriticality,
+            business_service_points(service.criticality),
+            format!(
+                "most critical business service in the blast radius: {} {} (criticality {})",
+                service.number, service.name, service.criticality
+            ),
+        ),
+        None => factor(
+            RiskFactorName::BusinessServiceCriticality,
+            0,
+            format!("no business service within {BLAST_RADIUS_DEPTH} hops"),
+        ),
+    }
+}
+
+fn failure_history_factor(failed: usize, completed: usize) -> RiskFactor {
+    if completed == 0 {
+        factor(
+            RiskFactorName::FailureHistory,
+            0,
+            format!("no change on these CIs completed in the last {FAILURE_HISTORY_DAYS} days"),
+        )
+    } else {
+        factor(
+            RiskFactorName::FailureHistory,
+            failure_history_points(failed, completed),
+            format!(
+                "{failed} of {completed} changes on these CIs in the last {FAILURE_HISTORY_DAYS} days failed or were backed out"
+            ),
+        )
+    }
 }
 
 /// Assesses a change touching `affected` CIs with `answers`, at `now`.
@@ -198,82 +330,29 @@ pub(crate) async fn assess<C: ConnectionTrait>(
     answers: RiskQuestionnaire,
     now: DateTime<Utc>,
 ) -> DomainResult<RiskAssessment> {
-    let mut factors = questionnaire_factors(&answers);
-
-    factors.push(match most_critical(affected.iter()) {
-        Some(item) => factor(
-            RiskFactorName::AffectedItemCriticality,
-            match item.criticality {
-                1 => 15,
-                2 => 10,
-                3 => 5,
-                _ => 0,
-            },
-            format!(
-                "most critical affected CI: {} {} (criticality {})",
-                item.number, item.name, item.criticality
-            ),
-        ),
-        None => factor(
-            RiskFactorName::AffectedItemCriticality,
-            0,
-            "no affected CI".to_owned(),
-        ),
-    });
-
     let ids: Vec<String> = affected.iter().map(|item| item.id.clone()).collect();
     let blast =
         quorum_cmdb::walk_from(db, actor, &ids, WalkDirection::Impact, BLAST_RADIUS_DEPTH).await?;
-    let services = affected
+    let business_services = affected
         .iter()
         .filter(|item| item.class == quorum_cmdb::CiClass::BusinessService)
         .chain(
             blast
                 .business_services()
                 .map(|reached| reached.item.as_ref()),
-        );
-    factors.push(match most_critical(services) {
-        Some(service) => factor(
-            RiskFactorName::BusinessServiceCriticality,
-            match service.criticality {
-                1 => 10,
-                2 => 6,
-                3 => 3,
-                _ => 0,
-            },
-            format!(
-                "most critical business service in the blast radius: {} {} (criticality {})",
-                service.number, service.name, service.criticality
-            ),
-        ),
-        None => factor(
-            RiskFactorName::BusinessServiceCriticality,
-            0,
-            format!("no business service within {BLAST_RADIUS_DEPTH} hops"),
-        ),
-    });
-
+        )
+        .map(RatedItem::from)
+        .collect();
     let (failed, completed) = failure_history(db, change_id, &ids, now).await?;
-    factors.push(if completed == 0 {
-        factor(
-            RiskFactorName::FailureHistory,
-            0,
-            format!("no change on these CIs completed in the last {FAILURE_HISTORY_DAYS} days"),
-        )
-    } else {
-        let points = ((15.0 * failed as f64) / completed as f64).round() as i32;
-        factor(
-            RiskFactorName::FailureHistory,
-            points,
-            format!(
-                "{failed} of {completed} changes on these CIs in the last {FAILURE_HISTORY_DAYS} days failed or were backed out"
-            ),
-        )
-    });
-
-    Ok(RiskAssessment::from_factors(
-        factors,
-        Some(answers),
+    let facts = RiskFacts {
+        affected: affected.iter().map(RatedItem::from).collect(),
+        business_services,
+        failed,
+        completed,
+    };
+    Ok(RiskAssessment::from_facts(
+        answers,
+        &facts,
         now,
         actor.subject(),
     ))
@@ -311,4 +390,81 @@ async fn failure_history<C: ConnectionTrait>(
         .filter(|outcome| outcome.is_some_and(ChangeOutcome::is_failure))
         .count();
     Ok((failed, outcomes.len()))
+}
+
+#[cfg(test)]
+mod tests;
+
+#[cfg(test)]
+mod from_facts_tests {
+    use super::*;
+
+    fn item<'a>(number: &'a str, criticality: i32) -> RatedItem<'a> {
+        RatedItem {
+            number,
+            name: "x",
+            criticality,
+        }
+    }
+
+    fn points(assessment: &RiskAssessment, name: RiskFactorName) -> i32 {
+        assessment
+            .factors
+            .iter()
+            .find(|factor| factor.name == name)
+            .map_or(-1, |factor| factor.points)
+    }
+
+    #[test]
+    fn the_score_is_the_sum_of_every_factor_and_the_most_critical_ci_counts() {
+        let answers = RiskQuestionnaire {
+            user_impact: UserImpact::High,
+            outage_required: true,
+            tested: false,
+            backout_tested: true,
+            done_before: false,
+        };
+        let facts = RiskFacts {
+            affected: vec![
+                item("CI0000009", 3),
+                item("CI0000002", 2),
+                item("CI0000001", 2),
+            ],
+            business_services: vec![item("CI0000005", 2), item("CI0000004", 1)],
+            failed: 1,
+            completed: 3,
+        };
+        let assessment = RiskAssessment::from_facts(answers, &facts, Utc::now(), "manager");
+        // 15 + 15 + 15 + 0 + 5, then criticality 2 (10), a criticality 1 service (10), 15 / 3.
+        assert_eq!(assessment.factors.len(), 8);
+        assert_eq!(assessment.score, 75);
+        assert_eq!(assessment.level, RiskLevel::VeryHigh);
+        assert_eq!(points(&assessment, RiskFactorName::FailureHistory), 5);
+        let affected = &assessment.factors[5];
+        assert_eq!(affected.points, 10);
+        assert!(affected.detail.contains("CI0000001"), "{}", affected.detail);
+    }
+
+    #[test]
+    fn no_ci_no_service_and_no_history_weigh_nothing() {
+        let answers = RiskQuestionnaire {
+            user_impact: UserImpact::None,
+            outage_required: false,
+            tested: true,
+            backout_tested: true,
+            done_before: true,
+        };
+        let assessment =
+            RiskAssessment::from_facts(answers, &RiskFacts::default(), Utc::now(), "manager");
+        assert_eq!(assessment.score, 0);
+        assert_eq!(assessment.level, RiskLevel::Low);
+        assert_eq!(
+            points(&assessment, RiskFactorName::AffectedItemCriticality),
+            0
+        );
+        assert_eq!(
+            points(&assessment, RiskFactorName::BusinessServiceCriticality),
+            0
+        );
+    }
 }

@@ -1,15 +1,16 @@
 //! Standard change templates, kept by change managers.
 
-use quorum_core::event::EventAction;
-use quorum_core::event::{self, NewEvent};
-use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use quorum_core::event::{EntityKind, EventAction};
+use quorum_core::write::{self, Loaded, Record, Step};
+use quorum_core::{Actor, Context, DomainError, DomainResult, Permission};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, Statement,
 };
 
 use crate::change::{optional_text, required_text};
 use crate::entity::template::{self, Model};
+use crate::snapshot::TemplateSnapshot;
 
 /// What `createStandardChangeTemplate` takes.
 #[derive(Debug, Clone)]
@@ -21,24 +22,9 @@ pub struct NewTemplate {
     pub test_plan: Option<String>,
 }
 
-fn template_event(action: EventAction, before: Option<&Model>, after: &Model) -> NewEvent {
-    NewEvent {
-        entity_kind: "StandardChangeTemplate",
-        entity_id: after.id.clone(),
-        action,
-        reason: None,
-        before: before.and_then(|model| serde_json::to_value(model).ok()),
-        after: serde_json::to_value(after).ok(),
-    }
-}
-
 /// Creates an active template (CHANGE_MANAGER). Its plans are what its changes carry.
-pub async fn create_template(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    input: NewTemplate,
-) -> DomainResult<Model> {
+pub async fn create_template(cx: Context<'_>, input: NewTemplate) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::ManageStandardChangeTemplates)?;
     let now = clock.now();
     let model = Model {
@@ -89,15 +75,15 @@ pub async fn create_template(
             ),
         ));
     }
-    template::ActiveModel::from(model.clone())
-        .reset_all()
-        .insert(&txn)
-        .await?;
-    event::append(
+    write::create(
         &txn,
         actor,
         now,
-        template_event(EventAction::Created, None, &model),
+        None,
+        &Loaded {
+            record: model.clone(),
+            extra: (),
+        },
     )
     .await?;
     txn.commit().await?;
@@ -106,54 +92,46 @@ pub async fn create_template(
 
 /// Retires a template (CHANGE_MANAGER): it raises no new changes; drafts raised from it can no
 /// longer be submitted.
-pub async fn retire_template(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    id: &str,
-    version: i32,
-) -> DomainResult<Model> {
-    actor.authorize(Permission::ManageStandardChangeTemplates)?;
-    let txn = quorum_core::begin_write(db).await?;
-    let current = template::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or_else(|| DomainError::not_found("StandardChangeTemplate", id))?;
-    if current.version != version {
-        return Err(DomainError::stale_version(
-            &format!("template `{}`", current.name),
-            current.version,
-            version,
-        ));
-    }
-    if !current.active {
-        return Err(DomainError::InvalidTransition {
-            message: format!("template `{}` is already retired", current.name),
-        });
-    }
-    let now = clock.now();
-    let retired = Model {
-        active: false,
-        version: current.version + 1,
-        updated_at: now,
-        ..current.clone()
-    };
-    template::Entity::update_many()
-        .set(template::ActiveModel::from(retired.clone()).reset_all())
-        .filter(template::Column::Id.eq(id))
-        .filter(template::Column::Version.eq(version))
-        .exec(&txn)
-        .await?;
-    event::append(
-        &txn,
-        actor,
-        now,
-        template_event(EventAction::Retired, Some(&current), &retired),
+pub async fn retire_template(cx: Context<'_>, id: &str, version: i32) -> DomainResult<Model> {
+    write::act(
+        cx,
+        Permission::ManageStandardChangeTemplates,
+        id,
+        version,
+        Step::new(EventAction::Retired),
+        async |_, current: &Loaded<Model>, _| {
+            let current = &current.record;
+            if !current.active {
+                return Err(DomainError::InvalidTransition {
+                    message: format!("template `{}` is already retired", current.name),
+                });
+            }
+            Ok(Model {
+                active: false,
+                ..current.clone()
+            })
+        },
     )
-    .await?;
-    txn.commit().await?;
-    Ok(retired)
+    .await
+}
+
+impl Record for Model {
+    type Entity = template::Entity;
+    type Extra = ();
+    const KIND: EntityKind = EntityKind::StandardChangeTemplate;
+
+    // Templates have no number: errors and logs name them by name.
+    quorum_core::versioned_row!(template, number = name);
+
+    async fn read_extra(_: &DatabaseTransaction, _: &str) -> DomainResult<()> {
+        Ok(())
+    }
+
+    type Snapshot = TemplateSnapshot;
+
+    fn snapshot(&self, _: &()) -> TemplateSnapshot {
+        TemplateSnapshot::of_row(self)
+    }
 }
 
 /// Templates by name; only active ones unless `include_retired`.

@@ -3,22 +3,22 @@
 //! decide, moves the change in the same transaction. The change is decided exactly once.
 
 use quorum_core::event::EventAction;
-use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use quorum_core::write::{self, Loaded, Step, encode_json};
+use quorum_core::{Actor, Context, DomainError, DomainResult, Permission};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseTransaction;
+use quorum_core::WriteTransaction;
 
-use crate::change::{affected_item_ids, load_for_write, optional_text, record, write};
+use crate::change::optional_text;
 use crate::entity::cab_vote::{self, Model as Vote};
 use crate::entity::change_request::Model;
 use crate::entity::policy::Model as ChangePolicy;
 use crate::entity::{ChangeState, VoteDecision};
 use crate::lifecycle::{ChangeAction, board_of, check};
 use crate::policy;
+use crate::snapshot::VoteSnapshot;
 
 /// The standing votes on a change, oldest first.
 pub async fn votes_of<C: ConnectionTrait>(
@@ -46,15 +46,14 @@ pub async fn votes_of<C: ConnectionTrait>(
 }
 
 /// Casts (or replaces) the actor's vote on a change in CAB_REVIEW. A REJECT needs a comment.
-#[tracing::instrument(skip(db, clock, actor, comment))]
+#[tracing::instrument(skip(cx, comment))]
 pub async fn cast_cab_vote(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     change_id: &str,
     decision: VoteDecision,
     comment: Option<String>,
 ) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::CastCabVote)?;
     let comment = optional_text("comment", comment, 5_000)?;
     if decision == VoteDecision::Reject && comment.is_none() {
@@ -65,10 +64,10 @@ pub async fn cast_cab_vote(
     }
     let txn = quorum_core::begin_write(db).await?;
     // The lock serializes the votes on one change: each counts the ones before it.
-    let current = load_for_write(&txn, actor, change_id, None).await?;
+    let current = write::load_for_write::<Model>(&txn, actor, change_id, None).await?;
     let policy = policy::current(&txn).await?;
-    check(ChangeAction::Vote, &current, actor, &policy)?;
-    let board = board_of(current.change_type)
+    check(ChangeAction::Vote, &current.record, actor, &policy)?;
+    let board = board_of(current.record.change_type)
         .ok_or_else(|| DomainError::Internal("a change in CAB review has no board".to_owned()))?;
     let now = clock.now();
     let previous = cab_vote::Entity::find_by_id((change_id.to_owned(), actor.subject().to_owned()))
@@ -106,8 +105,9 @@ pub async fn cast_cab_vote(
             reason: vote.comment.clone(),
             before: previous
                 .as_ref()
-                .and_then(|vote| serde_json::to_value(vote).ok()),
-            after: serde_json::to_value(&vote).ok(),
+                .map(|vote| encode_json(&VoteSnapshot::of_row(vote)))
+                .transpose()?,
+            after: Some(encode_json(&VoteSnapshot::of_row(&vote))?),
         },
     )
     .await?;
@@ -124,17 +124,18 @@ pub async fn cast_cab_vote(
 /// decides (the ECAB can vote while the change manager assesses, and the risk of every
 /// emergency change is recorded before it goes ahead).
 pub(crate) async fn decide(
-    txn: &DatabaseTransaction,
+    txn: &WriteTransaction,
     actor: &Actor,
-    current: Model,
+    loaded: Loaded<Model>,
     policy: &ChangePolicy,
     now: DateTime<Utc>,
 ) -> DomainResult<Model> {
+    let current = &loaded.record;
     let Some(board) = board_of(current.change_type) else {
-        return Ok(current);
+        return Ok(loaded.record);
     };
     if current.state != ChangeState::CabReview {
-        return Ok(current);
+        return Ok(loaded.record);
     }
     let standing = cab_vote::Entity::find()
         .filter(cab_vote::Column::ChangeId.eq(current.id.as_str()))
@@ -189,31 +190,21 @@ pub(crate) async fn decide(
         None
     };
     let Some((state, reason)) = decision else {
-        return Ok(current);
+        return Ok(loaded.record);
     };
-    let updated = Model {
-        state,
-        decided_at: Some(now),
-        version: current.version + 1,
-        updated_at: now,
-        ..current.clone()
+    let updated = Loaded {
+        record: Model {
+            state,
+            decided_at: Some(now),
+            ..current.clone()
+        },
+        extra: loaded.extra.clone(),
     };
-    write(txn, &current, &updated).await?;
-    let items = affected_item_ids(txn, &current.id).await?;
     let action = if state == ChangeState::Authorized {
         EventAction::Authorized
     } else {
         EventAction::Rejected
     };
-    record(
-        txn,
-        actor,
-        now,
-        action,
-        Some(reason),
-        Some((&current, &items)),
-        (&updated, &items),
-    )
-    .await?;
-    Ok(updated)
+    let step = Step::new(action).with_reason(Some(reason));
+    write::save(txn, actor, now, step, &loaded, updated).await
 }

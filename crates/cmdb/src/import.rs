@@ -1,14 +1,13 @@
 //! Bulk import: upsert CIs by (class, name) and relationships by (source, type, target), all
 //! or nothing, in one transaction with multi-row statements.
 
-use quorum_core::event::EventAction;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use quorum_core::error::RowError;
-use quorum_core::event;
+use quorum_core::event::{self, EventAction};
 use quorum_core::numbering::{format_number, reserve_numbers};
-use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use quorum_core::{Actor, Context, DomainError, DomainResult, Permission};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
     EntityTrait, QueryFilter, QuerySelect,
@@ -16,12 +15,14 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
+use crate::CI_NUMBER_PREFIX;
 use crate::entity::configuration_item::{self as ci, Model};
 use crate::entity::relationship;
 use crate::entity::{CiClass, CiStatus, Environment, RelationshipType};
 use crate::item::ci_event;
+use crate::relationship::relationship_event;
 use crate::validate::{ItemFields, name_key};
-use crate::{CI_NUMBER_PREFIX, RELATIONSHIP_EVENT_KIND};
+use quorum_core::write::Record;
 
 /// Bad rows listed in one error; the count says how many there were in all.
 const MAX_LISTED_ROWS: usize = 50;
@@ -301,11 +302,10 @@ async fn existing_relationships<C: ConnectionTrait>(
 
 #[tracing::instrument(skip_all, fields(import.items = input.items.len(), import.relationships = input.relationships.len()))]
 pub async fn import_configuration_items(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     input: ImportInput,
 ) -> DomainResult<ImportSummary> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::ImportConfigurationItems)?;
     let mut errors = RowErrors::default();
 
@@ -383,21 +383,17 @@ pub async fn import_configuration_items(
             ),
             Some(current) if ItemFields::of(current) == fields => summary.unchanged += 1,
             Some(current) => {
-                let updated = fields.applied_to(current, now);
+                let updated = fields.applied_to(current).next_version(now);
                 to_update.push((current.clone(), updated));
             }
             None => to_create.push(fields),
         }
     }
-    let first_number = if to_create.is_empty() {
-        0
-    } else {
-        let count = i64::try_from(to_create.len()).unwrap_or(i64::MAX);
-        reserve_numbers(&txn, CI_NUMBER_PREFIX, count).await? - count + 1
-    };
+    let count = i64::try_from(to_create.len()).unwrap_or(i64::MAX);
+    let numbers = reserve_numbers(&txn, CI_NUMBER_PREFIX, count).await?;
     let created: Vec<Model> = to_create
         .into_iter()
-        .zip(first_number..)
+        .zip(numbers)
         .map(|(fields, number)| fields.into_new_model(format_number(CI_NUMBER_PREFIX, number), now))
         .collect();
     for model in &created {
@@ -513,7 +509,7 @@ async fn write(
         let events = chunk
             .iter()
             .map(|model| ci_event(EventAction::Created, None, model))
-            .collect();
+            .collect::<DomainResult<Vec<_>>>()?;
         event::append_many(txn, actor, now, events).await?;
     }
     for (current, next) in updated {
@@ -534,7 +530,7 @@ async fn write(
         let events = chunk
             .iter()
             .map(|(current, next)| ci_event(EventAction::Updated, Some(current), next))
-            .collect();
+            .collect::<DomainResult<Vec<_>>>()?;
         event::append_many(txn, actor, now, events).await?;
     }
     for chunk in relationships.chunks(INSERT_CHUNK) {
@@ -547,15 +543,8 @@ async fn write(
         .await?;
         let events = chunk
             .iter()
-            .map(|model| event::NewEvent {
-                entity_kind: RELATIONSHIP_EVENT_KIND,
-                entity_id: model.id.clone(),
-                action: EventAction::Created,
-                reason: None,
-                before: None,
-                after: serde_json::to_value(model).ok(),
-            })
-            .collect();
+            .map(|model| relationship_event(EventAction::Created, None, model))
+            .collect::<DomainResult<Vec<_>>>()?;
         event::append_many(txn, actor, now, events).await?;
     }
     Ok(())

@@ -4,16 +4,17 @@ use quorum_core::event::EventAction;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use quorum_core::event::EntityKind;
 use quorum_core::event::{self, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::pagination::{self, Page, PageRequest, SortOrder};
 use quorum_core::text::{Search, search};
-use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use quorum_core::write::{self, Loaded, Record, Step};
+use quorum_core::{Actor, Context, DomainError, DomainResult, Permission};
 use sea_orm::sea_query::{ExprTrait, LikeExpr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    QueryTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use serde_json::Value as Json;
 
@@ -104,8 +105,8 @@ impl ItemFields {
         }
     }
 
-    /// `model` with these fields, one version on.
-    pub(crate) fn applied_to(self, model: &Model, now: DateTime<Utc>) -> Model {
+    /// `model` with these fields; [`Record::next_version`] stamps it.
+    pub(crate) fn applied_to(self, model: &Model) -> Model {
         Model {
             name_key: name_key(&self.name),
             class: self.class,
@@ -116,8 +117,6 @@ impl ItemFields {
             owner_team: self.owner_team,
             description: self.description,
             attributes: self.attributes,
-            version: model.version + 1,
-            updated_at: now,
             ..model.clone()
         }
     }
@@ -143,20 +142,41 @@ impl ItemFields {
     }
 }
 
-/// The event snapshot of a CI: the whole row, so any past state can be read back.
-pub(crate) fn snapshot(model: &Model) -> Json {
-    serde_json::to_value(model).unwrap_or(Json::Null)
+impl Record for Model {
+    type Entity = ci::Entity;
+    type Extra = ();
+    const KIND: EntityKind = EntityKind::ConfigurationItem;
+
+    quorum_core::versioned_row!(ci);
+
+    async fn read_extra(_: &DatabaseTransaction, _: &str) -> DomainResult<()> {
+        Ok(())
+    }
+
+    type Snapshot = crate::ConfigurationItemSnapshot;
+
+    /// The whole row, so any past state can be read back.
+    fn snapshot(&self, _: &()) -> crate::ConfigurationItemSnapshot {
+        crate::ConfigurationItemSnapshot::of_row(self)
+    }
 }
 
-pub(crate) fn ci_event(action: EventAction, before: Option<&Model>, after: &Model) -> NewEvent {
-    NewEvent {
+/// The event of a CI written in bulk (imports).
+pub(crate) fn ci_event(
+    action: EventAction,
+    before: Option<&Model>,
+    after: &Model,
+) -> DomainResult<NewEvent> {
+    Ok(NewEvent {
         entity_kind: CI_EVENT_KIND,
         entity_id: after.id.clone(),
         action,
         reason: None,
-        before: before.map(snapshot),
-        after: Some(snapshot(after)),
-    }
+        before: before
+            .map(|model| write::encode_json(&model.snapshot(&())))
+            .transpose()?,
+        after: Some(write::encode_json(&after.snapshot(&()))?),
+    })
 }
 
 fn name_taken(class: CiClass, name: &str, number: &str) -> DomainError {
@@ -189,21 +209,21 @@ async fn ensure_name_free<C: ConnectionTrait>(
 
 /// A duplicate-key error from the insert or update itself: another writer took the name
 /// between our check and our write.
-fn name_race(error: sea_orm::DbErr, class: CiClass, name: &str) -> DomainError {
-    if quorum_core::error::is_unique_violation(&error) {
-        name_taken(class, name, "just created")
-    } else {
-        DomainError::Database(error)
+fn name_race(error: DomainError, class: CiClass, name: &str) -> DomainError {
+    match error {
+        DomainError::Database(error) if quorum_core::error::is_unique_violation(&error) => {
+            name_taken(class, name, "just created")
+        }
+        other => other,
     }
 }
 
 #[tracing::instrument(skip_all, fields(ci.class = ?input.class))]
 pub async fn create_configuration_item(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     input: NewConfigurationItem,
 ) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::CreateConfigurationItem)?;
     let fields = ItemFields {
         class: input.class,
@@ -222,158 +242,116 @@ pub async fn create_configuration_item(
     ensure_name_free(&txn, fields.class, &fields.name, None).await?;
     let number = next_number(&txn, CI_NUMBER_PREFIX).await?;
     let (class, name) = (fields.class, fields.name.clone());
-    let model = fields.into_new_model(number, now);
-    ci::Entity::insert(ci::ActiveModel::from(model.clone()).reset_all())
-        .exec_without_returning(&txn)
+    let created = Loaded {
+        record: fields.into_new_model(number, now),
+        extra: (),
+    };
+    write::create(&txn, actor, now, None, &created)
         .await
         .map_err(|error| name_race(error, class, &name))?;
-    event::append(
-        &txn,
-        actor,
-        now,
-        ci_event(EventAction::Created, None, &model),
-    )
-    .await?;
     txn.commit().await?;
-    tracing::info!(ci.id = %model.id, ci.number = %model.number, "cmdb.item_created");
-    Ok(model)
+    Ok(created.record)
 }
 
-/// Loads a CI for a write and checks the writer read its current version.
-async fn load_for_write<C: ConnectionTrait>(db: &C, id: &str, version: i32) -> DomainResult<Model> {
-    let current = ci::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .ok_or_else(|| DomainError::not_found("ConfigurationItem", id))?;
-    if current.version != version {
-        return Err(DomainError::stale_version(
-            &current.number,
-            current.version,
-            version,
-        ));
-    }
+/// Refuses any write to a retired CI.
+fn check_live(current: &Model) -> DomainResult<()> {
     if current.status == CiStatus::Retired {
         return Err(DomainError::InvalidTransition {
             message: format!("{} is retired and can no longer change", current.number),
         });
     }
-    Ok(current)
-}
-
-/// Writes `updated` over `current` if nobody else wrote it meanwhile.
-async fn write_version<C: ConnectionTrait>(
-    db: &C,
-    current: &Model,
-    updated: &Model,
-) -> DomainResult<()> {
-    let result = ci::Entity::update_many()
-        .set(ci::ActiveModel::from(updated.clone()).reset_all())
-        .filter(ci::Column::Id.eq(current.id.as_str()))
-        .filter(ci::Column::Version.eq(current.version))
-        .exec(db)
-        .await
-        .map_err(|error| name_race(error, updated.class, &updated.name))?;
-    if result.rows_affected == 0 {
-        return Err(DomainError::lost_race(&current.number));
-    }
     Ok(())
 }
 
-#[tracing::instrument(skip(db, clock, actor, changes))]
+#[tracing::instrument(skip(cx, changes))]
 pub async fn update_configuration_item(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     changes: ConfigurationItemChanges,
 ) -> DomainResult<Model> {
-    actor.authorize(Permission::UpdateConfigurationItem)?;
-    let txn = quorum_core::begin_write(db).await?;
-    let current = load_for_write(&txn, id, version).await?;
-    let before = ItemFields::of(&current);
-    let fields = ItemFields {
-        class: changes.class.unwrap_or(before.class),
-        name: changes.name.unwrap_or_else(|| before.name.clone()),
-        status: changes.status.unwrap_or(before.status),
-        environment: changes.environment.unwrap_or(before.environment),
-        criticality: changes.criticality.unwrap_or(before.criticality),
-        owner_team: changes
-            .owner_team
-            .unwrap_or_else(|| before.owner_team.clone()),
-        description: changes
-            .description
-            .unwrap_or_else(|| before.description.clone()),
-        attributes: changes
-            .attributes
-            .unwrap_or_else(|| before.attributes.clone()),
-    }
-    .validated("input")?;
-    if fields == before {
-        // Nothing changes: no new version, no event.
-        return Ok(current);
-    }
-    if name_key(&fields.name) != current.name_key || fields.class != current.class {
-        ensure_name_free(&txn, fields.class, &fields.name, Some(id)).await?;
-    }
-    let now = clock.now();
-    let updated = fields.applied_to(&current, now);
-    write_version(&txn, &current, &updated).await?;
-    event::append(
-        &txn,
-        actor,
-        now,
-        ci_event(EventAction::Updated, Some(&current), &updated),
+    // The class and name written, for a unique violation lost to a concurrent writer.
+    let mut written: Option<(CiClass, String)> = None;
+    write::act(
+        cx,
+        Permission::UpdateConfigurationItem,
+        id,
+        version,
+        Step::edit(),
+        async |txn, current: &Loaded<Model>, _| {
+            let current = &current.record;
+            check_live(current)?;
+            let before = ItemFields::of(current);
+            let fields = ItemFields {
+                class: changes.class.unwrap_or(before.class),
+                name: changes.name.unwrap_or_else(|| before.name.clone()),
+                status: changes.status.unwrap_or(before.status),
+                environment: changes.environment.unwrap_or(before.environment),
+                criticality: changes.criticality.unwrap_or(before.criticality),
+                owner_team: changes
+                    .owner_team
+                    .unwrap_or_else(|| before.owner_team.clone()),
+                description: changes
+                    .description
+                    .unwrap_or_else(|| before.description.clone()),
+                attributes: changes
+                    .attributes
+                    .unwrap_or_else(|| before.attributes.clone()),
+            }
+            .validated("input")?;
+            if name_key(&fields.name) != current.name_key || fields.class != current.class {
+                ensure_name_free(txn, fields.class, &fields.name, Some(id)).await?;
+            }
+            written = Some((fields.class, fields.name.clone()));
+            Ok(fields.applied_to(current))
+        },
     )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
+    .await
+    .map_err(|error| match &written {
+        Some((class, name)) => name_race(error, *class, name),
+        None => error,
+    })
 }
 
 /// Retires a CI unless `holders` (other domains' records that still need it, by number) name
 /// any.
-#[tracing::instrument(skip(db, clock, actor, holders))]
+#[tracing::instrument(skip(cx, holders))]
 pub async fn retire_configuration_item(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     holders: impl AsyncFnOnce(&DatabaseTransaction, &Model) -> DomainResult<Vec<String>>,
 ) -> DomainResult<Model> {
-    actor.authorize(Permission::RetireConfigurationItem)?;
-    let txn = quorum_core::begin_write(db).await?;
-    let current = load_for_write(&txn, id, version).await?;
-    // Records of other domains that still need the CI (changes in flight, open incidents)
-    // hold it in service: retiring it under them would leave them pointing at nothing live.
-    let holding = holders(&txn, &current).await?;
-    if !holding.is_empty() {
-        return Err(DomainError::InvalidTransition {
-            message: format!(
-                "{} is still in use by {}: close them or take the CI off them first",
-                current.number,
-                holding.join(", ")
-            ),
-        });
-    }
-    let now = clock.now();
-    let retired = Model {
-        status: CiStatus::Retired,
-        retired_at: Some(now),
-        version: current.version + 1,
-        updated_at: now,
-        ..current.clone()
-    };
-    write_version(&txn, &current, &retired).await?;
-    event::append(
-        &txn,
-        actor,
-        now,
-        ci_event(EventAction::Retired, Some(&current), &retired),
+    write::act(
+        cx,
+        Permission::RetireConfigurationItem,
+        id,
+        version,
+        Step::new(EventAction::Retired),
+        async |txn, current: &Loaded<Model>, now| {
+            let current = &current.record;
+            check_live(current)?;
+            // Records of other domains that still need the CI (changes in flight, open
+            // incidents) hold it in service: retiring it under them would leave them pointing
+            // at nothing live.
+            let holding = holders(txn, current).await?;
+            if !holding.is_empty() {
+                return Err(DomainError::InvalidTransition {
+                    message: format!(
+                        "{} is still in use by {}: close them or take the CI off them first",
+                        current.number,
+                        holding.join(", ")
+                    ),
+                });
+            }
+            Ok(Model {
+                status: CiStatus::Retired,
+                retired_at: Some(now),
+                ..current.clone()
+            })
+        },
     )
-    .await?;
-    txn.commit().await?;
-    Ok(retired)
+    .await
 }
 
 /// How a single CI is named in a lookup.
@@ -494,12 +472,14 @@ pub async fn find_configuration_items_as_of<C: ConnectionTrait>(
         // Ascending ids: the last event of each CI wins.
         for event in events {
             let Some(after) = event.after else { continue };
-            let model: Model = serde_json::from_value(after).map_err(|error| {
-                DomainError::Internal(format!(
-                    "event {} holds no configuration item snapshot: {error}",
-                    event.id
-                ))
-            })?;
+            let model = serde_json::from_value::<crate::ConfigurationItemSnapshot>(after)
+                .map_err(|error| {
+                    DomainError::Internal(format!(
+                        "event {} holds no configuration item snapshot: {error}",
+                        event.id
+                    ))
+                })?
+                .into_row();
             found.insert(model.id.clone(), model);
         }
     }

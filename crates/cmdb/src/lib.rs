@@ -9,7 +9,7 @@ pub mod entity;
 mod import;
 mod item;
 mod relationship;
-pub mod seed;
+pub mod snapshot;
 mod validate;
 mod walk;
 
@@ -36,9 +36,11 @@ pub use walk::{
 };
 
 /// The `entity_kind` of CI events.
-pub const CI_EVENT_KIND: &str = "ConfigurationItem";
+pub const CI_EVENT_KIND: &str = quorum_core::event::EntityKind::ConfigurationItem.as_str();
 /// The `entity_kind` of relationship events.
-pub const RELATIONSHIP_EVENT_KIND: &str = "ConfigurationItemRelationship";
+pub const RELATIONSHIP_EVENT_KIND: &str =
+    quorum_core::event::EntityKind::ConfigurationItemRelationship.as_str();
 /// Prefix of CI numbers: `CI0000001`.
 pub const CI_NUMBER_PREFIX: &str = "CI";
 pub use item::CiKey;
+pub use snapshot::{ConfigurationItemSnapshot, RelationshipSnapshot};

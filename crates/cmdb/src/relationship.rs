@@ -1,18 +1,19 @@
 //! Relationships between configuration items: relate, remove, read (now or at a past instant).
 
 use chrono::{DateTime, Utc};
-use quorum_core::event::EventAction;
-use quorum_core::event::{self, NewEvent};
-use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use quorum_core::event::{self, EventAction, NewEvent};
+use quorum_core::write::encode_json;
+use quorum_core::{Actor, Context, DomainError, DomainResult, Permission};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::RELATIONSHIP_EVENT_KIND;
 use crate::entity::configuration_item as ci;
 use crate::entity::relationship::{self, Model, live_at};
 use crate::entity::{CiStatus, RelationshipType};
+use crate::snapshot::RelationshipSnapshot;
 
 /// What `relateConfigurationItems` takes.
 #[derive(Debug, Clone)]
@@ -34,24 +35,28 @@ pub enum RelationshipDirection {
     Both,
 }
 
-fn relationship_event(action: EventAction, before: Option<&Model>, after: &Model) -> NewEvent {
-    NewEvent {
+pub(crate) fn relationship_event(
+    action: EventAction,
+    before: Option<&Model>,
+    after: &Model,
+) -> DomainResult<NewEvent> {
+    let snapshot = |model: &Model| encode_json(&RelationshipSnapshot::of_row(model));
+    Ok(NewEvent {
         entity_kind: RELATIONSHIP_EVENT_KIND,
         entity_id: after.id.clone(),
         action,
         reason: None,
-        before: before.and_then(|model| serde_json::to_value(model).ok()),
-        after: serde_json::to_value(after).ok(),
-    }
+        before: before.map(snapshot).transpose()?,
+        after: Some(snapshot(after)?),
+    })
 }
 
-#[tracing::instrument(skip(db, clock, actor))]
+#[tracing::instrument(skip(cx))]
 pub async fn relate_configuration_items(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     input: NewRelationship,
 ) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::RelateConfigurationItems)?;
     if input.source_id == input.target_id {
         return Err(DomainError::bad_input(
@@ -120,20 +125,16 @@ pub async fn relate_configuration_items(
         &txn,
         actor,
         now,
-        relationship_event(EventAction::Created, None, &model),
+        relationship_event(EventAction::Created, None, &model)?,
     )
     .await?;
     txn.commit().await?;
     Ok(model)
 }
 
-#[tracing::instrument(skip(db, clock, actor))]
-pub async fn remove_relationship(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    id: &str,
-) -> DomainResult<Model> {
+#[tracing::instrument(skip(cx))]
+pub async fn remove_relationship(cx: Context<'_>, id: &str) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::RemoveRelationship)?;
     let txn = quorum_core::begin_write(db).await?;
     let current = relationship::Entity::find_by_id(id)
@@ -168,7 +169,7 @@ pub async fn remove_relationship(
         &txn,
         actor,
         now,
-        relationship_event(EventAction::Removed, Some(&current), &removed),
+        relationship_event(EventAction::Removed, Some(&current), &removed)?,
     )
     .await?;
     txn.commit().await?;

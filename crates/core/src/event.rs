@@ -157,13 +157,19 @@ pub enum EntityKind {
 }
 
 impl EntityKind {
-    /// The name as the event table stores it.
-    pub fn as_str(self) -> &'static str {
-        use async_graphql::resolver_utils::EnumType;
-        Self::items()
-            .iter()
-            .find(|item| item.value == self)
-            .map_or("", |item| item.name)
+    /// The name as the event table stores it (and clients see it: a test holds the two equal).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::ConfigurationItem => "ConfigurationItem",
+            EntityKind::ConfigurationItemRelationship => "ConfigurationItemRelationship",
+            EntityKind::Change => "Change",
+            EntityKind::Incident => "Incident",
+            EntityKind::Problem => "Problem",
+            EntityKind::FreezeWindow => "FreezeWindow",
+            EntityKind::StandardChangeTemplate => "StandardChangeTemplate",
+            EntityKind::ChangePolicy => "ChangePolicy",
+            EntityKind::SlaTarget => "SlaTarget",
+        }
     }
 
     /// The kind a stored name names, if it is one.
@@ -327,15 +333,43 @@ impl EventKind {
     }
 }
 
-/// Field `name` of an event's `before` or `after` snapshot, decoded; none when absent or of
-/// another shape.
-pub fn snapshot_field<T: serde::de::DeserializeOwned>(
+/// Field `name` of `event`'s `before` or `after` snapshot, decoded; none when the snapshot or
+/// the field is absent (a creation has no `before`, a vote no `state`). A field that is there
+/// and does not decode is an INTERNAL error naming the event, as in [`decode_after`].
+fn snapshot_field<T: serde::de::DeserializeOwned>(
+    event: &Model,
     snapshot: Option<&Json>,
     name: &str,
-) -> Option<T> {
+) -> crate::DomainResult<Option<T>> {
     snapshot
         .and_then(|value| value.get(name))
-        .and_then(|field| T::deserialize(field).ok())
+        .map(|field| {
+            T::deserialize(field).map_err(|error| {
+                crate::DomainError::Internal(format!(
+                    "event {} ({} {}) holds a `{name}` that does not decode: {error}",
+                    event.id, event.entity_kind, event.action
+                ))
+            })
+        })
+        .transpose()
+}
+
+/// The `after` snapshot of `event` decoded as `T`; none for an event without one (a removal).
+/// A snapshot that does not decode is an INTERNAL error naming the event, never a silent none:
+/// a reader would otherwise lose what the event says without anyone knowing.
+pub fn decode_after<T: serde::de::DeserializeOwned>(event: &Model) -> DomainResult<Option<T>> {
+    event
+        .after
+        .as_ref()
+        .map(|after| {
+            T::deserialize(after).map_err(|error| {
+                crate::DomainError::Internal(format!(
+                    "event {} ({} {}) holds a snapshot that does not decode: {error}",
+                    event.id, event.entity_kind, event.action
+                ))
+            })
+        })
+        .transpose()
 }
 
 /// What any event says to live subscribers about a record whose snapshots carry a `state` of
@@ -360,10 +394,11 @@ pub struct EventNews<S> {
 }
 
 impl<S: serde::de::DeserializeOwned + PartialEq> EventNews<S> {
-    pub fn read(event: &Model) -> Self {
-        let from_state: Option<S> = snapshot_field(event.before.as_ref(), "state");
-        let to_state: Option<S> = snapshot_field(event.after.as_ref(), "state");
-        Self {
+    /// The news of `event`; a state or CI list there that does not decode is an error.
+    pub fn read(event: &Model) -> crate::DomainResult<Self> {
+        let from_state: Option<S> = snapshot_field(event, event.before.as_ref(), "state")?;
+        let to_state: Option<S> = snapshot_field(event, event.after.as_ref(), "state")?;
+        Ok(Self {
             event_id: event.id,
             entity_id: event.entity_id.clone(),
             kind: EventKind::of(&event.action, from_state.as_ref(), to_state.as_ref()),
@@ -373,9 +408,9 @@ impl<S: serde::de::DeserializeOwned + PartialEq> EventNews<S> {
             reason: event.reason.clone(),
             from_state,
             to_state,
-            affected_item_ids: snapshot_field(event.after.as_ref(), "affectedItemIds")
+            affected_item_ids: snapshot_field(event, event.after.as_ref(), "affectedItemIds")?
                 .unwrap_or_default(),
-        }
+        })
     }
 }
 
@@ -392,10 +427,10 @@ mod tests {
             Some(EventAction::ReferredToCab)
         );
         assert_eq!(EventAction::from_stored("nonsense"), None);
-        assert_eq!(
-            EntityKind::ConfigurationItemRelationship.as_str(),
-            "ConfigurationItemRelationship"
-        );
+        use async_graphql::resolver_utils::EnumType;
+        for item in EntityKind::items() {
+            assert_eq!(item.value.as_str(), item.name);
+        }
         assert_eq!(
             EntityKind::from_stored("SlaTarget"),
             Some(EntityKind::SlaTarget)

@@ -18,10 +18,21 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 static SQLITE_WRITERS: LazyLock<Arc<Mutex<()>>> = LazyLock::new(|| Arc::new(Mutex::new(())));
 
 /// The transaction of one write; on SQLite it also holds this process's writer turn until it
-/// commits or rolls back (or is dropped).
+/// commits or rolls back (or is dropped). The records it wrote are logged once it commits, so
+/// the log never tells of a write that was rolled back.
 pub struct WriteTransaction {
     txn: DatabaseTransaction,
     _turn: Option<OwnedMutexGuard<()>>,
+    written: std::sync::Mutex<Vec<Written>>,
+}
+
+/// One record a write transaction wrote, for its log line.
+#[derive(Debug)]
+pub(crate) struct Written {
+    pub kind: &'static str,
+    pub number: String,
+    pub version: i32,
+    pub action: &'static str,
 }
 
 impl Deref for WriteTransaction {
@@ -62,8 +73,27 @@ impl ConnectionTrait for WriteTransaction {
 }
 
 impl WriteTransaction {
+    /// Notes `written` for the log line this transaction writes when it commits.
+    pub(crate) fn note(&self, written: Written) {
+        if let Ok(mut list) = self.written.lock() {
+            list.push(written);
+        }
+    }
+
+    /// Commits, then logs one `record.written` line per record written.
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.txn.commit().await
+        let written = self.written.into_inner().unwrap_or_default();
+        self.txn.commit().await?;
+        for record in written {
+            tracing::info!(
+                record.kind = record.kind,
+                record.number = record.number,
+                record.version = record.version,
+                record.action = record.action,
+                "record.written"
+            );
+        }
+        Ok(())
     }
 
     pub async fn rollback(self) -> Result<(), DbErr> {
@@ -86,5 +116,9 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTransaction, Db
             ..TransactionOptions::default()
         })
         .await?;
-    Ok(WriteTransaction { txn, _turn: turn })
+    Ok(WriteTransaction {
+        txn,
+        _turn: turn,
+        written: std::sync::Mutex::default(),
+    })
 }

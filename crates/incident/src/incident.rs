@@ -5,22 +5,22 @@
 use chrono::{DateTime, Utc};
 use quorum_change::ChangeState;
 use quorum_cmdb::ConfigurationItem;
-use quorum_core::event::EventAction;
-use quorum_core::event::{self, NewEvent};
+use quorum_core::event::{self, EntityKind, EventAction, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::text::{optional_text, required_text};
-use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use quorum_core::write::{self, Loaded, Record, Step, encode_json};
+use quorum_core::{Actor, Context, DomainError, DomainResult, Permission, WriteTransaction};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
-use serde_json::Value as Json;
 
+use crate::INCIDENT_NUMBER_PREFIX;
 use crate::entity::incident::{self, Model};
 use crate::entity::{IncidentState, Level, Priority, ResolutionCode, affected_item, sla_target};
 use crate::lifecycle::{IncidentAction, check};
 use crate::sla;
-use crate::{INCIDENT_EVENT_KIND, INCIDENT_NUMBER_PREFIX};
+use crate::snapshot::SlaTargetSnapshot;
 
 const MAX_TITLE: usize = 200;
 const MAX_TEXT: usize = 20_000;
@@ -112,13 +112,11 @@ pub async fn open_incidents_on<C: ConnectionTrait>(
 /// Retires a CI (CHANGE_MANAGER) unless changes in flight or open incidents still name it:
 /// INVALID_TRANSITION listing them.
 pub async fn retire_configuration_item(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
 ) -> DomainResult<ConfigurationItem> {
-    quorum_cmdb::retire_configuration_item(db, clock, actor, id, version, async |txn, ci| {
+    quorum_cmdb::retire_configuration_item(cx, id, version, async |txn, ci| {
         let mut holding = quorum_change::changes_holding(txn, &ci.id).await?;
         holding.extend(open_incidents_on(txn, &ci.id).await?);
         Ok(holding)
@@ -162,91 +160,30 @@ async fn replace_items(
     Ok(())
 }
 
-fn snapshot(model: &Model, items: &[String]) -> Json {
-    let mut value = serde_json::to_value(model).unwrap_or(Json::Null);
-    if let Some(object) = value.as_object_mut() {
-        object.insert("affectedItemIds".to_owned(), Json::from(items.to_vec()));
-    }
-    value
-}
+impl Record for Model {
+    type Entity = incident::Entity;
+    /// The ids of the CIs the incident names, sorted.
+    type Extra = Vec<String>;
+    const KIND: EntityKind = EntityKind::Incident;
 
-#[allow(clippy::too_many_arguments)]
-async fn record(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    now: DateTime<Utc>,
-    action: EventAction,
-    reason: Option<String>,
-    before: Option<(&Model, &[String])>,
-    after: (&Model, &[String]),
-) -> DomainResult<()> {
-    event::append(
-        txn,
-        actor,
-        now,
-        NewEvent {
-            entity_kind: INCIDENT_EVENT_KIND,
-            entity_id: after.0.id.clone(),
-            action,
-            reason,
-            before: before.map(|(model, items)| snapshot(model, items)),
-            after: Some(snapshot(after.0, after.1)),
-        },
-    )
-    .await?;
-    Ok(())
-}
+    quorum_core::versioned_row!(incident);
 
-/// Loads an incident for a write, locked (PostgreSQL) until the transaction ends, at `version`.
-pub(crate) async fn load_for_write(
-    txn: &DatabaseTransaction,
-    id: &str,
-    version: Option<i32>,
-) -> DomainResult<Model> {
-    let current = incident::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .ok_or_else(|| DomainError::not_found("Incident", id))?;
-    if let Some(version) = version
-        && current.version != version
-    {
-        return Err(DomainError::stale_version(
-            &current.number,
-            current.version,
-            version,
-        ));
+    async fn read_extra(txn: &DatabaseTransaction, id: &str) -> DomainResult<Vec<String>> {
+        affected_item_ids(txn, id).await
     }
-    Ok(current)
-}
 
-/// Writes `updated` (one version on) over `current`.
-pub(crate) async fn write(
-    txn: &DatabaseTransaction,
-    current: &Model,
-    updated: &Model,
-) -> DomainResult<()> {
-    let result = incident::Entity::update_many()
-        .set(incident::ActiveModel::from(updated.clone()).reset_all())
-        .filter(incident::Column::Id.eq(current.id.as_str()))
-        .filter(incident::Column::Version.eq(current.version))
-        .exec(txn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(DomainError::lost_race(&current.number));
+    type Snapshot = crate::IncidentSnapshot;
+
+    fn snapshot(&self, items: &Vec<String>) -> crate::IncidentSnapshot {
+        crate::IncidentSnapshot::of_row(self, items.clone())
     }
-    Ok(())
 }
 
 /// Logs an incident (any role but CAB_MEMBER): NEW, its priority from the matrix, its SLA due
 /// times from the targets of that priority.
 #[tracing::instrument(skip_all)]
-pub async fn create_incident(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    input: NewIncident,
-) -> DomainResult<Model> {
+pub async fn create_incident(cx: Context<'_>, input: NewIncident) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::CreateIncident)?;
     let title = required_text("input.title", input.title, MAX_TITLE)?;
     let description = optional_text("input.description", input.description, MAX_TEXT)?;
@@ -302,61 +239,37 @@ pub async fn create_incident(
         response,
         resolution,
     );
-    incident::Entity::insert(incident::ActiveModel::from(model.clone()).reset_all())
-        .exec_without_returning(&txn)
-        .await?;
-    let ids: Vec<String> = cis.into_iter().map(|item| item.id).collect();
-    replace_items(&txn, &model.id, &ids).await?;
-    record(
-        &txn,
-        actor,
-        now,
-        EventAction::Created,
-        None,
-        None,
-        (&model, &ids),
-    )
-    .await?;
+    let created = Loaded {
+        record: model,
+        extra: cis.into_iter().map(|item| item.id).collect(),
+    };
+    write::create(&txn, actor, now, None, &created).await?;
+    replace_items(&txn, &created.record.id, &created.extra).await?;
     txn.commit().await?;
-    tracing::info!(incident.number = %model.number, incident.priority = ?model.priority, "incident.created");
-    Ok(model)
+    Ok(created.record)
 }
 
-/// Runs one move: load and check, `apply`, write one version on, record.
-#[allow(clippy::too_many_arguments)]
+/// Runs one move: [`check`] it, then `apply` it.
 async fn act(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     action: IncidentAction,
-    event_action: EventAction,
-    reason: Option<String>,
+    step: Step,
     apply: impl FnOnce(Model, DateTime<Utc>) -> DomainResult<Model>,
 ) -> DomainResult<Model> {
-    actor.authorize(action.permission())?;
-    let txn = quorum_core::begin_write(db).await?;
-    let current = load_for_write(&txn, id, Some(version)).await?;
-    check(action, &current, actor)?;
-    let now = clock.now();
-    let mut updated = apply(current.clone(), now)?;
-    updated.version = current.version + 1;
-    updated.updated_at = now;
-    write(&txn, &current, &updated).await?;
-    let ids = affected_item_ids(&txn, id).await?;
-    record(
-        &txn,
-        actor,
-        now,
-        event_action,
-        reason,
-        Some((&current, &ids)),
-        (&updated, &ids),
+    write::act(
+        cx,
+        action.permission(),
+        id,
+        version,
+        step,
+        async |_, current: &Loaded<Model>, now| {
+            check(action, &current.record, cx.actor)?;
+            apply(current.record.clone(), now)
+        },
     )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
+    .await
 }
 
 /// The first response: the first assignment or acknowledgement, moving NEW to IN_PROGRESS.
@@ -374,15 +287,14 @@ fn respond(incident: Model, now: DateTime<Utc>) -> Model {
 
 /// Edits an open incident. A new impact or urgency recomputes the priority and the due
 /// times (elapsed and paused time are kept).
-#[tracing::instrument(skip(db, clock, actor, edits))]
+#[tracing::instrument(skip(cx, edits))]
 pub async fn update_incident(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     edits: IncidentEdits,
 ) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::UpdateIncident)?;
     let title = edits
         .title
@@ -401,9 +313,10 @@ pub async fn update_incident(
         .map(|text| optional_text("input.assignmentGroup", text, MAX_TITLE))
         .transpose()?;
     let txn = quorum_core::begin_write(db).await?;
-    let current = load_for_write(&txn, id, Some(version)).await?;
-    check(IncidentAction::Update, &current, actor)?;
-    let before_items = affected_item_ids(&txn, id).await?;
+    let loaded = write::load_for_write::<Model>(&txn, actor, id, Some(version)).await?;
+    let current = &loaded.record;
+    check(IncidentAction::Update, current, actor)?;
+    let before_items = &loaded.extra;
     let after_items = match &edits.affected_item_ids {
         Some(ids) => {
             let mut ids: Vec<String> = items(&txn, actor, "input.affectedItemIds", ids)
@@ -433,39 +346,25 @@ pub async fn update_incident(
         let (response, resolution) = targets(&txn, priority).await?;
         updated = sla::retarget(updated, response, resolution);
     }
-    if updated == current && after_items == before_items {
-        return Ok(current);
-    }
-    let now = clock.now();
-    updated.version = current.version + 1;
-    updated.updated_at = now;
-    write(&txn, &current, &updated).await?;
-    if after_items != before_items {
+    if after_items != *before_items {
         replace_items(&txn, id, &after_items).await?;
     }
     let reason = (priority != current.priority)
         .then(|| format!("priority {:?} → {:?}", current.priority, priority));
-    record(
-        &txn,
-        actor,
-        now,
-        EventAction::Updated,
-        reason,
-        Some((&current, &before_items)),
-        (&updated, &after_items),
-    )
-    .await?;
+    let updated = Loaded {
+        record: updated,
+        extra: after_items,
+    };
+    let step = Step::edit().with_reason(reason);
+    let updated = write::save(&txn, actor, clock.now(), step, &loaded, updated).await?;
     txn.commit().await?;
     Ok(updated)
 }
 
 /// Assigns an open incident to `assignee` (and optionally a group); the first assignment is
 /// the response.
-#[allow(clippy::too_many_arguments)]
 pub async fn assign_incident(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     assignee: String,
@@ -474,14 +373,11 @@ pub async fn assign_incident(
     let assignee = required_text("assignee", assignee, MAX_TITLE)?;
     let group = optional_text("assignmentGroup", assignment_group, MAX_TITLE)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         IncidentAction::Assign,
-        EventAction::Assigned,
-        None,
+        Step::new(EventAction::Assigned),
         |current, now| {
             let group = group.or_else(|| current.assignment_group.clone());
             Ok(respond(
@@ -499,22 +395,14 @@ pub async fn assign_incident(
 
 /// Acknowledges a NEW incident: the response; the caller becomes the assignee when there is
 /// none.
-pub async fn acknowledge_incident(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    id: &str,
-    version: i32,
-) -> DomainResult<Model> {
+pub async fn acknowledge_incident(cx: Context<'_>, id: &str, version: i32) -> DomainResult<Model> {
+    let Context { actor, .. } = cx;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         IncidentAction::Acknowledge,
-        EventAction::Acknowledged,
-        None,
+        Step::new(EventAction::Acknowledged),
         |current, now| {
             let assignee = current
                 .assignee
@@ -534,9 +422,7 @@ pub async fn acknowledge_incident(
 
 /// Puts an incident IN_PROGRESS on hold, with a reason: the resolution clock stops.
 pub async fn put_incident_on_hold(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     reason: String,
@@ -544,14 +430,11 @@ pub async fn put_incident_on_hold(
     let reason = required_text("reason", reason, MAX_TEXT)?;
     let hold_reason = reason.clone();
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         IncidentAction::PutOnHold,
-        EventAction::PutOnHold,
-        Some(reason),
+        Step::new(EventAction::PutOnHold).with_reason(Some(reason)),
         |current, now| {
             Ok(sla::pause(
                 Model {
@@ -568,22 +451,13 @@ pub async fn put_incident_on_hold(
 
 /// Resumes an incident ON_HOLD: the resolution clock runs again, its due time later by the
 /// hold.
-pub async fn resume_incident(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    id: &str,
-    version: i32,
-) -> DomainResult<Model> {
+pub async fn resume_incident(cx: Context<'_>, id: &str, version: i32) -> DomainResult<Model> {
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         IncidentAction::Resume,
-        EventAction::Resumed,
-        None,
+        Step::new(EventAction::Resumed),
         |current, now| {
             let since = current.on_hold_since.unwrap_or(now);
             Ok(sla::end_pause(
@@ -601,11 +475,8 @@ pub async fn resume_incident(
 }
 
 /// Resolves an open incident with a code and notes.
-#[allow(clippy::too_many_arguments)]
 pub async fn resolve_incident(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     code: ResolutionCode,
@@ -613,14 +484,11 @@ pub async fn resolve_incident(
 ) -> DomainResult<Model> {
     let notes = required_text("notes", notes, MAX_TEXT)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         IncidentAction::Resolve,
-        EventAction::Resolved,
-        None,
+        Step::new(EventAction::Resolved),
         |current, now| {
             let current = match current.on_hold_since {
                 Some(since) => sla::end_pause(current, since, now),
@@ -641,22 +509,13 @@ pub async fn resolve_incident(
 }
 
 /// Closes a RESOLVED incident.
-pub async fn close_incident(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    id: &str,
-    version: i32,
-) -> DomainResult<Model> {
+pub async fn close_incident(cx: Context<'_>, id: &str, version: i32) -> DomainResult<Model> {
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         IncidentAction::Close,
-        EventAction::Closed,
-        None,
+        Step::new(EventAction::Closed),
         |current, now| {
             Ok(Model {
                 state: IncidentState::Closed,
@@ -671,23 +530,18 @@ pub async fn close_incident(
 /// Reopens a RESOLVED incident (counted): IN_PROGRESS again; the time it sat resolved does
 /// not count against its resolution target.
 pub async fn reopen_incident(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     reason: String,
 ) -> DomainResult<Model> {
     let reason = required_text("reason", reason, MAX_TEXT)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         IncidentAction::Reopen,
-        EventAction::Reopened,
-        Some(reason),
+        Step::new(EventAction::Reopened).with_reason(Some(reason)),
         |current, now| {
             let since = current.resolved_at.unwrap_or(now);
             let reopened = Model {
@@ -707,13 +561,12 @@ pub async fn reopen_incident(
 /// Names (or, with `None`, clears) the change that caused an incident (ENGINEER,
 /// CHANGE_MANAGER). The change must have started implementing.
 pub async fn set_incident_cause(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     change_id: Option<String>,
 ) -> DomainResult<Model> {
+    let Context { db, actor, .. } = cx;
     actor.authorize(Permission::LinkIncidentToChange)?;
     if let Some(change_id) = &change_id {
         let change =
@@ -737,14 +590,11 @@ pub async fn set_incident_cause(
         }
     }
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         IncidentAction::SetCause,
-        EventAction::CauseSet,
-        None,
+        Step::new(EventAction::CauseSet),
         |current, _| {
             Ok(Model {
                 caused_by_change_id: change_id,
@@ -757,23 +607,18 @@ pub async fn set_incident_cause(
 
 /// Raises an open incident to a major incident (ENGINEER, CHANGE_MANAGER, SERVICE_HEAD).
 pub async fn raise_major_incident(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     reason: Option<String>,
 ) -> DomainResult<Model> {
     let reason = optional_text("reason", reason, MAX_TEXT)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         IncidentAction::RaiseMajor,
-        EventAction::RaisedMajor,
-        reason,
+        Step::new(EventAction::RaisedMajor).with_reason(reason),
         |current, _| {
             Ok(Model {
                 major_incident: true,
@@ -786,23 +631,18 @@ pub async fn raise_major_incident(
 
 /// Lowers a major incident (SERVICE_HEAD), with a reason.
 pub async fn lower_major_incident(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     reason: String,
 ) -> DomainResult<Model> {
     let reason = required_text("reason", reason, MAX_TEXT)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         IncidentAction::LowerMajor,
-        EventAction::LoweredMajor,
-        Some(reason),
+        Step::new(EventAction::LoweredMajor).with_reason(Some(reason)),
         |current, _| {
             Ok(Model {
                 major_incident: false,
@@ -816,7 +656,7 @@ pub async fn lower_major_incident(
 /// Links incidents to a problem (or unlinks with `None`) inside the problem's transaction; the
 /// problem crate calls it. Each incident gets a version and an event.
 pub async fn set_problem(
-    txn: &DatabaseTransaction,
+    txn: &WriteTransaction,
     actor: &Actor,
     now: DateTime<Utc>,
     incident_ids: &[String],
@@ -825,7 +665,7 @@ pub async fn set_problem(
 ) -> DomainResult<Vec<Model>> {
     let mut changed = Vec::with_capacity(incident_ids.len());
     for id in incident_ids {
-        let current = load_for_write(txn, id, None)
+        let current = write::load_for_write::<Model>(txn, actor, id, None)
             .await
             .map_err(|error| match error {
                 DomainError::NotFound { .. } => {
@@ -833,33 +673,22 @@ pub async fn set_problem(
                 }
                 other => other,
             })?;
-        if current.problem_id.as_deref() == problem_id {
+        if current.record.problem_id.as_deref() == problem_id {
             continue;
         }
-        let updated = Model {
-            problem_id: problem_id.map(str::to_owned),
-            version: current.version + 1,
-            updated_at: now,
-            ..current.clone()
+        let updated = Loaded {
+            record: Model {
+                problem_id: problem_id.map(str::to_owned),
+                ..current.record.clone()
+            },
+            extra: current.extra.clone(),
         };
-        write(txn, &current, &updated).await?;
-        let items = affected_item_ids(txn, id).await?;
         let action = if problem_id.is_some() {
             EventAction::LinkedToProblem
         } else {
             EventAction::UnlinkedFromProblem
         };
-        record(
-            txn,
-            actor,
-            now,
-            action,
-            None,
-            Some((&current, &items)),
-            (&updated, &items),
-        )
-        .await?;
-        changed.push(updated);
+        changed.push(write::save(txn, actor, now, Step::new(action), &current, updated).await?);
     }
     Ok(changed)
 }
@@ -887,11 +716,10 @@ pub struct SlaTargetInput {
 /// Sets SLA targets (SERVICE_HEAD). Incidents already open keep the targets they were opened
 /// (or last re-prioritized) with.
 pub async fn update_sla_targets(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     targets: Vec<SlaTargetInput>,
 ) -> DomainResult<Vec<sla_target::Model>> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::UpdateSlaTargets)?;
     if targets.is_empty() {
         return Err(DomainError::bad_input(
@@ -953,12 +781,12 @@ pub async fn update_sla_targets(
             actor,
             now,
             NewEvent {
-                entity_kind: "SlaTarget",
+                entity_kind: EntityKind::SlaTarget.as_str(),
                 entity_id: format!("{:?}", updated.priority),
                 action: EventAction::Updated,
                 reason: None,
-                before: serde_json::to_value(&current).ok(),
-                after: serde_json::to_value(&updated).ok(),
+                before: Some(encode_json(&SlaTargetSnapshot::of_row(&current))?),
+                after: Some(encode_json(&SlaTargetSnapshot::of_row(&updated))?),
             },
         )
         .await?;

@@ -12,8 +12,8 @@ pub mod lifecycle;
 pub mod live;
 mod query;
 pub mod queue;
-pub mod seed;
 pub mod sla;
+pub mod snapshot;
 
 pub use entity::incident::Column as IncidentColumn;
 pub use entity::incident::Model as Incident;
@@ -34,6 +34,7 @@ pub use query::{
 pub use sla::SlaStatus;
 
 /// The `entity_kind` of incident events.
-pub const INCIDENT_EVENT_KIND: &str = "Incident";
+pub const INCIDENT_EVENT_KIND: &str = quorum_core::event::EntityKind::Incident.as_str();
 /// Prefix of incident numbers: `INC0000001`.
 pub const INCIDENT_NUMBER_PREFIX: &str = "INC";
+pub use snapshot::{IncidentSnapshot, SlaTargetSnapshot};

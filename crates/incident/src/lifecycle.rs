@@ -151,3 +151,6 @@ pub fn available_transitions(incident: &Model, actor: &Actor) -> Vec<IncidentTra
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

@@ -15,19 +15,20 @@ pub struct IncidentNews {
     pub incident: Option<std::sync::Arc<Incident>>,
 }
 
-/// The incident event in `event`; none for events of other records.
-pub fn read(event: &event::Model) -> Option<IncidentNews> {
+/// The incident event in `event`; none for events of other records. A snapshot that does not
+/// decode is an error ([`event::decode_after`], [`EventNews::read`]).
+pub fn read(event: &event::Model) -> Option<DomainResult<IncidentNews>> {
     if event.entity_kind != INCIDENT_EVENT_KIND {
         return None;
     }
-    Some(IncidentNews {
-        event: EventNews::read(event),
-        incident: event
-            .after
-            .as_ref()
-            .and_then(|after| <Incident as serde::Deserialize>::deserialize(after).ok())
-            .map(std::sync::Arc::new),
-    })
+    let read = || {
+        Ok(IncidentNews {
+            event: EventNews::read(event)?,
+            incident: event::decode_after::<crate::IncidentSnapshot>(event)?
+                .map(|incident| std::sync::Arc::new(incident.into_row())),
+        })
+    };
+    Some(read())
 }
 
 /// Whether `actor` may subscribe to incident events.

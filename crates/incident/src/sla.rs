@@ -64,7 +64,7 @@ pub(crate) fn end_pause(incident: Model, since: DateTime<Utc>, now: DateTime<Utc
 
 /// `incident` under new targets (its priority changed): the due times are counted again from
 /// the opening, keeping the time paused so far.
-pub(crate) fn retarget(incident: Model, response_minutes: i32, resolution_minutes: i32) -> Model {
+pub fn retarget(incident: Model, response_minutes: i32, resolution_minutes: i32) -> Model {
     Model {
         response_target_minutes: response_minutes,
         resolution_target_minutes: resolution_minutes,

@@ -2,10 +2,12 @@
 //! (root cause and workaround), resolved by a successful fix change (or a stated reason) and
 //! closed; and the known error database the service desk searches.
 
-pub mod demo;
 pub mod entity;
+#[cfg(test)]
+mod lifecycle_tests;
 mod problem;
 mod query;
+pub mod snapshot;
 
 pub use entity::ProblemState;
 pub use entity::problem::Model as Problem;
@@ -21,6 +23,7 @@ pub use query::{
 };
 
 /// The `entity_kind` of problem events.
-pub const PROBLEM_EVENT_KIND: &str = "Problem";
+pub const PROBLEM_EVENT_KIND: &str = quorum_core::event::EntityKind::Problem.as_str();
 /// Prefix of problem numbers: `PRB0000001`.
 pub const PROBLEM_NUMBER_PREFIX: &str = "PRB";
+pub use snapshot::ProblemSnapshot;

@@ -1,24 +1,23 @@
 //! Problems: the causes behind incidents. Investigated to a root cause and workaround (a
 //! known error), linked to their incidents, CIs and fix changes, resolved and closed.
 
-use quorum_core::event::EventAction;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use quorum_change::{ChangeOutcome, ChangeState};
-use quorum_core::event::{self, NewEvent};
+use quorum_core::event::{EntityKind, EventAction};
 use quorum_core::numbering::next_number;
 use quorum_core::text::{optional_text, required_text};
-use quorum_core::{Actor, Clock, DomainError, DomainResult, Permission};
+use quorum_core::write::{self, Loaded, Record, Step};
+use quorum_core::{Actor, Context, DomainError, DomainResult, Permission, WriteTransaction};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
-use serde_json::Value as Json;
 
+use crate::PROBLEM_NUMBER_PREFIX;
 use crate::entity::problem::{self, Model};
 use crate::entity::{ProblemState, affected_item, fix_change};
-use crate::{PROBLEM_EVENT_KIND, PROBLEM_NUMBER_PREFIX};
 
 const MAX_TEXT: usize = 20_000;
 
@@ -171,7 +170,7 @@ pub enum IncidentsElsewhere {
 /// that belong to another problem, or, when they may move, records on each problem they leave
 /// that they left (one version on). Returns what moved, for the linking event's reason.
 async fn take_incidents(
-    txn: &DatabaseTransaction,
+    txn: &WriteTransaction,
     actor: &Actor,
     now: DateTime<Utc>,
     problem: (&str, &str),
@@ -199,11 +198,7 @@ async fn take_incidents(
     }
     let mut moves = Vec::new();
     for (other_id, numbers) in leaving {
-        let other = problem::Entity::find_by_id(other_id.as_str())
-            .lock_exclusive()
-            .one(txn)
-            .await?
-            .ok_or_else(|| DomainError::not_found("Problem", other_id.as_str()))?;
+        let other = write::load_for_write::<Model>(txn, actor, &other_id, None).await?;
         let which = numbers.join(", ");
         if elsewhere == IncidentsElsewhere::Refuse {
             return Err(DomainError::conflict(format!(
@@ -214,89 +209,36 @@ async fn take_incidents(
                 } else {
                     "belong"
                 },
-                other.number,
+                other.record.number,
                 if numbers.len() == 1 { "it" } else { "them" },
             )));
         }
-        let updated = Model {
-            version: other.version + 1,
-            updated_at: now,
-            ..other.clone()
-        };
-        write(txn, &other, &updated).await?;
         let reason = format!("{which} moved to {problem_number}");
-        record(
-            txn,
-            actor,
-            now,
-            EventAction::IncidentsMovedOut,
-            Some(reason),
-            Some(&other),
-            &updated,
-        )
-        .await?;
-        moves.push(format!("{which} moved from {}", other.number));
+        // The problem's row does not change (what it lost are links on the incidents), and
+        // the move is recorded all the same.
+        let step = Step::new(EventAction::IncidentsMovedOut).with_reason(Some(reason));
+        write::save(txn, actor, now, step, &other, other.clone()).await?;
+        moves.push(format!("{which} moved from {}", other.record.number));
     }
     Ok(Some(moves.join("; ")))
 }
 
-fn snapshot(model: &Model) -> Json {
-    serde_json::to_value(model).unwrap_or(Json::Null)
-}
+impl Record for Model {
+    type Entity = problem::Entity;
+    type Extra = ();
+    const KIND: EntityKind = EntityKind::Problem;
 
-async fn record(
-    txn: &DatabaseTransaction,
-    actor: &Actor,
-    now: DateTime<Utc>,
-    action: EventAction,
-    reason: Option<String>,
-    before: Option<&Model>,
-    after: &Model,
-) -> DomainResult<()> {
-    event::append(
-        txn,
-        actor,
-        now,
-        NewEvent {
-            entity_kind: PROBLEM_EVENT_KIND,
-            entity_id: after.id.clone(),
-            action,
-            reason,
-            before: before.map(snapshot),
-            after: Some(snapshot(after)),
-        },
-    )
-    .await?;
-    Ok(())
-}
+    quorum_core::versioned_row!(problem);
 
-async fn load_for_write(txn: &DatabaseTransaction, id: &str, version: i32) -> DomainResult<Model> {
-    let current = problem::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(txn)
-        .await?
-        .ok_or_else(|| DomainError::not_found("Problem", id))?;
-    if current.version != version {
-        return Err(DomainError::stale_version(
-            &current.number,
-            current.version,
-            version,
-        ));
+    async fn read_extra(_: &DatabaseTransaction, _: &str) -> DomainResult<()> {
+        Ok(())
     }
-    Ok(current)
-}
 
-async fn write(txn: &DatabaseTransaction, current: &Model, updated: &Model) -> DomainResult<()> {
-    let result = problem::Entity::update_many()
-        .set(problem::ActiveModel::from(updated.clone()).reset_all())
-        .filter(problem::Column::Id.eq(current.id.as_str()))
-        .filter(problem::Column::Version.eq(current.version))
-        .exec(txn)
-        .await?;
-    if result.rows_affected == 0 {
-        return Err(DomainError::lost_race(&current.number));
+    type Snapshot = crate::ProblemSnapshot;
+
+    fn snapshot(&self, _: &()) -> crate::ProblemSnapshot {
+        crate::ProblemSnapshot::of_row(self)
     }
-    Ok(())
 }
 
 async fn add_items(
@@ -329,12 +271,8 @@ async fn add_items(
 }
 
 /// Raises a problem (ENGINEER, CHANGE_MANAGER), linking its incidents and CIs.
-pub async fn create_problem(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    input: NewProblem,
-) -> DomainResult<Model> {
+pub async fn create_problem(cx: Context<'_>, input: NewProblem) -> DomainResult<Model> {
+    let Context { db, clock, actor } = cx;
     actor.authorize(Permission::CreateProblem)?;
     let title = required_text("input.title", input.title, 200)?;
     let description = optional_text("input.description", input.description, MAX_TEXT)?;
@@ -359,9 +297,12 @@ pub async fn create_problem(
         created_at: now,
         updated_at: now,
     };
-    problem::Entity::insert(problem::ActiveModel::from(model.clone()).reset_all())
-        .exec_without_returning(&txn)
-        .await?;
+    let created = Loaded {
+        record: model,
+        extra: (),
+    };
+    write::insert(&txn, &created).await?;
+    let model = &created.record;
     add_items(
         &txn,
         actor,
@@ -388,45 +329,32 @@ pub async fn create_problem(
         "input.incidentIds",
     )
     .await?;
-    record(&txn, actor, now, EventAction::Created, moved, None, &model).await?;
+    write::record_creation(&txn, actor, now, moved, &created).await?;
     txn.commit().await?;
-    Ok(model)
+    Ok(created.record)
 }
 
-/// Runs one move on a problem.
-#[allow(clippy::too_many_arguments)]
+/// Runs one move on a problem: [`check`] it, then `apply` it.
 async fn act(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     action: ProblemAction,
-    event_action: EventAction,
-    reason: Option<String>,
-    apply: impl AsyncFnOnce(&DatabaseTransaction, Model, DateTime<Utc>) -> DomainResult<Model>,
+    step: Step,
+    apply: impl AsyncFnOnce(&WriteTransaction, Model, DateTime<Utc>) -> DomainResult<Model>,
 ) -> DomainResult<Model> {
-    actor.authorize(action.permission())?;
-    let txn = quorum_core::begin_write(db).await?;
-    let current = load_for_write(&txn, id, version).await?;
-    check(action, &current, actor)?;
-    let now = clock.now();
-    let mut updated = apply(&txn, current.clone(), now).await?;
-    updated.version = current.version + 1;
-    updated.updated_at = now;
-    write(&txn, &current, &updated).await?;
-    record(
-        &txn,
-        actor,
-        now,
-        event_action,
-        reason,
-        Some(&current),
-        &updated,
+    write::act(
+        cx,
+        action.permission(),
+        id,
+        version,
+        step,
+        async |txn, current: &Loaded<Model>, now| {
+            check(action, &current.record, cx.actor)?;
+            apply(txn, current.record.clone(), now).await
+        },
     )
-    .await?;
-    txn.commit().await?;
-    Ok(updated)
+    .await
 }
 
 /// NEW moves to UNDER_INVESTIGATION with any finding; with both a root cause and a workaround
@@ -453,23 +381,18 @@ fn advance(problem: Model, now: DateTime<Utc>) -> Model {
 }
 
 pub async fn record_root_cause(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     root_cause: String,
 ) -> DomainResult<Model> {
     let root_cause = required_text("rootCause", root_cause, MAX_TEXT)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ProblemAction::RecordRootCause,
-        EventAction::RootCauseRecorded,
-        None,
+        Step::new(EventAction::RootCauseRecorded),
         async |_, current, now| {
             Ok(advance(
                 Model {
@@ -484,23 +407,18 @@ pub async fn record_root_cause(
 }
 
 pub async fn record_workaround(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     workaround: String,
 ) -> DomainResult<Model> {
     let workaround = required_text("workaround", workaround, MAX_TEXT)?;
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ProblemAction::RecordWorkaround,
-        EventAction::WorkaroundRecorded,
-        None,
+        Step::new(EventAction::WorkaroundRecorded),
         async |_, current, now| {
             Ok(advance(
                 Model {
@@ -515,22 +433,13 @@ pub async fn record_workaround(
 }
 
 /// Marks a problem with a root cause or a workaround as a KNOWN_ERROR.
-pub async fn mark_known_error(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
-    id: &str,
-    version: i32,
-) -> DomainResult<Model> {
+pub async fn mark_known_error(cx: Context<'_>, id: &str, version: i32) -> DomainResult<Model> {
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ProblemAction::MarkKnownError,
-        EventAction::MarkedKnownError,
-        None,
+        Step::new(EventAction::MarkedKnownError),
         async |_, current, now| {
             Ok(Model {
                 state: ProblemState::KnownError,
@@ -544,16 +453,14 @@ pub async fn mark_known_error(
 
 /// Links incidents to a problem. One that belongs to another problem is refused (CONFLICT
 /// naming it) unless `elsewhere` says to move it; the problem it leaves records the move.
-#[allow(clippy::too_many_arguments)]
 pub async fn link_incidents_to_problem(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     incident_ids: Vec<String>,
     elsewhere: IncidentsElsewhere,
 ) -> DomainResult<Model> {
+    let Context { actor, .. } = cx;
     if incident_ids.is_empty() {
         return Err(DomainError::bad_input(
             "incidentIds",
@@ -562,14 +469,11 @@ pub async fn link_incidents_to_problem(
     }
     let problem_id = id.to_owned();
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ProblemAction::LinkIncidents,
-        EventAction::IncidentsLinked,
-        None,
+        Step::new(EventAction::IncidentsLinked),
         async |txn, current, now| {
             take_incidents(
                 txn,
@@ -596,23 +500,19 @@ pub async fn link_incidents_to_problem(
 }
 
 pub async fn unlink_incident_from_problem(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     incident_id: String,
 ) -> DomainResult<Model> {
+    let Context { actor, .. } = cx;
     let problem_id = id.to_owned();
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ProblemAction::UnlinkIncident,
-        EventAction::IncidentUnlinked,
-        None,
+        Step::new(EventAction::IncidentUnlinked),
         async |txn, current, now| {
             let incident = quorum_incident::find_incident(
                 txn,
@@ -640,23 +540,19 @@ pub async fn unlink_incident_from_problem(
 
 /// Links a change raised to fix the problem (not a rejected or cancelled one).
 pub async fn link_fix_change(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     change_id: String,
 ) -> DomainResult<Model> {
+    let Context { actor, .. } = cx;
     let problem_id = id.to_owned();
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ProblemAction::LinkFixChange,
-        EventAction::FixChangeLinked,
-        None,
+        Step::new(EventAction::FixChangeLinked),
         async |txn, current, now| {
             let change = quorum_change::find_change(
                 txn,
@@ -700,17 +596,16 @@ pub async fn link_fix_change(
 /// Resolves a problem under investigation or a known error: a linked fix change must have
 /// closed SUCCESSFUL or SUCCESSFUL_WITH_ISSUES, or a reason must say why none is needed.
 pub async fn resolve_problem(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     reason: Option<String>,
 ) -> DomainResult<Model> {
+    let Context { actor, .. } = cx;
     let reason = optional_text("reason", reason, MAX_TEXT)?;
     let problem_id = id.to_owned();
     let event_reason = reason.clone();
-    act(db, clock, actor, id, version, ProblemAction::Resolve, EventAction::Resolved, event_reason, async |txn, current, now| {
+    act(cx, id, version, ProblemAction::Resolve, Step::new(EventAction::Resolved).with_reason(event_reason), async |txn, current, now| {
         let fixes = fix_changes_of(txn, actor, std::slice::from_ref(&problem_id)).await?;
         let ids = fixes.get(&problem_id).cloned().unwrap_or_default();
         let changes = quorum_change::find_changes(txn, actor, &ids).await?;
@@ -739,9 +634,7 @@ pub async fn resolve_problem(
 /// Closes a RESOLVED problem, or one NEW or UNDER_INVESTIGATION with a reason (not
 /// reproducible, duplicate).
 pub async fn close_problem(
-    db: &DatabaseConnection,
-    clock: &dyn Clock,
-    actor: &Actor,
+    cx: Context<'_>,
     id: &str,
     version: i32,
     reason: Option<String>,
@@ -749,14 +642,11 @@ pub async fn close_problem(
     let reason = optional_text("reason", reason, MAX_TEXT)?;
     let event_reason = reason.clone();
     act(
-        db,
-        clock,
-        actor,
+        cx,
         id,
         version,
         ProblemAction::Close,
-        EventAction::Closed,
-        event_reason,
+        Step::new(EventAction::Closed).with_reason(event_reason),
         async |_, current, now| {
             if current.state != ProblemState::Resolved && reason.is_none() {
                 return Err(DomainError::bad_input(

@@ -11,7 +11,7 @@ use quorum_api::QueryLimits;
 use quorum_core::Role;
 
 use crate::listen::ConnectionLimits;
-use crate::ws::SocketLimits;
+use crate::state::SocketLimits;
 
 #[derive(Debug, Parser)]
 #[command(

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// The page a browser gets at `GET /graphql`.
 pub(crate) const PAGE: &str = include_str!("../assets/graphiql/index.html");

@@ -1,6 +1,5 @@
-//! The HTTP surface: `/graphql` (GraphQL over HTTP, GraphiQL for browsers), `/healthz` and
-//! `/readyz`; `/metrics` on a router of its own ([`metrics_router`]), served on a separate
-//! address.
+//! The HTTP surface: `/graphql` (GraphQL over HTTP, GraphiQL for browsers), `/healthz`,
+//! `/readyz` and `/metrics` (routed in [`crate::routes`]).
 //!
 //! This module frames requests and responses: it reads and bounds the body, authenticates,
 //! picks the media type and status, and counts. What a GraphQL request is allowed to be and
@@ -11,7 +10,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_graphql::{Request as GqlRequest, Response as GqlResponse, Variables};
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::header::{
@@ -19,164 +17,30 @@ use axum::http::header::{
 };
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use futures_util::future::join_all;
+use quorum_api::RequestContext;
 use quorum_api::error::{
     BAD_USER_INPUT, GRAPHQL_PARSE_FAILED, PAYLOAD_TOO_LARGE, UNAUTHENTICATED,
     UNSUPPORTED_MEDIA_TYPE,
 };
-use quorum_api::{AppData, Engine, QueryLimits, RequestContext, SchemaOptions};
-use quorum_core::SharedClock;
-use quorum_core::feed::EventFeed;
-use sea_orm::DatabaseConnection;
 use serde::Deserialize;
-use tower_http::compression::CompressionLayer;
-use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 use tracing::Instrument;
 
-use crate::auth::{TokenRejected, TokenVerifier};
-use crate::cors::CorsOrigins;
-use crate::metrics::{Metrics, Operation, Outcome};
-use crate::ws::SocketLimits;
+use crate::auth::TokenRejected;
+use crate::metrics::{Operation, Outcome};
+use crate::state::AppState;
 
 /// Largest request body accepted: room for an import of a few thousand CIs; larger imports
 /// go through `quorum import FILE`.
 pub const MAX_BODY_BYTES: usize = 8 << 20;
-/// Longest a request may run before it is answered 408 (and shutdown stops waiting for it).
-const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
 
-/// Everything a request handler needs, built once at start.
-pub struct AppState {
-    /// Runs GraphQL requests, over HTTP and on sockets.
-    pub(crate) engine: Engine,
-    pub(crate) app: AppData,
-    pub(crate) verifier: TokenVerifier,
-    db: DatabaseConnection,
-    pub(crate) metrics: Metrics,
-    limits: QueryLimits,
-    /// Turns true when the server stops: open WebSockets close with 1001.
-    pub(crate) shutdown: tokio::sync::watch::Receiver<bool>,
-    stop: tokio::sync::watch::Sender<bool>,
-    /// Open sockets per subject.
-    pub(crate) sockets: Arc<crate::ws::SocketCount>,
-    pub(crate) socket_limits: SocketLimits,
-    /// Which browser origins may call (CORS, and the WebSocket upgrade's `Origin`).
-    pub(crate) cors: CorsOrigins,
-    cors_credentials: bool,
-    /// The tokens `serve --dev` printed, offered by GraphiQL's role picker; none otherwise.
-    pub(crate) dev_tokens: Option<Vec<crate::graphiql::DevToken>>,
-}
-
-/// How one server is set up beyond its database, clock, feed and token checks.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    pub schema: SchemaOptions,
-    pub sockets: SocketLimits,
-    pub cors: CorsOrigins,
-    /// `Access-Control-Allow-Credentials` (for deployments that put tokens in cookies).
-    pub cors_credentials: bool,
-    /// `serve --dev`: the tokens it printed, for GraphiQL's role picker.
-    pub dev_tokens: Option<Vec<crate::graphiql::DevToken>>,
-}
-
-impl Default for ServerOptions {
-    fn default() -> Self {
-        Self {
-            schema: SchemaOptions::default(),
-            sockets: SocketLimits::default(),
-            cors: CorsOrigins::None,
-            cors_credentials: false,
-            dev_tokens: None,
-        }
-    }
-}
-
-impl AppState {
-    /// The state of one server; `feed` is this instance's live feed, whose pump the caller
-    /// runs ([`EventFeed::run`]).
-    pub fn new(
-        db: DatabaseConnection,
-        clock: SharedClock,
-        feed: EventFeed,
-        verifier: TokenVerifier,
-        server: &ServerOptions,
-    ) -> Result<Arc<Self>, prometheus::Error> {
-        let options = &server.schema;
-        let app = AppData {
-            db: db.clone(),
-            clock,
-            feed,
-            batch_window: options.batch_window,
-        };
-        let engine = Engine::new(app.clone(), options);
-        let (stop, shutdown) = tokio::sync::watch::channel(false);
-        Ok(Arc::new(Self {
-            engine,
-            app,
-            verifier,
-            db,
-            metrics: Metrics::new()?,
-            limits: options.limits,
-            shutdown,
-            stop,
-            sockets: Default::default(),
-            socket_limits: server.sockets,
-            cors: server.cors.clone(),
-            cors_credentials: server.cors_credentials,
-            dev_tokens: server.dev_tokens.clone(),
-        }))
-    }
-
-    /// This instance's live feed.
-    pub fn feed(&self) -> &EventFeed {
-        &self.app.feed
-    }
-
-    /// Closes every open WebSocket (1001, going away); HTTP requests finish as they are.
-    pub fn close_sockets(&self) {
-        self.stop.send_replace(true);
-    }
-}
-
-/// The public routes: GraphQL (HTTP and WebSocket) and the health checks. Responses are
-/// compressed (gzip, brotli) when the client accepts it; browsers on allowed origins get
-/// CORS answers.
-pub fn router(state: Arc<AppState>) -> Router {
-    let cors = state.cors.layer(state.cors_credentials);
-    Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
-        .route("/graphql/ws", get(crate::ws::graphql_ws))
-        .route("/graphiql/dev-tokens", get(crate::graphiql::dev_tokens))
-        .route("/graphiql/{file}", get(crate::graphiql::asset))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/favicon.ico", get(|| async { StatusCode::NO_CONTENT }))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(CompressionLayer::new().gzip(true).br(true))
-        .layer(cors)
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
-}
-
-/// `/metrics` alone, for the address in `QUORUM_METRICS_LISTEN`: what it shows (operation
-/// names, traffic) is for operators, not for every client of the API.
-pub fn metrics_router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/metrics", get(metrics))
-        .with_state(state)
-}
-
-async fn healthz() -> &'static str {
+pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     match state.db.ping().await {
         Ok(()) => "ready".into_response(),
         Err(error) => {
@@ -186,7 +50,7 @@ async fn readyz(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+pub(crate) async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     match state.metrics.render() {
         Ok(text) => (
             [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
@@ -200,7 +64,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     }
 }
 
-async fn graphql_get(State(state): State<Arc<AppState>>, request: Request) -> Response {
+pub(crate) async fn graphql_get(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let asks_for_page = accepts(request.headers(), "text/html");
     let has_query = request
         .uri()
@@ -212,7 +76,7 @@ async fn graphql_get(State(state): State<Arc<AppState>>, request: Request) -> Re
     serve_graphql(state, request).await
 }
 
-async fn graphql_post(State(state): State<Arc<AppState>>, request: Request) -> Response {
+pub(crate) async fn graphql_post(State(state): State<Arc<AppState>>, request: Request) -> Response {
     serve_graphql(state, request).await
 }
 

@@ -9,6 +9,9 @@ pub mod graphiql;
 pub mod http;
 pub mod listen;
 pub mod metrics;
+pub mod routes;
+pub mod state;
+pub mod statistics;
 pub mod ws;
 
 use std::io::Write;
@@ -62,9 +65,12 @@ async fn run_import(
     input: quorum_cmdb::ImportInput,
 ) -> anyhow::Result<quorum_cmdb::ImportSummary> {
     let actor = quorum_core::Actor::new(subject, [Role::ChangeManager]);
-    quorum_cmdb::import_configuration_items(db, &SystemClock, &actor, input)
-        .await
-        .map_err(|error| anyhow::anyhow!(describe(&error)))
+    quorum_cmdb::import_configuration_items(
+        quorum_core::Context::new(db, &SystemClock, &actor),
+        input,
+    )
+    .await
+    .map_err(|error| anyhow::anyhow!(describe(&error)))
 }
 
 /// A domain error for a person at a terminal: every bad row on its own line.
@@ -128,7 +134,7 @@ async fn seed(args: config::SeedArgs) -> anyhow::Result<()> {
         );
     }
     if let Some(path) = &args.output {
-        let input = quorum_cmdb::seed::scale(args.scale, args.seed);
+        let input = quorum_seed::cmdb::scale(args.scale, args.seed);
         let file = std::fs::File::create(path)
             .with_context(|| format!("cannot write {}", path.display()))?;
         serde_json::to_writer(std::io::BufWriter::new(file), &input)?;
@@ -142,14 +148,14 @@ async fn seed(args: config::SeedArgs) -> anyhow::Result<()> {
     }
     let db = open_database(&args.database.database_url).await?;
     if args.scale > 0 {
-        let input = quorum_cmdb::seed::scale(args.scale, args.seed);
+        let input = quorum_seed::cmdb::scale(args.scale, args.seed);
         let summary = run_import(&db, "quorum-seed", input).await?;
         print_summary(&summary);
     }
     let now = chrono::Utc::now();
     if args.changes > 0 {
         let actor = quorum_core::Actor::new("quorum-seed", [Role::ChangeManager]);
-        let summary = quorum_change::seed::seed(&db, &actor, now, args.changes, args.seed)
+        let summary = quorum_seed::bulk::changes::seed(&db, &actor, now, args.changes, args.seed)
             .await
             .map_err(|error| anyhow::anyhow!(describe(&error)))?;
         let [
@@ -184,9 +190,10 @@ async fn seed(args: config::SeedArgs) -> anyhow::Result<()> {
     }
     if args.incidents > 0 {
         let actor = quorum_core::Actor::new("quorum-seed", [Role::ChangeManager]);
-        let summary = quorum_incident::seed::seed(&db, &actor, now, args.incidents, args.seed)
-            .await
-            .map_err(|error| anyhow::anyhow!(describe(&error)))?;
+        let summary =
+            quorum_seed::bulk::incidents::seed(&db, &actor, now, args.incidents, args.seed)
+                .await
+                .map_err(|error| anyhow::anyhow!(describe(&error)))?;
         println!(
             "incidents: {} created ({} P1, {} P2, {} P3, {} P4, {} P5), {} affected CIs; {} open \
              ({} on hold), {} breached, {} caused by a change",
@@ -217,12 +224,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let (verifier, signer) = auth::from_args(&args.auth, args.dev)?;
     let db = open_database(&args.database.database_url).await?;
     if args.dev && quorum_cmdb::is_empty(&db).await? {
-        let summary = run_import(&db, "quorum-dev-seed", quorum_cmdb::seed::demo()).await?;
+        let summary = run_import(&db, "quorum-dev-seed", quorum_seed::cmdb::demo()).await?;
         let now = chrono::Utc::now();
-        let changes = quorum_change::demo::seed(&db, now)
+        let changes = quorum_seed::demo::changes::seed(&db, now)
             .await
             .context("cannot add the demo changes")?;
-        let incidents = quorum_problem::demo::seed(&db, now, &changes)
+        let incidents = quorum_seed::demo::problems::seed(&db, now, &changes)
             .await
             .context("cannot add the demo incidents and problem")?;
         tracing::info!(
@@ -251,7 +258,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         limits: args.limits.limits(),
         introspection: args.introspection,
         trusted_documents,
-        ..SchemaOptions::default()
     };
     let feed = quorum_core::feed::EventFeed::start(db.clone(), quorum_core::feed::DEFAULT_CAPACITY)
         .await
@@ -259,6 +265,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let listen_url = (db.get_database_backend() == sea_orm::DatabaseBackend::Postgres)
         .then(|| args.database.database_url.clone());
     tokio::spawn(feed.clone().run(listen_url));
+    tokio::spawn(statistics::keep_fresh(db.clone()));
     let cors = cors::CorsOrigins::parse(
         args.cors.cors_origins.as_deref(),
         args.dev,
@@ -268,14 +275,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         (Some(signer), true) => Some(dev_tokens(signer)?),
         _ => None,
     };
-    let server_options = http::ServerOptions {
+    let server_options = state::ServerOptions {
         schema: options,
         sockets: args.connections.socket_limits(),
         cors,
         cors_credentials: args.cors.cors_allow_credentials,
         dev_tokens: dev_tokens.clone(),
     };
-    let state = http::AppState::new(db, Arc::new(SystemClock), feed, verifier, &server_options)?;
+    let state = state::AppState::new(db, Arc::new(SystemClock), feed, verifier, &server_options)?;
     let limits = connection_limits(args.connections.connection_limits());
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -289,7 +296,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 format!("cannot listen on {metrics_address} (QUORUM_METRICS_LISTEN)")
             })?;
         tracing::info!(address = %metrics_listener.local_addr()?, "server.metrics_listening");
-        let metrics = http::metrics_router(state.clone());
+        let metrics = routes::metrics_router(state.clone());
         tokio::spawn(async move {
             if let Err(error) = axum::serve(metrics_listener, metrics).await {
                 tracing::error!(error = %error, "server.metrics_failed");
@@ -304,7 +311,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let stopping = Arc::new(tokio::sync::Notify::new());
     let signalled = stopping.clone();
     let sockets = state.clone();
-    let server = listen::serve(listener, http::router(state), limits, async move {
+    let server = listen::serve(listener, routes::router(state), limits, async move {
         shutdown_signal().await;
         sockets.close_sockets();
         signalled.notify_one();

@@ -15,7 +15,6 @@
 //! refused at `connection_init` with 4429), and a socket runs at most so many operations at
 //! once (one more gets `TOO_MANY_OPERATIONS` and the others go on).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -35,7 +34,7 @@ use quorum_api::error::UNAUTHENTICATED;
 use quorum_api::{AppData, Engine, RequestContext};
 use quorum_core::Actor;
 
-use crate::http::AppState;
+use crate::state::{AppState, SocketSlot};
 
 /// The one protocol spoken: graphql-transport-ws.
 const PROTOCOL: &str = "graphql-transport-ws";
@@ -56,62 +55,6 @@ const CLOSE_INIT_REFUSED: u16 = 1002;
 const CLOSE_GOING_AWAY: u16 = 1001;
 /// graphql-transport-ws's "too many requests": this subject holds too many sockets already.
 const CLOSE_TOO_MANY: u16 = 4429;
-
-/// How much one subject may hold open on sockets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SocketLimits {
-    /// Sockets one subject (a token's `sub`) may hold open at once.
-    pub max_sockets_per_subject: usize,
-    /// Operations (subscriptions, mostly) one socket may run at once.
-    pub max_operations_per_socket: usize,
-}
-
-impl Default for SocketLimits {
-    fn default() -> Self {
-        Self {
-            max_sockets_per_subject: 16,
-            max_operations_per_socket: 20,
-        }
-    }
-}
-
-/// Open sockets per subject, shared by the server's sockets.
-#[derive(Default)]
-pub(crate) struct SocketCount(Mutex<HashMap<String, usize>>);
-
-impl SocketCount {
-    /// A place for one more socket of `subject`, unless it holds `max` already.
-    fn take(self: &Arc<Self>, subject: &str, max: usize) -> Option<SocketSlot> {
-        let mut open = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = open.entry(subject.to_owned()).or_default();
-        if *count >= max {
-            return None;
-        }
-        *count += 1;
-        Some(SocketSlot {
-            count: self.clone(),
-            subject: subject.to_owned(),
-        })
-    }
-}
-
-/// One socket's place in its subject's count, given back when the socket ends.
-struct SocketSlot {
-    count: Arc<SocketCount>,
-    subject: String,
-}
-
-impl Drop for SocketSlot {
-    fn drop(&mut self) {
-        let mut open = self.count.0.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(count) = open.get_mut(&self.subject) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                open.remove(&self.subject);
-            }
-        }
-    }
-}
 
 /// One running operation's place in its socket's count, given back when it ends.
 struct OperationSlot(Arc<AtomicUsize>);

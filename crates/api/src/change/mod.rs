@@ -323,9 +323,7 @@ impl ChangeMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let change = quorum_change::create_change(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             quorum_change::NewChange {
                 change_type: Some(input.change_type),
                 title: input.title,
@@ -354,9 +352,7 @@ impl ChangeMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let change = quorum_change::create_change_from_template(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             quorum_change::NewStandardChange {
                 template_id: input.template_id.0,
                 title: input.title,
@@ -385,9 +381,7 @@ impl ChangeMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let change = quorum_change::update_change(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             quorum_change::ChangeEdits {
@@ -416,7 +410,8 @@ impl ChangeMutation {
         version: i32,
         ci_ids: Vec<ID>,
     ) -> async_graphql::Result<Change> {
-        self.edit_items(ctx, id, version, ci_ids, true).await
+        self.edit_items(ctx, id, version, ci_ids, quorum_change::ItemsEdit::Add)
+            .await
     }
 
     /// Removes CIs from a change in DRAFT or ASSESSMENT (its requester or a CHANGE_MANAGER);
@@ -428,7 +423,8 @@ impl ChangeMutation {
         version: i32,
         ci_ids: Vec<ID>,
     ) -> async_graphql::Result<Change> {
-        self.edit_items(ctx, id, version, ci_ids, false).await
+        self.edit_items(ctx, id, version, ci_ids, quorum_change::ItemsEdit::Remove)
+            .await
     }
 
     /// Submits a draft (its requester or a CHANGE_MANAGER): STANDARD → AUTHORIZED, NORMAL →
@@ -442,7 +438,7 @@ impl ChangeMutation {
     ) -> async_graphql::Result<Change> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let change = quorum_change::submit_change(&app.db, app.clock.as_ref(), actor, &id, version)
+        let change = quorum_change::submit_change(app.context(actor), &id, version)
             .await
             .gql(ctx)?;
         Ok(Change::new(change))
@@ -460,9 +456,7 @@ impl ChangeMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let change = quorum_change::assess_change(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             quorum_change::RiskQuestionnaire {
@@ -489,16 +483,9 @@ impl ChangeMutation {
     ) -> async_graphql::Result<Change> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let change = quorum_change::authorize_change(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
-            &id,
-            version,
-            reason,
-        )
-        .await
-        .gql(ctx)?;
+        let change = quorum_change::authorize_change(app.context(actor), &id, version, reason)
+            .await
+            .gql(ctx)?;
         Ok(Change::new(change))
     }
 
@@ -513,16 +500,9 @@ impl ChangeMutation {
     ) -> async_graphql::Result<Change> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let change = quorum_change::refer_change_to_cab(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
-            &id,
-            version,
-            reason,
-        )
-        .await
-        .gql(ctx)?;
+        let change = quorum_change::refer_change_to_cab(app.context(actor), &id, version, reason)
+            .await
+            .gql(ctx)?;
         Ok(Change::new(change))
     }
 
@@ -536,10 +516,9 @@ impl ChangeMutation {
     ) -> async_graphql::Result<Change> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let change =
-            quorum_change::reject_change(&app.db, app.clock.as_ref(), actor, &id, version, reason)
-                .await
-                .gql(ctx)?;
+        let change = quorum_change::reject_change(app.context(actor), &id, version, reason)
+            .await
+            .gql(ctx)?;
         Ok(Change::new(change))
     }
 
@@ -557,16 +536,10 @@ impl ChangeMutation {
     ) -> async_graphql::Result<Change> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let change = quorum_change::cast_cab_vote(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
-            &change_id,
-            decision,
-            comment,
-        )
-        .await
-        .gql(ctx)?;
+        let change =
+            quorum_change::cast_cab_vote(app.context(actor), &change_id, decision, comment)
+                .await
+                .gql(ctx)?;
         Ok(Change::new(change))
     }
 
@@ -593,9 +566,7 @@ impl ChangeMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let change = quorum_change::schedule_change(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             quorum_change::ScheduleRequest {
@@ -622,16 +593,9 @@ impl ChangeMutation {
     ) -> async_graphql::Result<Change> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let change = quorum_change::start_implementation(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
-            &id,
-            version,
-            reason,
-        )
-        .await
-        .gql(ctx)?;
+        let change = quorum_change::start_implementation(app.context(actor), &id, version, reason)
+            .await
+            .gql(ctx)?;
         Ok(Change::new(change))
     }
 
@@ -648,9 +612,7 @@ impl ChangeMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let change = quorum_change::complete_implementation(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             outcome,
@@ -675,9 +637,7 @@ impl ChangeMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let change = quorum_change::record_review(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             lessons_learned,
@@ -699,7 +659,7 @@ impl ChangeMutation {
     ) -> async_graphql::Result<Change> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let change = quorum_change::close_change(&app.db, app.clock.as_ref(), actor, &id, version)
+        let change = quorum_change::close_change(app.context(actor), &id, version)
             .await
             .gql(ctx)?;
         Ok(Change::new(change))
@@ -716,10 +676,9 @@ impl ChangeMutation {
     ) -> async_graphql::Result<Change> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let change =
-            quorum_change::cancel_change(&app.db, app.clock.as_ref(), actor, &id, version, reason)
-                .await
-                .gql(ctx)?;
+        let change = quorum_change::cancel_change(app.context(actor), &id, version, reason)
+            .await
+            .gql(ctx)?;
         Ok(Change::new(change))
     }
 
@@ -732,9 +691,7 @@ impl ChangeMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let template = quorum_change::create_template(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             quorum_change::NewTemplate {
                 name: input.name,
                 description: input.description,
@@ -757,10 +714,9 @@ impl ChangeMutation {
     ) -> async_graphql::Result<StandardChangeTemplate> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let template =
-            quorum_change::retire_template(&app.db, app.clock.as_ref(), actor, &id, version)
-                .await
-                .gql(ctx)?;
+        let template = quorum_change::retire_template(app.context(actor), &id, version)
+            .await
+            .gql(ctx)?;
         Ok(StandardChangeTemplate(template))
     }
 
@@ -777,9 +733,7 @@ impl ChangeMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let freeze = quorum_change::create_freeze_window(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             quorum_change::NewFreezeWindow {
                 name,
                 start,
@@ -801,7 +755,7 @@ impl ChangeMutation {
     ) -> async_graphql::Result<FreezeWindow> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let freeze = quorum_change::remove_freeze_window(&app.db, app.clock.as_ref(), actor, &id)
+        let freeze = quorum_change::remove_freeze_window(app.context(actor), &id)
             .await
             .gql(ctx)?;
         Ok(FreezeWindow(Arc::new(freeze)))
@@ -816,9 +770,7 @@ impl ChangeMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let policy = quorum_change::update_change_policy(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             quorum_change::PolicyChanges {
                 cab_quorum: input.cab_quorum,
                 reject_vetoes: input.reject_vetoes,
@@ -842,18 +794,16 @@ impl ChangeMutation {
         id: ID,
         version: i32,
         ci_ids: Vec<ID>,
-        add: bool,
+        edit: quorum_change::ItemsEdit,
     ) -> async_graphql::Result<Change> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let change = quorum_change::edit_affected_items(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             &ids(ci_ids),
-            add,
+            edit,
         )
         .await
         .gql(ctx)?;

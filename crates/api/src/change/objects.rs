@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use quorum_change::{
@@ -11,6 +10,7 @@ use quorum_change::{
 };
 use quorum_cmdb::WalkDirection;
 use quorum_core::pagination::PageRequest;
+use serde::Deserialize;
 
 use crate::audit::AuditEvent;
 use crate::cmdb::objects::{ConfigurationItem, ImpactedItem};
@@ -18,7 +18,8 @@ use crate::connection::{QuorumConnection, connection};
 use crate::context::ContextExt;
 use crate::error::GqlResultExt;
 use crate::loader::{
-    AffectedItemsLoader, CiAt, ConfigurationItemLoader, PolicyLoader, TemplateLoader, VotesLoader,
+    AffectedItemsLoader, Batched, CiAt, ConfigurationItemLoader, PolicyLoader, TemplateLoader,
+    VotesLoader,
 };
 
 /// A request for change (RFC), from draft to closure.
@@ -34,7 +35,7 @@ impl Change {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<Arc<quorum_cmdb::ConfigurationItem>>> {
-        let loader = ctx.data::<DataLoader<AffectedItemsLoader>>()?;
+        let loader = ctx.data::<Batched<AffectedItemsLoader>>()?;
         Ok(loader
             .load_one(self.0.id.clone())
             .await
@@ -48,7 +49,7 @@ impl Change {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<CabVote>> {
         let actor = ctx.actor()?;
-        let loader = ctx.data::<DataLoader<VotesLoader>>()?;
+        let loader = ctx.data::<Batched<VotesLoader>>()?;
         Ok(loader
             .load_one(self.0.id.clone())
             .await
@@ -74,7 +75,7 @@ pub(crate) async fn items_by_id(
     ctx: &Context<'_>,
     ids: &[String],
 ) -> async_graphql::Result<Vec<ConfigurationItem>> {
-    let loader = ctx.data::<DataLoader<ConfigurationItemLoader>>()?;
+    let loader = ctx.data::<Batched<ConfigurationItemLoader>>()?;
     let keys = ids.iter().map(|id| CiAt {
         id: id.clone(),
         as_of: None,
@@ -182,12 +183,22 @@ impl Change {
     }
 
     /// The post-implementation review; null until recorded.
-    async fn review(&self) -> Option<Review> {
+    async fn review(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Review>> {
         self.0
             .review
             .as_ref()
-            .and_then(|json| serde_json::from_value::<quorum_change::Review>(json.clone()).ok())
-            .map(Review)
+            .map(|json| {
+                quorum_change::Review::deserialize(json)
+                    .map(Review)
+                    .map_err(|error| {
+                        quorum_core::DomainError::Internal(format!(
+                            "the stored review of {} does not decode: {error}",
+                            self.0.number
+                        ))
+                    })
+                    .gql(ctx)
+            })
+            .transpose()
     }
 
     /// Whether the change needs a review before it closes: FAILED or BACKED_OUT outcomes and
@@ -199,11 +210,10 @@ impl Change {
     /// The risk, once assessed (standard changes: at submission). The score is the sum of the
     /// factors' points.
     async fn risk(&self) -> Option<RiskAssessment> {
-        self.0
-            .risk
-            .as_ref()
-            .and_then(|json| serde_json::from_value(json.clone()).ok())
-            .map(RiskAssessment)
+        self.0.risk.is_some().then(|| RiskAssessment {
+            change: self.0.clone(),
+            decoded: std::sync::OnceLock::new(),
+        })
     }
 
     /// Why it was scheduled over conflicts, when it was.
@@ -265,7 +275,7 @@ impl Change {
     /// first (both are in `history`).
     async fn votes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CabVote>> {
         ctx.actor()?;
-        let loader = ctx.data::<DataLoader<VotesLoader>>()?;
+        let loader = ctx.data::<Batched<VotesLoader>>()?;
         Ok(loader
             .load_one(self.0.id.clone())
             .await
@@ -290,7 +300,7 @@ impl Change {
         let Some(id) = &self.0.template_id else {
             return Ok(None);
         };
-        let loader = ctx.data::<DataLoader<TemplateLoader>>()?;
+        let loader = ctx.data::<Batched<TemplateLoader>>()?;
         Ok(loader
             .load_one(id.clone())
             .await
@@ -352,7 +362,7 @@ impl Change {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<crate::incident::objects::Incident>> {
         ctx.actor()?;
-        let loader = ctx.data::<DataLoader<crate::loader::CausedIncidentsLoader>>()?;
+        let loader = ctx.data::<Batched<crate::loader::CausedIncidentsLoader>>()?;
         Ok(loader
             .load_one(self.0.id.clone())
             .await
@@ -369,7 +379,7 @@ impl Change {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<crate::incident::objects::Problem>> {
         ctx.actor()?;
-        let loader = ctx.data::<DataLoader<crate::loader::ResolvedProblemsLoader>>()?;
+        let loader = ctx.data::<Batched<crate::loader::ResolvedProblemsLoader>>()?;
         Ok(loader
             .load_one(self.0.id.clone())
             .await
@@ -386,7 +396,7 @@ impl Change {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<AvailableTransition>> {
         let actor = ctx.actor()?;
-        let loader = ctx.data::<DataLoader<PolicyLoader>>()?;
+        let loader = ctx.data::<Batched<PolicyLoader>>()?;
         let policy = loader
             .load_one(())
             .await
@@ -396,7 +406,7 @@ impl Change {
         let facts = if self.0.state == ChangeState::Draft {
             let template_active = match &self.0.template_id {
                 Some(id) => Some(
-                    ctx.data::<DataLoader<TemplateLoader>>()?
+                    ctx.data::<Batched<TemplateLoader>>()?
                         .load_one(id.clone())
                         .await
                         .gql(ctx)?
@@ -473,37 +483,84 @@ pub struct BlastRadius {
 }
 
 /// A change's risk: a 0–100 score in which every point is explained by a factor.
-pub struct RiskAssessment(quorum_change::RiskAssessment);
+///
+/// Score and level come from their columns; the stored assessment (factors, answers, who and
+/// when) is decoded only when one of its fields is asked for, once per change.
+pub struct RiskAssessment {
+    change: Arc<quorum_change::Change>,
+    decoded: std::sync::OnceLock<Result<quorum_change::RiskAssessment, String>>,
+}
+
+impl RiskAssessment {
+    /// The stored assessment; one that does not decode is an INTERNAL error, never a null.
+    fn assessment(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<&quorum_change::RiskAssessment> {
+        let decoded = self.decoded.get_or_init(|| {
+            let json = self.change.risk.as_ref().ok_or("no risk assessment")?;
+            serde::Deserialize::deserialize(json).map_err(|error| error.to_string())
+        });
+        decoded
+            .as_ref()
+            .map_err(|error| {
+                quorum_core::DomainError::Internal(format!(
+                    "the risk of change {} does not decode: {error}",
+                    self.change.id
+                ))
+            })
+            .gql(ctx)
+    }
+}
 
 #[Object]
 impl RiskAssessment {
     /// 0 to 100: the sum of the factors' points.
-    async fn score(&self) -> i32 {
-        self.0.score
+    async fn score(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        match self.change.risk_score {
+            Some(score) => Ok(score),
+            None => Ok(self.assessment(ctx)?.score),
+        }
     }
 
     /// LOW below 25, MEDIUM below 50, HIGH below 75, VERY_HIGH from 75.
-    async fn level(&self) -> RiskLevel {
-        self.0.level
+    async fn level(&self, ctx: &Context<'_>) -> async_graphql::Result<RiskLevel> {
+        match self.change.risk_level {
+            Some(level) => Ok(level),
+            None => Ok(self.assessment(ctx)?.level),
+        }
     }
 
     /// Every factor assessed, with its points (0 included) and why.
-    async fn factors(&self) -> Vec<RiskFactor> {
-        self.0.factors.iter().cloned().map(RiskFactor).collect()
+    async fn factors(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<RiskFactor>> {
+        Ok(self
+            .assessment(ctx)?
+            .factors
+            .iter()
+            .cloned()
+            .map(RiskFactor)
+            .collect())
     }
 
     /// The answers it was computed from; null for standard changes.
-    async fn questionnaire(&self) -> Option<RiskQuestionnaire> {
-        self.0.questionnaire.clone().map(RiskQuestionnaire)
+    async fn questionnaire(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<RiskQuestionnaire>> {
+        Ok(self
+            .assessment(ctx)?
+            .questionnaire
+            .clone()
+            .map(RiskQuestionnaire))
     }
 
-    async fn assessed_at(&self) -> DateTime<Utc> {
-        self.0.assessed_at
+    async fn assessed_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.assessment(ctx)?.assessed_at)
     }
 
     /// Subject of who assessed it.
-    async fn assessed_by(&self) -> &str {
-        &self.0.assessed_by
+    async fn assessed_by(&self, ctx: &Context<'_>) -> async_graphql::Result<&str> {
+        Ok(&self.assessment(ctx)?.assessed_by)
     }
 }
 

@@ -243,9 +243,7 @@ impl CmdbMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let item = quorum_cmdb::create_configuration_item(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             quorum_cmdb::NewConfigurationItem {
                 class: input.class,
                 name: input.name,
@@ -274,9 +272,7 @@ impl CmdbMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let item = quorum_cmdb::update_configuration_item(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             quorum_cmdb::ConfigurationItemChanges {
@@ -307,15 +303,9 @@ impl CmdbMutation {
     ) -> async_graphql::Result<ConfigurationItem> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let item = quorum_incident::retire_configuration_item(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
-            &id,
-            version,
-        )
-        .await
-        .gql(ctx)?;
+        let item = quorum_incident::retire_configuration_item(app.context(actor), &id, version)
+            .await
+            .gql(ctx)?;
         Ok(ConfigurationItem::new(item, None))
     }
 
@@ -329,9 +319,7 @@ impl CmdbMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let relationship = quorum_cmdb::relate_configuration_items(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             quorum_cmdb::NewRelationship {
                 source_id: input.source_id.0,
                 target_id: input.target_id.0,
@@ -355,10 +343,9 @@ impl CmdbMutation {
     ) -> async_graphql::Result<Relationship> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let relationship =
-            quorum_cmdb::remove_relationship(&app.db, app.clock.as_ref(), actor, &id)
-                .await
-                .gql(ctx)?;
+        let relationship = quorum_cmdb::remove_relationship(app.context(actor), &id)
+            .await
+            .gql(ctx)?;
         Ok(Relationship {
             relationship,
             as_of: None,
@@ -403,10 +390,9 @@ impl CmdbMutation {
                 })
                 .collect(),
         };
-        let summary =
-            quorum_cmdb::import_configuration_items(&app.db, app.clock.as_ref(), actor, input)
-                .await
-                .gql(ctx)?;
+        let summary = quorum_cmdb::import_configuration_items(app.context(actor), input)
+            .await
+            .gql(ctx)?;
         Ok(summary.into())
     }
 }

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use quorum_cmdb::{
@@ -14,7 +13,7 @@ use crate::audit::AuditEvent;
 use crate::connection::{QuorumConnection, connection};
 use crate::context::ContextExt;
 use crate::error::GqlResultExt;
-use crate::loader::{CiAt, ConfigurationItemLoader, RelationshipsLoader, RelationshipsOf};
+use crate::loader::{Batched, CiAt, ConfigurationItemLoader, RelationshipsLoader, RelationshipsOf};
 
 /// A configuration item (CI): something the service runs on or is made of, as it is now or,
 /// when read with `asOf`, as it was at that instant.
@@ -135,7 +134,7 @@ impl ConfigurationItem {
         types: Option<Vec<RelationshipType>>,
     ) -> async_graphql::Result<Vec<Relationship>> {
         ctx.actor()?;
-        let loader = ctx.data::<DataLoader<RelationshipsLoader>>()?;
+        let loader = ctx.data::<Batched<RelationshipsLoader>>()?;
         let all = loader
             .load_one(RelationshipsOf {
                 id: self.item.id.clone(),
@@ -293,7 +292,7 @@ pub struct Relationship {
 impl Relationship {
     async fn end(&self, ctx: &Context<'_>, id: &str) -> async_graphql::Result<ConfigurationItem> {
         ctx.actor()?;
-        let loader = ctx.data::<DataLoader<ConfigurationItemLoader>>()?;
+        let loader = ctx.data::<Batched<ConfigurationItemLoader>>()?;
         // CIs are never deleted, and a relationship live at an instant joins CIs that existed
         // then: the end is always found.
         let item = loader

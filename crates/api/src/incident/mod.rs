@@ -212,9 +212,7 @@ impl IncidentMutation {
         input: CreateIncidentInput,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::create_incident(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             quorum_incident::NewIncident {
                 title: input.title,
                 description: input.description,
@@ -236,9 +234,7 @@ impl IncidentMutation {
         input: UpdateIncidentInput,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::update_incident(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             quorum_incident::IncidentEdits {
@@ -266,9 +262,7 @@ impl IncidentMutation {
         assignment_group: Option<String>,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::assign_incident(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             assignee,
@@ -284,9 +278,7 @@ impl IncidentMutation {
         version: i32,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::acknowledge_incident(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
         ))
@@ -301,9 +293,7 @@ impl IncidentMutation {
         reason: String,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::put_incident_on_hold(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             reason,
@@ -318,9 +308,7 @@ impl IncidentMutation {
         version: i32,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::resume_incident(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
         ))
@@ -336,9 +324,7 @@ impl IncidentMutation {
         notes: String,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::resolve_incident(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             code,
@@ -354,9 +340,7 @@ impl IncidentMutation {
         version: i32,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::close_incident(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
         ))
@@ -371,9 +355,7 @@ impl IncidentMutation {
         reason: String,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::reopen_incident(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             reason,
@@ -390,9 +372,7 @@ impl IncidentMutation {
         change_id: Option<ID>,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::set_incident_cause(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             change_id.map(|id| id.0),
@@ -408,9 +388,7 @@ impl IncidentMutation {
         reason: Option<String>,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::raise_major_incident(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             reason,
@@ -426,9 +404,7 @@ impl IncidentMutation {
         reason: String,
     ) -> async_graphql::Result<Incident> {
         incident_op!(ctx, |app, actor| quorum_incident::lower_major_incident(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             reason,
@@ -444,9 +420,7 @@ impl IncidentMutation {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let targets = quorum_incident::update_sla_targets(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             targets
                 .into_iter()
                 .map(|target| quorum_incident::SlaTargetInput {

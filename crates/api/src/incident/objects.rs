@@ -1,6 +1,5 @@
 //! The incident and problem GraphQL objects.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use quorum_core::pagination::PageRequest;
@@ -14,7 +13,7 @@ use crate::connection::{QuorumConnection, connection};
 use crate::context::ContextExt;
 use crate::error::GqlResultExt;
 use crate::loader::{
-    ChangeLoader, FixChangesLoader, IncidentItemsLoader, ProblemIncidentsLoader,
+    Batched, ChangeLoader, FixChangesLoader, IncidentItemsLoader, ProblemIncidentsLoader,
     ProblemItemsLoader, ProblemLoader,
 };
 
@@ -23,7 +22,7 @@ pub(crate) async fn changes_by_id(
     ctx: &Context<'_>,
     ids: &[String],
 ) -> async_graphql::Result<Vec<Change>> {
-    let loader = ctx.data::<DataLoader<ChangeLoader>>()?;
+    let loader = ctx.data::<Batched<ChangeLoader>>()?;
     let found = loader.load_many(ids.iter().cloned()).await.gql(ctx)?;
     Ok(ids
         .iter()
@@ -166,7 +165,7 @@ impl Incident {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<ConfigurationItem>> {
         ctx.actor()?;
-        let loader = ctx.data::<DataLoader<IncidentItemsLoader>>()?;
+        let loader = ctx.data::<Batched<IncidentItemsLoader>>()?;
         Ok(loader
             .load_one(self.0.id.clone())
             .await
@@ -192,7 +191,7 @@ impl Incident {
         let Some(id) = &self.0.problem_id else {
             return Ok(None);
         };
-        let loader = ctx.data::<DataLoader<ProblemLoader>>()?;
+        let loader = ctx.data::<Batched<ProblemLoader>>()?;
         Ok(loader.load_one(id.clone()).await.gql(ctx)?.map(Problem))
     }
 
@@ -364,7 +363,7 @@ impl Problem {
     /// Its incidents, by number.
     async fn incidents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Incident>> {
         ctx.actor()?;
-        let loader = ctx.data::<DataLoader<ProblemIncidentsLoader>>()?;
+        let loader = ctx.data::<Batched<ProblemIncidentsLoader>>()?;
         Ok(loader
             .load_one(self.0.id.clone())
             .await
@@ -378,7 +377,7 @@ impl Problem {
     /// The changes raised to fix it, in link order.
     async fn fix_changes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Change>> {
         ctx.actor()?;
-        let loader = ctx.data::<DataLoader<FixChangesLoader>>()?;
+        let loader = ctx.data::<Batched<FixChangesLoader>>()?;
         let ids = loader
             .load_one(self.0.id.clone())
             .await
@@ -393,7 +392,7 @@ impl Problem {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<ConfigurationItem>> {
         ctx.actor()?;
-        let loader = ctx.data::<DataLoader<ProblemItemsLoader>>()?;
+        let loader = ctx.data::<Batched<ProblemItemsLoader>>()?;
         Ok(loader
             .load_one(self.0.id.clone())
             .await

@@ -171,9 +171,7 @@ impl ProblemMutation {
         input: CreateProblemInput,
     ) -> async_graphql::Result<Problem> {
         problem_op!(ctx, |app, actor| quorum_problem::create_problem(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             quorum_problem::NewProblem {
                 title: input.title,
                 description: input.description,
@@ -194,9 +192,7 @@ impl ProblemMutation {
         root_cause: String,
     ) -> async_graphql::Result<Problem> {
         problem_op!(ctx, |app, actor| quorum_problem::record_root_cause(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             root_cause,
@@ -213,9 +209,7 @@ impl ProblemMutation {
         workaround: String,
     ) -> async_graphql::Result<Problem> {
         problem_op!(ctx, |app, actor| quorum_problem::record_workaround(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             workaround,
@@ -230,9 +224,7 @@ impl ProblemMutation {
         version: i32,
     ) -> async_graphql::Result<Problem> {
         problem_op!(ctx, |app, actor| quorum_problem::mark_known_error(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
         ))
@@ -250,9 +242,7 @@ impl ProblemMutation {
         #[graphql(default)] move_incidents: bool,
     ) -> async_graphql::Result<Problem> {
         problem_op!(ctx, |app, actor| quorum_problem::link_incidents_to_problem(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             ids(incident_ids),
@@ -270,9 +260,7 @@ impl ProblemMutation {
     ) -> async_graphql::Result<Problem> {
         problem_op!(ctx, |app, actor| {
             quorum_problem::unlink_incident_from_problem(
-                &app.db,
-                app.clock.as_ref(),
-                actor,
+                app.context(actor),
                 &id,
                 version,
                 incident_id.0,
@@ -289,9 +277,7 @@ impl ProblemMutation {
         change_id: ID,
     ) -> async_graphql::Result<Problem> {
         problem_op!(ctx, |app, actor| quorum_problem::link_fix_change(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             change_id.0,
@@ -308,9 +294,7 @@ impl ProblemMutation {
         reason: Option<String>,
     ) -> async_graphql::Result<Problem> {
         problem_op!(ctx, |app, actor| quorum_problem::resolve_problem(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             reason,
@@ -327,9 +311,7 @@ impl ProblemMutation {
         reason: Option<String>,
     ) -> async_graphql::Result<Problem> {
         problem_op!(ctx, |app, actor| quorum_problem::close_problem(
-            &app.db,
-            app.clock.as_ref(),
-            actor,
+            app.context(actor),
             &id,
             version,
             reason,

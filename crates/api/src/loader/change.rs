@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use super::Load;
 use quorum_change::{ChangePolicy, StandardChangeTemplate, Vote};
 use quorum_cmdb::ConfigurationItem;
 use quorum_core::{Actor, DomainError};
@@ -23,15 +23,20 @@ impl AffectedItemsLoader {
 }
 
 /// Keyed by change id; the CIs come in the same batch (one loader level, not two), by number.
-impl Loader<String> for AffectedItemsLoader {
+impl Load for AffectedItemsLoader {
+    type Key = String;
     type Value = Vec<Arc<ConfigurationItem>>;
     type Error = Arc<DomainError>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let ids = quorum_change::affected_items_of(&self.db, &self.actor, keys)
-            .await
-            .map_err(Arc::new)?;
-        super::with_items(&self.db, &self.actor, ids).await
+        Ok(
+            quorum_change::affected_configuration_items_of(&self.db, &self.actor, keys)
+                .await
+                .map_err(Arc::new)?
+                .into_iter()
+                .map(|(change, items)| (change, items.into_iter().map(Arc::new).collect()))
+                .collect(),
+        )
     }
 }
 
@@ -48,7 +53,8 @@ impl VotesLoader {
 }
 
 /// Keyed by change id.
-impl Loader<String> for VotesLoader {
+impl Load for VotesLoader {
+    type Key = String;
     type Value = Vec<Vote>;
     type Error = Arc<DomainError>;
 
@@ -76,7 +82,8 @@ impl TemplateLoader {
     }
 }
 
-impl Loader<String> for TemplateLoader {
+impl Load for TemplateLoader {
+    type Key = String;
     type Value = StandardChangeTemplate;
     type Error = Arc<DomainError>;
 
@@ -103,7 +110,8 @@ impl PolicyLoader {
 }
 
 /// The policy is one row: its key is `()`.
-impl Loader<()> for PolicyLoader {
+impl Load for PolicyLoader {
+    type Key = ();
     type Value = ChangePolicy;
     type Error = Arc<DomainError>;
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use super::Load;
 use chrono::{DateTime, Utc};
 use quorum_cmdb::ConfigurationItem;
 use quorum_core::{Actor, DomainError};
@@ -27,7 +27,8 @@ impl ConfigurationItemLoader {
     }
 }
 
-impl Loader<CiAt> for ConfigurationItemLoader {
+impl Load for ConfigurationItemLoader {
+    type Key = CiAt;
     type Value = ConfigurationItem;
     type Error = Arc<DomainError>;
 

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use super::Load;
 use quorum_change::Change;
 use quorum_cmdb::ConfigurationItem;
 use quorum_core::{Actor, DomainError};
@@ -62,7 +62,8 @@ loader!(
     ResolvedProblemsLoader
 );
 
-impl Loader<String> for ChangeLoader {
+impl Load for ChangeLoader {
+    type Key = String;
     type Value = Change;
     type Error = Arc<DomainError>;
 
@@ -73,7 +74,8 @@ impl Loader<String> for ChangeLoader {
     }
 }
 
-impl Loader<String> for IncidentItemsLoader {
+impl Load for IncidentItemsLoader {
+    type Key = String;
     type Value = Vec<Arc<ConfigurationItem>>;
     type Error = Arc<DomainError>;
 
@@ -85,7 +87,8 @@ impl Loader<String> for IncidentItemsLoader {
     }
 }
 
-impl Loader<String> for CausedIncidentsLoader {
+impl Load for CausedIncidentsLoader {
+    type Key = String;
     type Value = Vec<Incident>;
     type Error = Arc<DomainError>;
 
@@ -101,7 +104,8 @@ impl Loader<String> for CausedIncidentsLoader {
     }
 }
 
-impl Loader<String> for ProblemIncidentsLoader {
+impl Load for ProblemIncidentsLoader {
+    type Key = String;
     type Value = Vec<Incident>;
     type Error = Arc<DomainError>;
 
@@ -112,7 +116,8 @@ impl Loader<String> for ProblemIncidentsLoader {
     }
 }
 
-impl Loader<String> for ProblemLoader {
+impl Load for ProblemLoader {
+    type Key = String;
     type Value = Problem;
     type Error = Arc<DomainError>;
 
@@ -123,7 +128,8 @@ impl Loader<String> for ProblemLoader {
     }
 }
 
-impl Loader<String> for ProblemItemsLoader {
+impl Load for ProblemItemsLoader {
+    type Key = String;
     type Value = Vec<Arc<ConfigurationItem>>;
     type Error = Arc<DomainError>;
 
@@ -135,7 +141,8 @@ impl Loader<String> for ProblemItemsLoader {
     }
 }
 
-impl Loader<String> for FixChangesLoader {
+impl Load for FixChangesLoader {
+    type Key = String;
     type Value = Vec<String>;
     type Error = Arc<DomainError>;
 
@@ -146,7 +153,8 @@ impl Loader<String> for FixChangesLoader {
     }
 }
 
-impl Loader<String> for ResolvedProblemsLoader {
+impl Load for ResolvedProblemsLoader {
+    type Key = String;
     type Value = Vec<Problem>;
     type Error = Arc<DomainError>;
 

@@ -1,14 +1,21 @@
 //! DataLoaders: every relation a list can ask for is batched, so a page costs a bounded number
 //! of statements whatever its size. Loaders are made per request: they carry the request's
-//! actor (the domain authorizes each batch) and cache only within the request.
+//! actor (the domain authorizes each batch) and cache nothing.
+//!
+//! A batch is gathered without a timer ([`Batched`]): a request's resolvers all run in the
+//! request's one task, so every sibling field that needs a key asks for it in the same pass
+//! over the task's futures. The first to ask yields twice (to let that pass, and the wake-ups
+//! of the level before it, reach every sibling), then runs the batch for all keys gathered.
 
+mod batched;
 mod change;
 mod configuration_item;
 mod incident;
 mod relationships;
 
-use async_graphql::dataloader::DataLoader;
 use quorum_core::Actor;
+
+pub use batched::{Batched, Load};
 
 pub use change::{AffectedItemsLoader, PolicyLoader, TemplateLoader, VotesLoader};
 pub use configuration_item::{CiAt, ConfigurationItemLoader};
@@ -31,12 +38,6 @@ pub(crate) fn ids_by_instant<'a>(
     }
     grouped
 }
-
-/// How long a loader waits for more keys after the first before it runs its batch, unless
-/// [`SchemaOptions`](crate::SchemaOptions) says otherwise. Every level of a page pays it once,
-/// so it is short; async-graphql's 1 ms split 50-row pages into several batches in debug
-/// builds.
-pub(crate) const BATCH_WINDOW: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Replaces each key's CI ids by the CIs (by number), loaded in one batch for all keys: a
 /// record's CIs cost one loader level, not two.
@@ -76,24 +77,19 @@ pub(crate) fn register(
 ) -> async_graphql::Request {
     let db = || app.db.clone();
     let who = || actor.clone();
-    let window = app.batch_window;
     request
-        .data(batched(ConfigurationItemLoader::new(db(), who()), window))
-        .data(batched(RelationshipsLoader::new(db(), who()), window))
-        .data(batched(AffectedItemsLoader::new(db(), who()), window))
-        .data(batched(VotesLoader::new(db(), who()), window))
-        .data(batched(TemplateLoader::new(db(), who()), window))
-        .data(batched(PolicyLoader::new(db(), who()), window))
-        .data(batched(ChangeLoader::new(db(), who()), window))
-        .data(batched(IncidentItemsLoader::new(db(), who()), window))
-        .data(batched(CausedIncidentsLoader::new(db(), who()), window))
-        .data(batched(ProblemIncidentsLoader::new(db(), who()), window))
-        .data(batched(ProblemLoader::new(db(), who()), window))
-        .data(batched(ProblemItemsLoader::new(db(), who()), window))
-        .data(batched(FixChangesLoader::new(db(), who()), window))
-        .data(batched(ResolvedProblemsLoader::new(db(), who()), window))
-}
-
-fn batched<T: Send + Sync + 'static>(loader: T, window: std::time::Duration) -> DataLoader<T> {
-    DataLoader::new(loader, tokio::spawn).delay(window)
+        .data(Batched::new(ConfigurationItemLoader::new(db(), who())))
+        .data(Batched::new(RelationshipsLoader::new(db(), who())))
+        .data(Batched::new(AffectedItemsLoader::new(db(), who())))
+        .data(Batched::new(VotesLoader::new(db(), who())))
+        .data(Batched::new(TemplateLoader::new(db(), who())))
+        .data(Batched::new(PolicyLoader::new(db(), who())))
+        .data(Batched::new(ChangeLoader::new(db(), who())))
+        .data(Batched::new(IncidentItemsLoader::new(db(), who())))
+        .data(Batched::new(CausedIncidentsLoader::new(db(), who())))
+        .data(Batched::new(ProblemIncidentsLoader::new(db(), who())))
+        .data(Batched::new(ProblemLoader::new(db(), who())))
+        .data(Batched::new(ProblemItemsLoader::new(db(), who())))
+        .data(Batched::new(FixChangesLoader::new(db(), who())))
+        .data(Batched::new(ResolvedProblemsLoader::new(db(), who())))
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use super::Load;
 use chrono::{DateTime, Utc};
 use quorum_cmdb::Relationship;
 use quorum_core::{Actor, DomainError};
@@ -27,7 +27,8 @@ impl RelationshipsLoader {
     }
 }
 
-impl Loader<RelationshipsOf> for RelationshipsLoader {
+impl Load for RelationshipsLoader {
+    type Key = RelationshipsOf;
     type Value = Vec<Relationship>;
     type Error = Arc<DomainError>;
 

@@ -1,15 +1,13 @@
-//! The `change_request` table: one row per change, its current state. Serialized, a row is
-//! also the `before`/`after` snapshot of the change's events.
+//! The `change_request` table: one row per change, its current state. Its events record it
+//! as a `ChangeSnapshot` (`snapshot.rs`), a type of its own.
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::{ChangeOutcome, ChangeState, ChangeType, RiskLevel};
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "change_request")]
-#[serde(rename_all = "camelCase")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,

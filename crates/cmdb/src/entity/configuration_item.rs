@@ -1,15 +1,13 @@
-//! The `configuration_item` table. Its rows, serialized, are also the `after` snapshots of CI
-//! events, which is how a CI is read back as it was at a past instant.
+//! The `configuration_item` table. Its events record it as a `ConfigurationItemSnapshot`
+//! (`snapshot.rs`), which is how a CI is read back as it was at a past instant.
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::{CiClass, CiStatus, Environment};
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "configuration_item")]
-#[serde(rename_all = "camelCase")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,

@@ -1,14 +1,12 @@
-//! The `incident` table. Serialized, a row is also the snapshot in the incident's events.
+//! The `incident` table. Its events record it as an `IncidentSnapshot` (`snapshot.rs`).
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::{IncidentState, Level, Priority, ResolutionCode};
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "incident")]
-#[serde(rename_all = "camelCase")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,

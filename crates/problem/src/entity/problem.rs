@@ -1,14 +1,12 @@
-//! The `problem` table. Serialized, a row is also the snapshot in the problem's events.
+//! The `problem` table. Its events record it as a `ProblemSnapshot` (`snapshot.rs`).
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::ProblemState;
 
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "problem")]
-#[serde(rename_all = "camelCase")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
