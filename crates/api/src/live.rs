@@ -328,7 +328,14 @@ fn news(event: &FeedEvent) -> Arc<News> {
     })
 }
 
-/// What the subscription resolvers need once they have returned.
+/// The subscribing request's trace id, for the errors its stream yields.
+fn trace_id(ctx: &Context<'_>) -> String {
+    ctx.request()
+        .map(|request| request.trace_id.clone())
+        .unwrap_or_default()
+}
+
+/// What the change subscriptions need once they have returned.
 struct Subscriber {
     actor: Actor,
     changes: Batched<ChangeLoader>,
@@ -343,10 +350,7 @@ impl Subscriber {
         Ok(Self {
             changes: Batched::new(ChangeLoader::new(app.db.clone(), actor.clone())),
             actor,
-            trace_id: ctx
-                .request()
-                .map(|request| request.trace_id.clone())
-                .unwrap_or_default(),
+            trace_id: trace_id(ctx),
         })
     }
 
@@ -359,6 +363,9 @@ impl Subscriber {
         let decoded = news(event);
         let news = match &*decoded {
             News::Change(news) => news,
+            // Before the visibility check: whether this viewer may see an event that does not
+            // decode cannot be known, and the error names only the event id and a trace id,
+            // so every subscriber of its kind is told rather than one silently missing it.
             News::Unreadable(unreadable) if unreadable.kind == quorum_change::CHANGE_EVENT_KIND => {
                 return Err(unreadable.error(&self.trace_id));
             }
@@ -437,9 +444,8 @@ impl Subscription {
         after: Option<ID>,
     ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<IncidentEvent>> + use<>>
     {
-        let subscriber = Subscriber::of(ctx)?;
-        quorum_incident::live::authorize_incident_events(&subscriber.actor).gql(ctx)?;
-        let trace_id = subscriber.trace_id;
+        quorum_incident::live::authorize_incident_events(ctx.actor()?).gql(ctx)?;
+        let trace_id = trace_id(ctx);
         let after = resume_point(ctx, after).await?;
         let filter: Arc<IncidentNewsFilter> = Arc::new(filter.unwrap_or_default().into());
         let scope = Scope::kind(quorum_incident::INCIDENT_EVENT_KIND);

@@ -754,7 +754,10 @@ pub async fn update_sla_targets(
     let txn = quorum_core::begin_write(db).await?;
     let now = clock.now();
     for target in targets {
+        // Locked (PostgreSQL; SQLite holds the write lock from BEGIN), so the event's `before`
+        // is the row this write replaces even when two heads save at once.
         let current = sla_target::Entity::find_by_id(target.priority)
+            .lock_exclusive()
             .one(&txn)
             .await?
             .ok_or_else(|| {

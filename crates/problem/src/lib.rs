@@ -3,8 +3,6 @@
 //! closed; and the known error database the service desk searches.
 
 pub mod entity;
-#[cfg(test)]
-mod lifecycle_tests;
 mod problem;
 mod query;
 pub mod snapshot;

@@ -755,3 +755,6 @@ pub async fn own_items_of<C: ConnectionTrait>(
     }
     Ok(found)
 }
+
+#[cfg(test)]
+mod tests;

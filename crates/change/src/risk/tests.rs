@@ -410,3 +410,77 @@ fn a_standard_change_is_pre_authorized_at_zero_by_its_template() {
         }]
     );
 }
+
+/// [`RiskAssessment::from_facts`]: facts as the history read gathers them.
+mod from_facts {
+    use super::*;
+
+    fn item<'a>(number: &'a str, criticality: i32) -> RatedItem<'a> {
+        RatedItem {
+            number,
+            name: "x",
+            criticality,
+        }
+    }
+
+    fn points(assessment: &RiskAssessment, name: RiskFactorName) -> i32 {
+        assessment
+            .factors
+            .iter()
+            .find(|factor| factor.name == name)
+            .map_or(-1, |factor| factor.points)
+    }
+
+    #[test]
+    fn the_score_is_the_sum_of_every_factor_and_the_most_critical_ci_counts() {
+        let answers = RiskQuestionnaire {
+            user_impact: UserImpact::High,
+            outage_required: true,
+            tested: false,
+            backout_tested: true,
+            done_before: false,
+        };
+        let facts = RiskFacts {
+            affected: vec![
+                item("CI0000009", 3),
+                item("CI0000002", 2),
+                item("CI0000001", 2),
+            ],
+            business_services: vec![item("CI0000005", 2), item("CI0000004", 1)],
+            failed: 1,
+            completed: 3,
+        };
+        let assessment = RiskAssessment::from_facts(answers, &facts, Utc::now(), "manager");
+        // 15 + 15 + 15 + 0 + 5, then criticality 2 (10), a criticality 1 service (10), 15 / 3.
+        assert_eq!(assessment.factors.len(), 8);
+        assert_eq!(assessment.score, 75);
+        assert_eq!(assessment.level, RiskLevel::VeryHigh);
+        assert_eq!(points(&assessment, RiskFactorName::FailureHistory), 5);
+        let affected = &assessment.factors[5];
+        assert_eq!(affected.points, 10);
+        assert!(affected.detail.contains("CI0000001"), "{}", affected.detail);
+    }
+
+    #[test]
+    fn no_ci_no_service_and_no_history_weigh_nothing() {
+        let answers = RiskQuestionnaire {
+            user_impact: UserImpact::None,
+            outage_required: false,
+            tested: true,
+            backout_tested: true,
+            done_before: true,
+        };
+        let assessment =
+            RiskAssessment::from_facts(answers, &RiskFacts::default(), Utc::now(), "manager");
+        assert_eq!(assessment.score, 0);
+        assert_eq!(assessment.level, RiskLevel::Low);
+        assert_eq!(
+            points(&assessment, RiskFactorName::AffectedItemCriticality),
+            0
+        );
+        assert_eq!(
+            points(&assessment, RiskFactorName::BusinessServiceCriticality),
+            0
+        );
+    }
+}
