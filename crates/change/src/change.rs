@@ -276,11 +276,13 @@ async fn insert_change(
     Ok(created.record)
 }
 
-fn new_model(
+/// A new draft's row, as `requested_by` creates it at `now`: nothing planned, assessed or
+/// decided yet. Creation and the bulk seed start from it and set what they know.
+pub fn draft_row(
     number: String,
     change_type: ChangeType,
     title: String,
-    actor: &Actor,
+    requested_by: &str,
     now: DateTime<Utc>,
 ) -> Model {
     Model {
@@ -294,7 +296,7 @@ fn new_model(
         implementation_plan: None,
         backout_plan: None,
         test_plan: None,
-        requested_by: actor.subject().to_owned(),
+        requested_by: requested_by.to_owned(),
         assignee: None,
         template_id: None,
         planned_start: None,
@@ -365,7 +367,7 @@ pub async fn create_change(cx: Context<'_>, input: NewChange) -> DomainResult<Mo
         assignee: optional_text("input.assignee", input.assignee, MAX_TITLE)?,
         planned_start: input.planned_start,
         planned_end: input.planned_end,
-        ..new_model(number, change_type, title, actor, now)
+        ..draft_row(number, change_type, title, actor.subject(), now)
     };
     let model = insert_change(&txn, actor, now, model, &items).await?;
     txn.commit().await?;
@@ -416,7 +418,7 @@ pub async fn create_change_from_template(
         assignee: optional_text("input.assignee", input.assignee, MAX_TITLE)?,
         planned_start: input.planned_start,
         planned_end: input.planned_end,
-        ..new_model(number, ChangeType::Standard, title, actor, now)
+        ..draft_row(number, ChangeType::Standard, title, actor.subject(), now)
     };
     let model = insert_change(&txn, actor, now, model, &items).await?;
     txn.commit().await?;

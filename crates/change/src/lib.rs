@@ -22,7 +22,7 @@ mod vote;
 pub use change::{
     ChangeEdits, ItemsEdit, MAX_AFFECTED_ITEMS, NewChange, NewStandardChange, Review,
     affected_item_ids, assess_change, authorize_change, cancel_change, changes_holding,
-    close_change, complete_implementation, create_change, create_change_from_template,
+    close_change, complete_implementation, create_change, create_change_from_template, draft_row,
     edit_affected_items, record_review, refer_change_to_cab, reject_change, start_implementation,
     submit_change, update_change,
 };
