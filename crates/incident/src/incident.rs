@@ -148,6 +148,15 @@ async fn replace_items(
         .filter(affected_item::Column::IncidentId.eq(incident_id))
         .exec(txn)
         .await?;
+    insert_items(txn, incident_id, ids).await
+}
+
+/// Links `ids` to an incident that has none yet.
+async fn insert_items(
+    txn: &DatabaseTransaction,
+    incident_id: &str,
+    ids: &[String],
+) -> DomainResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -244,7 +253,7 @@ pub async fn create_incident(cx: Context<'_>, input: NewIncident) -> DomainResul
         extra: cis.into_iter().map(|item| item.id).collect(),
     };
     write::create(&txn, actor, now, None, &created).await?;
-    replace_items(&txn, &created.record.id, &created.extra).await?;
+    insert_items(&txn, &created.record.id, &created.extra).await?;
     txn.commit().await?;
     Ok(created.record)
 }

@@ -28,8 +28,8 @@ pub use incident::{
 };
 pub use lifecycle::{IncidentAction, IncidentTransition, available_transitions};
 pub use query::{
-    IncidentFilter, IncidentKey, IncidentOrderField, affected_items_of, breached_expr,
-    find_incident, incident_history, incidents_by, list_incidents,
+    IncidentFilter, IncidentKey, IncidentOrderField, affected_configuration_items_of,
+    breached_expr, find_incident, incident_history, incidents_by, list_incidents,
 };
 pub use sla::SlaStatus;
 

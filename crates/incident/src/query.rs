@@ -220,29 +220,33 @@ pub async fn list_incidents<C: ConnectionTrait>(
     }
 }
 
-/// The CI ids of each of `incident_ids`.
-pub async fn affected_items_of<C: ConnectionTrait>(
+/// The CIs of each of `incident_ids`, by number, read with their links in one statement.
+pub async fn affected_configuration_items_of<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     incident_ids: &[String],
-) -> DomainResult<HashMap<String, Vec<String>>> {
+) -> DomainResult<HashMap<String, Vec<quorum_cmdb::ConfigurationItem>>> {
     actor.authorize(Permission::ReadIncidents)?;
-    let mut found: HashMap<String, Vec<String>> = HashMap::new();
+    actor.authorize(Permission::ReadCmdb)?;
+    let mut found: HashMap<String, Vec<quorum_cmdb::ConfigurationItem>> = HashMap::new();
     for batch in quorum_core::ids::batches(db, incident_ids) {
-        for row in affected_item::Entity::find()
+        for (link, item) in affected_item::Entity::find()
             .filter(quorum_core::ids::one_of(
                 db,
                 affected_item::Column::IncidentId,
                 batch,
             ))
+            .find_also_related(quorum_cmdb::entity::configuration_item::Entity)
             .all(db)
             .await?
         {
-            found.entry(row.incident_id).or_default().push(row.ci_id);
+            if let Some(item) = item {
+                found.entry(link.incident_id).or_default().push(item);
+            }
         }
     }
-    for ids in found.values_mut() {
-        ids.sort();
+    for items in found.values_mut() {
+        items.sort_by(|a, b| a.number.cmp(&b.number));
     }
     Ok(found)
 }

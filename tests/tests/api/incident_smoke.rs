@@ -234,3 +234,51 @@ async fn statistics_follow_a_table_that_grew_from_empty() {
         .expect("refreshes");
     assert!(!again.iter().any(|table| table == "incident"), "{again:?}");
 }
+
+/// An incident's CIs come with their links in one statement, for one incident or a page; a
+/// new incident links its CIs with one insert (it has none to delete).
+#[tokio::test]
+async fn incidents_read_their_cis_in_one_statement_and_a_new_one_links_them_without_a_delete() {
+    let app = TestApp::new().await;
+    let db = app.create_ci("DATABASE", "payments-db").await;
+    let web = app.create_ci("APPLICATION", "payments-web").await;
+    let before = app.statements();
+    let incident = app.new_incident("HIGH", "MEDIUM", &[&db, &web]).await;
+    let run = app.statements_since(before);
+    assert_eq!(incident["affectedItems"].as_array().map(Vec::len), Some(2));
+    let links: Vec<_> = run
+        .iter()
+        .filter(|statement| statement.contains("incident_affected_item"))
+        .collect();
+    // The insert, then the answer's CIs read with their links.
+    assert_eq!(links.len(), 2, "{run:#?}");
+    assert!(
+        !links
+            .iter()
+            .any(|statement| statement.starts_with("DELETE")),
+        "{run:#?}"
+    );
+
+    for _ in 0..4 {
+        app.new_incident("LOW", "LOW", &[&db]).await;
+    }
+    let (response, run) = app
+        .cheapest_of_three(
+            &[quorum_core::Role::Engineer],
+            "{ incidents(first: 5) { nodes { number affectedItems { number } } } }",
+            json!({}),
+        )
+        .await;
+    let nodes = response["data"]["incidents"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{response}"))
+        .clone();
+    assert_eq!(nodes.len(), 5);
+    assert!(
+        nodes
+            .iter()
+            .all(|node| node["affectedItems"][0]["number"].is_string())
+    );
+    // The page, then its CIs (links joined to items).
+    assert_eq!(run.len(), 2, "{run:#?}");
+}

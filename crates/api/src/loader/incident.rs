@@ -80,10 +80,14 @@ impl Load for IncidentItemsLoader {
     type Error = Arc<DomainError>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        let ids = quorum_incident::affected_items_of(&self.db, &self.actor, keys)
-            .await
-            .map_err(Arc::new)?;
-        super::with_items(&self.db, &self.actor, ids).await
+        Ok(
+            quorum_incident::affected_configuration_items_of(&self.db, &self.actor, keys)
+                .await
+                .map_err(Arc::new)?
+                .into_iter()
+                .map(|(incident, items)| (incident, items.into_iter().map(Arc::new).collect()))
+                .collect(),
+        )
     }
 }
 

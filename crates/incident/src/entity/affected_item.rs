@@ -12,6 +12,19 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    #[sea_orm(
+        belongs_to = "quorum_cmdb::entity::configuration_item::Entity",
+        from = "Column::CiId",
+        to = "quorum_cmdb::entity::configuration_item::Column::Id"
+    )]
+    ConfigurationItem,
+}
+
+impl Related<quorum_cmdb::entity::configuration_item::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::ConfigurationItem.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
