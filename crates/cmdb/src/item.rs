@@ -411,6 +411,40 @@ pub async fn find_configuration_items<C: ConnectionTrait>(
     Ok(found)
 }
 
+/// The CIs a link table `L` (a change's, an incident's) names for each of `keys` in its
+/// `key` column (`key_of` reads it from a link), by number, read with their links in one
+/// statement per batch of keys.
+pub async fn linked_configuration_items<C, L>(
+    db: &C,
+    actor: &Actor,
+    key: L::Column,
+    keys: &[String],
+    key_of: impl Fn(L::Model) -> String,
+) -> DomainResult<HashMap<String, Vec<Model>>>
+where
+    C: ConnectionTrait,
+    L: EntityTrait + sea_orm::Related<ci::Entity>,
+{
+    actor.authorize(Permission::ReadCmdb)?;
+    let mut found: HashMap<String, Vec<Model>> = HashMap::new();
+    for batch in quorum_core::ids::batches(db, keys) {
+        for (link, item) in L::find()
+            .filter(quorum_core::ids::one_of(db, key, batch))
+            .find_also_related(ci::Entity)
+            .all(db)
+            .await?
+        {
+            if let Some(item) = item {
+                found.entry(key_of(link)).or_default().push(item);
+            }
+        }
+    }
+    for items in found.values_mut() {
+        items.sort_by(|a, b| a.number.cmp(&b.number));
+    }
+    Ok(found)
+}
+
 /// The CIs named by `ids` for a record to touch (`holder`: "a change", "an incident"):
 /// deduplicated, each existing and not retired, read locked in the caller's transaction, or
 /// BAD_USER_INPUT on `field`. FOR SHARE (PostgreSQL), as when relating CIs: a retirement committing meanwhile is

@@ -23,8 +23,8 @@ pub use item::{
     CiFilter, CiOrder, CiOrderField, ConfigurationItemChanges, NewConfigurationItem, SortDirection,
     create_configuration_item, find_configuration_item, find_configuration_item_as_of,
     find_configuration_items, find_configuration_items_as_of, history, is_empty,
-    list_configuration_items, live_configuration_items, retire_configuration_item,
-    update_configuration_item,
+    linked_configuration_items, list_configuration_items, live_configuration_items,
+    retire_configuration_item, update_configuration_item,
 };
 pub use relationship::{
     NewRelationship, RelationshipDirection, relate_configuration_items, relationships_of,

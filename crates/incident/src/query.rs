@@ -227,28 +227,14 @@ pub async fn affected_configuration_items_of<C: ConnectionTrait>(
     incident_ids: &[String],
 ) -> DomainResult<HashMap<String, Vec<quorum_cmdb::ConfigurationItem>>> {
     actor.authorize(Permission::ReadIncidents)?;
-    actor.authorize(Permission::ReadCmdb)?;
-    let mut found: HashMap<String, Vec<quorum_cmdb::ConfigurationItem>> = HashMap::new();
-    for batch in quorum_core::ids::batches(db, incident_ids) {
-        for (link, item) in affected_item::Entity::find()
-            .filter(quorum_core::ids::one_of(
-                db,
-                affected_item::Column::IncidentId,
-                batch,
-            ))
-            .find_also_related(quorum_cmdb::entity::configuration_item::Entity)
-            .all(db)
-            .await?
-        {
-            if let Some(item) = item {
-                found.entry(link.incident_id).or_default().push(item);
-            }
-        }
-    }
-    for items in found.values_mut() {
-        items.sort_by(|a, b| a.number.cmp(&b.number));
-    }
-    Ok(found)
+    quorum_cmdb::linked_configuration_items::<_, affected_item::Entity>(
+        db,
+        actor,
+        affected_item::Column::IncidentId,
+        incident_ids,
+        |link| link.incident_id,
+    )
+    .await
 }
 
 /// The incidents whose `column` is one of `keys` (change ids for causes, problem ids), grouped

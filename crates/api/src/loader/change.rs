@@ -29,14 +29,10 @@ impl Load for AffectedItemsLoader {
     type Error = Arc<DomainError>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        Ok(
-            quorum_change::affected_configuration_items_of(&self.db, &self.actor, keys)
-                .await
-                .map_err(Arc::new)?
-                .into_iter()
-                .map(|(change, items)| (change, items.into_iter().map(Arc::new).collect()))
-                .collect(),
-        )
+        quorum_change::affected_configuration_items_of(&self.db, &self.actor, keys)
+            .await
+            .map(super::shared_items)
+            .map_err(Arc::new)
     }
 }
 

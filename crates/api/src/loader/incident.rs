@@ -80,14 +80,10 @@ impl Load for IncidentItemsLoader {
     type Error = Arc<DomainError>;
 
     async fn load(&self, keys: &[String]) -> Result<HashMap<String, Self::Value>, Self::Error> {
-        Ok(
-            quorum_incident::affected_configuration_items_of(&self.db, &self.actor, keys)
-                .await
-                .map_err(Arc::new)?
-                .into_iter()
-                .map(|(incident, items)| (incident, items.into_iter().map(Arc::new).collect()))
-                .collect(),
-        )
+        quorum_incident::affected_configuration_items_of(&self.db, &self.actor, keys)
+            .await
+            .map(super::shared_items)
+            .map_err(Arc::new)
     }
 }
 

@@ -39,6 +39,16 @@ pub(crate) fn ids_by_instant<'a>(
     grouped
 }
 
+/// Each key's CIs, shared between the fields that ask for them.
+pub(crate) fn shared_items(
+    items: std::collections::HashMap<String, Vec<quorum_cmdb::ConfigurationItem>>,
+) -> std::collections::HashMap<String, Vec<std::sync::Arc<quorum_cmdb::ConfigurationItem>>> {
+    items
+        .into_iter()
+        .map(|(key, items)| (key, items.into_iter().map(std::sync::Arc::new).collect()))
+        .collect()
+}
+
 /// Replaces each key's CI ids by the CIs (by number), loaded in one batch for all keys: a
 /// record's CIs cost one loader level, not two.
 pub(crate) async fn with_items(
