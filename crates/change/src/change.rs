@@ -754,12 +754,10 @@ pub async fn assess_change(
         extra: current.extra.clone(),
     };
     let step = Step::new(EventAction::Assessed);
-    let assessed = Loaded {
-        record: write::save(&txn, actor, now, step, &current, assessed).await?,
-        extra: current.extra,
-    };
+    let assessed = write::save(&txn, actor, now, step, &current, assessed).await?;
     // An EMERGENCY change's ECAB may have approved it already: the assessment completes it.
-    let updated = crate::vote::decide(&txn, actor, assessed, &policy, now).await?;
+    let updated =
+        crate::vote::decide(&txn, actor, assessed, Some(current.extra), &policy, now).await?;
     txn.commit().await?;
     Ok(updated)
 }

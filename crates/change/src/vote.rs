@@ -64,10 +64,10 @@ pub async fn cast_cab_vote(
     }
     let txn = quorum_core::begin_write(db).await?;
     // The lock serializes the votes on one change: each counts the ones before it.
-    let current = write::load_for_write::<Model>(&txn, actor, change_id, None).await?;
+    let current = write::load_row_for_write::<Model>(&txn, actor, change_id, None).await?;
     let policy = policy::current(&txn).await?;
-    check(ChangeAction::Vote, &current.record, actor, &policy)?;
-    let board = board_of(current.record.change_type)
+    check(ChangeAction::Vote, &current, actor, &policy)?;
+    let board = board_of(current.change_type)
         .ok_or_else(|| DomainError::Internal("a change in CAB review has no board".to_owned()))?;
     let now = clock.now();
     let previous = cab_vote::Entity::find_by_id((change_id.to_owned(), actor.subject().to_owned()))
@@ -112,7 +112,7 @@ pub async fn cast_cab_vote(
     )
     .await?;
 
-    let result = decide(&txn, actor, current, &policy, now).await?;
+    let result = decide(&txn, actor, current, None, &policy, now).await?;
     txn.commit().await?;
     Ok(result)
 }
@@ -123,19 +123,21 @@ pub async fn cast_cab_vote(
 /// authorized before it is assessed: its approvals wait, and the assessment, when it lands,
 /// decides (the ECAB can vote while the change manager assesses, and the risk of every
 /// emergency change is recorded before it goes ahead).
+/// `items`: the change's CI ids when the caller has them; otherwise they are read only when
+/// the votes decide (a vote that decides nothing writes nothing more).
 pub(crate) async fn decide(
     txn: &WriteTransaction,
     actor: &Actor,
-    loaded: Loaded<Model>,
+    current: Model,
+    items: Option<Vec<String>>,
     policy: &ChangePolicy,
     now: DateTime<Utc>,
 ) -> DomainResult<Model> {
-    let current = &loaded.record;
     let Some(board) = board_of(current.change_type) else {
-        return Ok(loaded.record);
+        return Ok(current);
     };
     if current.state != ChangeState::CabReview {
-        return Ok(loaded.record);
+        return Ok(current);
     }
     let standing = cab_vote::Entity::find()
         .filter(cab_vote::Column::ChangeId.eq(current.id.as_str()))
@@ -190,13 +192,20 @@ pub(crate) async fn decide(
         None
     };
     let Some((state, reason)) = decision else {
-        return Ok(loaded.record);
+        return Ok(current);
+    };
+    let loaded = match items {
+        Some(extra) => Loaded {
+            record: current,
+            extra,
+        },
+        None => write::with_extra(txn, current).await?,
     };
     let updated = Loaded {
         record: Model {
             state,
             decided_at: Some(now),
-            ..current.clone()
+            ..loaded.record.clone()
         },
         extra: loaded.extra.clone(),
     };

@@ -19,7 +19,6 @@ use crate::CI_NUMBER_PREFIX;
 use crate::entity::configuration_item::{self as ci, Model};
 use crate::entity::relationship;
 use crate::entity::{CiClass, CiStatus, Environment, RelationshipType};
-use crate::item::ci_event;
 use crate::relationship::relationship_event;
 use crate::validate::{ItemFields, name_key};
 use quorum_core::write::Record;
@@ -508,7 +507,9 @@ async fn write(
         .await?;
         let events = chunk
             .iter()
-            .map(|model| ci_event(EventAction::Created, None, model))
+            .map(|model| {
+                quorum_core::write::event_of(EventAction::Created, None, None, (model, &()))
+            })
             .collect::<DomainResult<Vec<_>>>()?;
         event::append_many(txn, actor, now, events).await?;
     }
@@ -529,7 +530,14 @@ async fn write(
     for chunk in updated.chunks(INSERT_CHUNK) {
         let events = chunk
             .iter()
-            .map(|(current, next)| ci_event(EventAction::Updated, Some(current), next))
+            .map(|(current, next)| {
+                quorum_core::write::event_of(
+                    EventAction::Updated,
+                    None,
+                    Some((current, &())),
+                    (next, &()),
+                )
+            })
             .collect::<DomainResult<Vec<_>>>()?;
         event::append_many(txn, actor, now, events).await?;
     }

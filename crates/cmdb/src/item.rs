@@ -4,8 +4,8 @@ use quorum_core::event::EventAction;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use quorum_core::event;
 use quorum_core::event::EntityKind;
-use quorum_core::event::{self, NewEvent};
 use quorum_core::numbering::next_number;
 use quorum_core::pagination::{self, Page, PageRequest, SortOrder};
 use quorum_core::text::{Search, search};
@@ -159,24 +159,6 @@ impl Record for Model {
     fn snapshot(&self, _: &()) -> crate::ConfigurationItemSnapshot {
         crate::ConfigurationItemSnapshot::of_row(self)
     }
-}
-
-/// The event of a CI written in bulk (imports).
-pub(crate) fn ci_event(
-    action: EventAction,
-    before: Option<&Model>,
-    after: &Model,
-) -> DomainResult<NewEvent> {
-    Ok(NewEvent {
-        entity_kind: CI_EVENT_KIND,
-        entity_id: after.id.clone(),
-        action,
-        reason: None,
-        before: before
-            .map(|model| write::encode_json(&model.snapshot(&())))
-            .transpose()?,
-        after: Some(write::encode_json(&after.snapshot(&()))?),
-    })
 }
 
 fn name_taken(class: CiClass, name: &str, number: &str) -> DomainError {
@@ -505,15 +487,11 @@ pub async fn find_configuration_items_as_of<C: ConnectionTrait>(
             .await?;
         // Ascending ids: the last event of each CI wins.
         for event in events {
-            let Some(after) = event.after else { continue };
-            let model = serde_json::from_value::<crate::ConfigurationItemSnapshot>(after)
-                .map_err(|error| {
-                    DomainError::Internal(format!(
-                        "event {} holds no configuration item snapshot: {error}",
-                        event.id
-                    ))
-                })?
-                .into_row();
+            let Some(snapshot) = event::decode_after::<crate::ConfigurationItemSnapshot>(&event)?
+            else {
+                continue;
+            };
+            let model = snapshot.into_row();
             found.insert(model.id.clone(), model);
         }
     }

@@ -343,14 +343,7 @@ fn snapshot_field<T: serde::de::DeserializeOwned>(
 ) -> crate::DomainResult<Option<T>> {
     snapshot
         .and_then(|value| value.get(name))
-        .map(|field| {
-            T::deserialize(field).map_err(|error| {
-                crate::DomainError::Internal(format!(
-                    "event {} ({} {}) holds a `{name}` that does not decode: {error}",
-                    event.id, event.entity_kind, event.action
-                ))
-            })
-        })
+        .map(|field| decode(event, field, &format!("a `{name}`")))
         .transpose()
 }
 
@@ -361,15 +354,22 @@ pub fn decode_after<T: serde::de::DeserializeOwned>(event: &Model) -> DomainResu
     event
         .after
         .as_ref()
-        .map(|after| {
-            T::deserialize(after).map_err(|error| {
-                crate::DomainError::Internal(format!(
-                    "event {} ({} {}) holds a snapshot that does not decode: {error}",
-                    event.id, event.entity_kind, event.action
-                ))
-            })
-        })
+        .map(|after| decode(event, after, "a snapshot"))
         .transpose()
+}
+
+/// `value`, part of `event` (`what` it is, for the error), decoded as `T`.
+fn decode<T: serde::de::DeserializeOwned>(
+    event: &Model,
+    value: &Json,
+    what: &str,
+) -> DomainResult<T> {
+    T::deserialize(value).map_err(|error| {
+        crate::DomainError::Internal(format!(
+            "event {} ({} {}) holds {what} that does not decode: {error}",
+            event.id, event.entity_kind, event.action
+        ))
+    })
 }
 
 /// What any event says to live subscribers about a record whose snapshots carry a `state` of

@@ -215,6 +215,18 @@ pub async fn load_for_write<R: Record>(
     id: &str,
     version: Option<i32>,
 ) -> DomainResult<Loaded<R>> {
+    let record = load_row_for_write::<R>(txn, actor, id, version).await?;
+    with_extra(txn, record).await
+}
+
+/// [`load_for_write`] without the [`Record::Extra`], for a write that may not need it (read it
+/// with [`with_extra`] once it does).
+pub async fn load_row_for_write<R: Record>(
+    txn: &DatabaseTransaction,
+    actor: &Actor,
+    id: &str,
+    version: Option<i32>,
+) -> DomainResult<R> {
     let record = R::Entity::find()
         .filter(R::id_column().eq(id))
         .lock_exclusive()
@@ -231,7 +243,15 @@ pub async fn load_for_write<R: Record>(
             version,
         ));
     }
-    let extra = R::read_extra(txn, id).await?;
+    Ok(record)
+}
+
+/// `record` with its [`Record::Extra`], read inside the write.
+pub async fn with_extra<R: Record>(
+    txn: &DatabaseTransaction,
+    record: R,
+) -> DomainResult<Loaded<R>> {
+    let extra = R::read_extra(txn, record.id()).await?;
     Ok(Loaded { record, extra })
 }
 
@@ -260,26 +280,14 @@ pub async fn save<R: Record>(
     if result.rows_affected == 0 {
         return Err(DomainError::lost_race(current.number()));
     }
-    event::append(
-        txn,
-        actor,
-        now,
-        NewEvent {
-            entity_kind: R::KIND.as_str(),
-            entity_id: current.id().to_owned(),
-            action: step.event,
-            reason: step.reason,
-            before: Some(encode_json(&current.snapshot(&before.extra))?),
-            after: Some(encode_json(&updated.snapshot(&after.extra))?),
-        },
-    )
-    .await?;
-    txn.note(Written {
-        kind: R::KIND.as_str(),
-        number: updated.number().to_owned(),
-        version: updated.version(),
-        action: step.event.as_str(),
-    });
+    let event = event_of(
+        step.event,
+        step.reason,
+        Some((current, &before.extra)),
+        (&updated, &after.extra),
+    )?;
+    event::append(txn, actor, now, event).await?;
+    note_written(txn, &updated, step.event);
     Ok(updated)
 }
 
@@ -312,27 +320,46 @@ pub async fn record_creation<R: Record>(
     reason: Option<String>,
     created: &Loaded<R>,
 ) -> DomainResult<()> {
-    event::append(
-        txn,
-        actor,
-        now,
-        NewEvent {
-            entity_kind: R::KIND.as_str(),
-            entity_id: created.record.id().to_owned(),
-            action: EventAction::Created,
-            reason,
-            before: None,
-            after: Some(encode_json(&created.record.snapshot(&created.extra))?),
-        },
-    )
-    .await?;
+    let event = event_of(
+        EventAction::Created,
+        reason,
+        None,
+        (&created.record, &created.extra),
+    )?;
+    event::append(txn, actor, now, event).await?;
+    note_written(txn, &created.record, EventAction::Created);
+    Ok(())
+}
+
+/// The event of `action` on a record, `before` (when it existed) and `after` as their typed
+/// snapshots: for [`save`], [`record_creation`] and writers in bulk (imports, seeds).
+pub fn event_of<R: Record>(
+    action: EventAction,
+    reason: Option<String>,
+    before: Option<(&R, &R::Extra)>,
+    after: (&R, &R::Extra),
+) -> DomainResult<NewEvent> {
+    let (record, extra) = after;
+    Ok(NewEvent {
+        entity_kind: R::KIND.as_str(),
+        entity_id: record.id().to_owned(),
+        action,
+        reason,
+        before: before
+            .map(|(record, extra)| encode_json(&record.snapshot(extra)))
+            .transpose()?,
+        after: Some(encode_json(&record.snapshot(extra))?),
+    })
+}
+
+/// Notes the write of `record` for the log line its commit writes.
+fn note_written<R: Record>(txn: &WriteTransaction, record: &R, action: EventAction) {
     txn.note(Written {
         kind: R::KIND.as_str(),
-        number: created.record.number().to_owned(),
-        version: created.record.version(),
-        action: EventAction::Created.as_str(),
+        number: record.number().to_owned(),
+        version: record.version(),
+        action: action.as_str(),
     });
-    Ok(())
 }
 
 /// One move on one record, start to end: `permission`, then in one transaction load the record

@@ -674,7 +674,7 @@ pub async fn set_problem(
 ) -> DomainResult<Vec<Model>> {
     let mut changed = Vec::with_capacity(incident_ids.len());
     for id in incident_ids {
-        let current = write::load_for_write::<Model>(txn, actor, id, None)
+        let current = write::load_row_for_write::<Model>(txn, actor, id, None)
             .await
             .map_err(|error| match error {
                 DomainError::NotFound { .. } => {
@@ -682,9 +682,10 @@ pub async fn set_problem(
                 }
                 other => other,
             })?;
-        if current.record.problem_id.as_deref() == problem_id {
+        if current.problem_id.as_deref() == problem_id {
             continue;
         }
+        let current = write::with_extra(txn, current).await?;
         let updated = Loaded {
             record: Model {
                 problem_id: problem_id.map(str::to_owned),

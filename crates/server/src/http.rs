@@ -41,7 +41,7 @@ pub(crate) async fn healthz() -> &'static str {
 }
 
 pub(crate) async fn readyz(State(state): State<Arc<AppState>>) -> Response {
-    match state.db.ping().await {
+    match state.app.db.ping().await {
         Ok(()) => "ready".into_response(),
         Err(error) => {
             tracing::warn!(error = %error, "readiness.database_unreachable");

@@ -19,7 +19,6 @@ pub struct AppState {
     pub(crate) engine: Engine,
     pub(crate) app: AppData,
     pub(crate) verifier: TokenVerifier,
-    pub(crate) db: DatabaseConnection,
     pub(crate) metrics: Metrics,
     pub(crate) limits: QueryLimits,
     /// Turns true when the server stops: open WebSockets close with 1001.
@@ -71,7 +70,7 @@ impl AppState {
     ) -> Result<Arc<Self>, prometheus::Error> {
         let options = &server.schema;
         let app = AppData {
-            db: db.clone(),
+            db,
             clock,
             feed,
         };
@@ -81,7 +80,6 @@ impl AppState {
             engine,
             app,
             verifier,
-            db,
             metrics: Metrics::new()?,
             limits: options.limits,
             shutdown,

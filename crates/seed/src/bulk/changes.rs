@@ -35,9 +35,9 @@ use std::collections::{BinaryHeap, HashMap};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, Timelike, Utc, Weekday};
 use quorum_cmdb::entity::{configuration_item as ci, relationship};
 use quorum_cmdb::{CiClass, CiStatus};
-use quorum_core::event::{self, EntityKind, EventAction, NewEvent};
+use quorum_core::event::{self, EventAction};
 use quorum_core::numbering::{format_number, reserve_numbers};
-use quorum_core::write::{Record, encode_json};
+use quorum_core::write::{self, encode_json};
 use quorum_core::{Actor, DomainError, DomainResult, Permission};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -53,8 +53,7 @@ use quorum_change::entity::{
 };
 use quorum_change::risk::{BLAST_RADIUS_DEPTH, FAILURE_HISTORY_DAYS, RatedItem, RiskFacts};
 use quorum_change::{
-    CHANGE_EVENT_KIND, CHANGE_NUMBER_PREFIX, ChangePolicy, Review, RiskAssessment,
-    RiskQuestionnaire,
+    CHANGE_NUMBER_PREFIX, ChangePolicy, Review, RiskAssessment, RiskQuestionnaire,
 };
 
 /// Changes per multi-row INSERT: 35 columns each stays under both stores' parameter limits.
@@ -314,16 +313,12 @@ async fn templates(
             created_at,
             updated_at: created_at,
         };
-        events.push(NewEvent {
-            entity_kind: EntityKind::StandardChangeTemplate.as_str(),
-            entity_id: model.id.clone(),
-            action: EventAction::Created,
-            reason: None,
-            before: None,
-            after: Some(encode_json(&quorum_change::TemplateSnapshot::of_row(
-                &model,
-            ))?),
-        });
+        events.push(write::event_of(
+            EventAction::Created,
+            None,
+            None,
+            (&model, &()),
+        )?);
         models.push(model);
     }
     template::Entity::insert_many(
@@ -1366,7 +1361,6 @@ async fn refresh_statistics(db: &DatabaseConnection) {
     }
 }
 
-/// Same shape as the snapshots the operations record: the row and its CI ids.
 /// Seeds `count` changes as of `now` on the CIs in the CMDB, deterministically from `seed`, in
 /// one transaction, then refreshes the planner statistics. Needs at least one live CI.
 pub async fn seed(
@@ -1463,14 +1457,12 @@ pub async fn seed(
                 comment: sea_orm::Set(vote.comment.clone()),
                 cast_at: sea_orm::Set(vote.at),
             }));
-            events.push(NewEvent {
-                entity_kind: CHANGE_EVENT_KIND,
-                entity_id: model.id.clone(),
-                action: EventAction::Created,
-                reason: None,
-                before: None,
-                after: Some(quorum_core::write::encode_json(&model.snapshot(&ids))?),
-            });
+            events.push(write::event_of(
+                EventAction::Created,
+                None,
+                None,
+                (&model, &ids),
+            )?);
             links.extend(ids.into_iter().map(|ci_id| affected_item::ActiveModel {
                 change_id: sea_orm::Set(model.id.clone()),
                 ci_id: sea_orm::Set(ci_id),

@@ -23,9 +23,8 @@ use quorum_change::ChangeState;
 use quorum_change::entity::{affected_item as change_item, change_request};
 use quorum_cmdb::entity::{configuration_item as ci, relationship};
 use quorum_cmdb::{CiClass, CiStatus};
-use quorum_core::event::{self, NewEvent};
+use quorum_core::event;
 use quorum_core::numbering::{format_number, reserve_numbers};
-use quorum_core::write::Record;
 use quorum_core::{Actor, DomainError, DomainResult, Permission};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -38,7 +37,7 @@ use quorum_incident::entity::incident::{self, Model};
 use quorum_incident::entity::{
     IncidentState, Level, Priority, ResolutionCode, affected_item, sla_target,
 };
-use quorum_incident::{INCIDENT_EVENT_KIND, INCIDENT_NUMBER_PREFIX, sla};
+use quorum_incident::{INCIDENT_NUMBER_PREFIX, sla};
 
 /// Incidents per multi-row INSERT: 32 columns each stays under both stores' parameter limits.
 const CHUNK: usize = 500;
@@ -355,7 +354,6 @@ const HOLD_REASONS: [&str; 4] = [
     "Waiting for a spare part",
 ];
 
-/// Same shape as the snapshots the operations record: the row and its CI ids.
 /// One incident's life, planned in full, then cut at `now`.
 struct Generator<'a> {
     rng: ChaCha8Rng,
@@ -741,14 +739,12 @@ pub async fn seed(
             if status.response_breached || status.resolution_breached {
                 summary.breached += 1;
             }
-            events.push(NewEvent {
-                entity_kind: INCIDENT_EVENT_KIND,
-                entity_id: model.id.clone(),
-                action: EventAction::Created,
-                reason: None,
-                before: None,
-                after: Some(quorum_core::write::encode_json(&model.snapshot(&ids))?),
-            });
+            events.push(quorum_core::write::event_of(
+                EventAction::Created,
+                None,
+                None,
+                (&model, &ids),
+            )?);
             links.extend(ids.into_iter().map(|ci_id| affected_item::ActiveModel {
                 incident_id: sea_orm::Set(model.id.clone()),
                 ci_id: sea_orm::Set(ci_id),
