@@ -69,11 +69,7 @@ impl AppState {
         server: &ServerOptions,
     ) -> Result<Arc<Self>, prometheus::Error> {
         let options = &server.schema;
-        let app = AppData {
-            db,
-            clock,
-            feed,
-        };
+        let app = AppData { db, clock, feed };
         let engine = Engine::new(app.clone(), options);
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         Ok(Arc::new(Self {
