@@ -18,6 +18,7 @@ pub mod limits;
 mod live;
 mod loader;
 mod node;
+mod plain;
 mod shape;
 mod viewer;
 

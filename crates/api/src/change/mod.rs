@@ -20,6 +20,7 @@ use objects::{Change, ChangeCalendar, ChangePolicy, FreezeWindow, StandardChange
 use crate::connection::{QuorumConnection, connection};
 use crate::context::ContextExt;
 use crate::error::GqlResultExt;
+use crate::plain::Fast;
 
 #[derive(Default)]
 pub struct ChangeQuery;
@@ -183,7 +184,7 @@ impl ChangeQuery {
         ctx: &Context<'_>,
         id: Option<ID>,
         number: Option<String>,
-    ) -> async_graphql::Result<Option<Change>> {
+    ) -> async_graphql::Result<Option<Fast<Change>>> {
         let actor = ctx.actor()?;
         let key = match (id, number) {
             (Some(id), None) => ChangeKey::Id(id.0),
@@ -199,7 +200,7 @@ impl ChangeQuery {
         let change = quorum_change::find_change(&ctx.app()?.db, actor, &key)
             .await
             .gql(ctx)?;
-        Ok(change.map(Change::new))
+        Ok(change.map(|change| Fast(Change::new(change))))
     }
 
     /// Changes, filtered and ordered (newest first when no order is given). CAB members never
@@ -215,7 +216,7 @@ impl ChangeQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<QuorumConnection<Change>> {
+    ) -> async_graphql::Result<QuorumConnection<Fast<Change>>> {
         let actor = ctx.actor()?;
         let filter = filter.unwrap_or_default().into();
         let (field, direction) = order_by
@@ -239,7 +240,7 @@ impl ChangeQuery {
         )
         .await
         .gql(ctx)?;
-        Ok(connection(changes, Change::new))
+        Ok(connection(changes, |change| Fast(Change::new(change))))
     }
 
     /// In-flight changes (AUTHORIZED, SCHEDULED, IMPLEMENTING) and freeze windows overlapping

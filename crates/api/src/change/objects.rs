@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::parser::types::Field;
+use async_graphql::{Context, ID, Object, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 use quorum_change::{
     Board, ChangeAction, ChangeOutcome, ChangeState, ChangeType, ConflictKind, RiskLevel,
@@ -21,6 +22,7 @@ use crate::loader::{
     AffectedItemsLoader, Batched, CiAt, ConfigurationItemLoader, PolicyLoader, TemplateLoader,
     VotesLoader,
 };
+use crate::plain::{Fast, Plain, Walk, maybe_text, text, value};
 
 /// A request for change (RFC), from draft to closure.
 pub struct Change(pub(crate) Arc<quorum_change::Change>);
@@ -58,6 +60,13 @@ impl Change {
             .into_iter()
             .find(|vote| vote.voter == actor.subject())
             .map(CabVote))
+    }
+
+    fn assessment(&self) -> RiskAssessment {
+        RiskAssessment {
+            change: self.0.clone(),
+            decoded: std::sync::OnceLock::new(),
+        }
     }
 
     async fn affected_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
@@ -210,10 +219,7 @@ impl Change {
     /// The risk, once assessed (standard changes: at submission). The score is the sum of the
     /// factors' points.
     async fn risk(&self) -> Option<RiskAssessment> {
-        self.0.risk.is_some().then(|| RiskAssessment {
-            change: self.0.clone(),
-            decoded: std::sync::OnceLock::new(),
-        })
+        self.0.risk.is_some().then(|| self.assessment())
     }
 
     /// Why it was scheduled over conflicts, when it was.
@@ -261,19 +267,19 @@ impl Change {
     async fn affected_items(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<ConfigurationItem>> {
+    ) -> async_graphql::Result<Vec<Fast<ConfigurationItem>>> {
         ctx.actor()?;
         Ok(self
             .items(ctx)
             .await?
             .into_iter()
-            .map(|item| ConfigurationItem::new(item, None))
+            .map(|item| Fast(ConfigurationItem::new(item, None)))
             .collect())
     }
 
     /// The standing CAB (or ECAB) votes, oldest first; a member's second vote replaces the
     /// first (both are in `history`).
-    async fn votes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CabVote>> {
+    async fn votes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Fast<CabVote>>> {
         ctx.actor()?;
         let loader = ctx.data::<Batched<VotesLoader>>()?;
         Ok(loader
@@ -282,7 +288,7 @@ impl Change {
             .gql(ctx)?
             .unwrap_or_default()
             .into_iter()
-            .map(CabVote)
+            .map(|vote| Fast(CabVote(vote)))
             .collect())
     }
 
@@ -456,6 +462,94 @@ impl Change {
     }
 }
 
+impl Plain for Change {
+    fn plain(&self, field: &Field, walk: &Walk<'_>) -> Option<Value> {
+        let change = &*self.0;
+        match field.name.node.as_str() {
+            "id" => value(&ID(change.id.clone())),
+            "number" => text(&change.number),
+            "type" => value(&change.change_type),
+            "state" => value(&change.state),
+            "title" => text(&change.title),
+            "description" => maybe_text(change.description.as_deref()),
+            "justification" => maybe_text(change.justification.as_deref()),
+            "implementationPlan" => maybe_text(change.implementation_plan.as_deref()),
+            "backoutPlan" => maybe_text(change.backout_plan.as_deref()),
+            "testPlan" => maybe_text(change.test_plan.as_deref()),
+            "requestedBy" => text(&change.requested_by),
+            "assignee" => maybe_text(change.assignee.as_deref()),
+            "plannedStart" => value(&change.planned_start),
+            "plannedEnd" => value(&change.planned_end),
+            "actualStart" => value(&change.actual_start),
+            "actualEnd" => value(&change.actual_end),
+            "startedOutsideWindow" => value(&change.started_outside_window),
+            "outcome" => value(&change.outcome),
+            "completionNotes" => maybe_text(change.completion_notes.as_deref()),
+            "reviewRequired" => value(&quorum_change::lifecycle::review_required(change)),
+            "risk" => match change.risk {
+                None => Some(Value::Null),
+                Some(_) => walk.object(&self.assessment(), field),
+            },
+            "scheduleOverrideReason" => maybe_text(change.schedule_override_reason.as_deref()),
+            "submittedAt" => value(&change.submitted_at),
+            "referredAt" => value(&change.referred_at),
+            "decidedAt" => value(&change.decided_at),
+            "completedAt" => value(&change.completed_at),
+            "closedAt" => value(&change.closed_at),
+            "version" => value(&change.version),
+            "createdAt" => value(&change.created_at),
+            "updatedAt" => value(&change.updated_at),
+            _ => None,
+        }
+    }
+}
+
+impl Plain for RiskAssessment {
+    fn plain(&self, field: &Field, walk: &Walk<'_>) -> Option<Value> {
+        match field.name.node.as_str() {
+            "score" => match self.change.risk_score {
+                Some(score) => value(&score),
+                None => value(&self.stored()?.score),
+            },
+            "level" => match self.change.risk_level {
+                Some(level) => value(&level),
+                None => value(&self.stored()?.level),
+            },
+            "factors" => walk.list(
+                self.stored()?.factors.iter().cloned().map(RiskFactor),
+                field,
+            ),
+            "assessedAt" => value(&self.stored()?.assessed_at),
+            "assessedBy" => text(&self.stored()?.assessed_by),
+            _ => None,
+        }
+    }
+}
+
+impl Plain for RiskFactor {
+    fn plain(&self, field: &Field, _walk: &Walk<'_>) -> Option<Value> {
+        match field.name.node.as_str() {
+            "name" => value(&self.0.name),
+            "points" => value(&self.0.points),
+            "detail" => text(&self.0.detail),
+            _ => None,
+        }
+    }
+}
+
+impl Plain for CabVote {
+    fn plain(&self, field: &Field, _walk: &Walk<'_>) -> Option<Value> {
+        match field.name.node.as_str() {
+            "voter" => text(&self.0.voter),
+            "board" => value(&self.0.board),
+            "decision" => value(&self.0.decision),
+            "comment" => maybe_text(self.0.comment.as_deref()),
+            "castAt" => value(&self.0.cast_at),
+            _ => None,
+        }
+    }
+}
+
 /// Whether the viewer may take an action now.
 #[derive(SimpleObject)]
 pub struct AvailableTransition {
@@ -492,16 +586,25 @@ pub struct RiskAssessment {
 }
 
 impl RiskAssessment {
+    fn decode(&self) -> &Result<quorum_change::RiskAssessment, String> {
+        self.decoded.get_or_init(|| {
+            let json = self.change.risk.as_ref().ok_or("no risk assessment")?;
+            serde::Deserialize::deserialize(json).map_err(|error| error.to_string())
+        })
+    }
+
+    /// The stored assessment when it decodes (a plain read; the resolver reports one that
+    /// does not).
+    fn stored(&self) -> Option<&quorum_change::RiskAssessment> {
+        self.decode().as_ref().ok()
+    }
+
     /// The stored assessment; one that does not decode is an INTERNAL error, never a null.
     fn assessment(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<&quorum_change::RiskAssessment> {
-        let decoded = self.decoded.get_or_init(|| {
-            let json = self.change.risk.as_ref().ok_or("no risk assessment")?;
-            serde::Deserialize::deserialize(json).map_err(|error| error.to_string())
-        });
-        decoded
+        self.decode()
             .as_ref()
             .map_err(|error| {
                 quorum_core::DomainError::Internal(format!(

@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, Json, Object, SimpleObject};
+use async_graphql::parser::types::Field;
+use async_graphql::{Context, ID, Json, Object, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 use quorum_cmdb::{
     CiClass, CiStatus, Environment, RelationshipDirection, RelationshipType, WalkDirection,
@@ -14,6 +15,7 @@ use crate::connection::{QuorumConnection, connection};
 use crate::context::ContextExt;
 use crate::error::GqlResultExt;
 use crate::loader::{Batched, CiAt, ConfigurationItemLoader, RelationshipsLoader, RelationshipsOf};
+use crate::plain::{Fast, Plain, Walk, maybe_text, text, value};
 
 /// A configuration item (CI): something the service runs on or is made of, as it is now or,
 /// when read with `asOf`, as it was at that instant.
@@ -54,6 +56,29 @@ impl ConfigurationItem {
         .await
         .gql(ctx)?;
         Ok(ImpactAnalysis::new(walk, as_of))
+    }
+}
+
+impl Plain for ConfigurationItem {
+    fn plain(&self, field: &Field, _walk: &Walk<'_>) -> Option<Value> {
+        let item = &*self.item;
+        match field.name.node.as_str() {
+            "id" => value(&ID(item.id.clone())),
+            "number" => text(&item.number),
+            "class" => value(&item.class),
+            "name" => text(&item.name),
+            "status" => value(&item.status),
+            "environment" => value(&item.environment),
+            "criticality" => value(&item.criticality),
+            "ownerTeam" => maybe_text(item.owner_team.as_deref()),
+            "description" => maybe_text(item.description.as_deref()),
+            "version" => value(&item.version),
+            "createdAt" => value(&item.created_at),
+            "updatedAt" => value(&item.updated_at),
+            "retiredAt" => value(&item.retired_at),
+            "asOf" => value(&self.as_of),
+            _ => None,
+        }
     }
 }
 
@@ -195,7 +220,7 @@ impl ConfigurationItem {
         states: Option<Vec<quorum_change::ChangeState>>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<QuorumConnection<crate::change::objects::Change>> {
+    ) -> async_graphql::Result<QuorumConnection<Fast<crate::change::objects::Change>>> {
         let actor = ctx.actor()?;
         let filter = quorum_change::ChangeFilter {
             states,
@@ -218,7 +243,9 @@ impl ConfigurationItem {
         )
         .await
         .gql(ctx)?;
-        Ok(connection(changes, crate::change::objects::Change::new))
+        Ok(connection(changes, |change| {
+            Fast(crate::change::objects::Change::new(change))
+        }))
     }
 
     /// The incidents that hit this CI, newest first.

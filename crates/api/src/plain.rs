@@ -1,0 +1,499 @@
+//! Objects answered from memory in one pass over their selection, without a future per field.
+//!
+//! async-graphql resolves every field of every object as a boxed future, polled through a
+//! `FuturesUnordered` and gathered into a map: on a page of 50 changes with their risk, CIs
+//! and votes that is some 1 500 futures for values already in memory, and it was most of the
+//! server's CPU per request (`bench/README.md`, "Plain fields"). A type that implements
+//! [`Plain`] says which of its fields it can answer from the value alone; wrapped in [`Fast`],
+//! its selection is walked once: those fields (and nested objects that are plain all the
+//! way down) are written straight into the response in selection order, and only the others
+//! (a loader, the database, arguments, an error to report) go through the type's own
+//! resolvers, concurrently, as before; a loader still batches them across the level.
+//!
+//! The schema does not change: `Fast<T>` registers as `T`. A test runs every field of every
+//! plain type both ways and compares the answers (`tests` below), so a plain field cannot
+//! drift from its resolver.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use async_graphql::indexmap::IndexMap;
+use async_graphql::parser::types::{Field, FragmentDefinition, Selection, SelectionSet};
+use async_graphql::registry::Registry;
+use async_graphql::resolver_utils::resolve_container;
+use async_graphql::{
+    ContainerType, ContextSelectionSet, InputType, Name, OutputType, Positioned, ServerResult,
+    Value,
+};
+
+/// An object some of whose fields need nothing but the value itself.
+pub(crate) trait Plain: ContainerType {
+    /// `field`'s value from `self` alone, or `None` when it needs its resolver. Only called for
+    /// fields without arguments; `walk` answers nested objects' selections.
+    fn plain(&self, field: &Field, walk: &Walk<'_>) -> Option<Value>;
+}
+
+/// `T` with its selection answered by [`Plain`] first: registers and answers as `T` does.
+pub(crate) struct Fast<T>(pub(crate) T);
+
+impl<T: Plain> OutputType for Fast<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn introspection_type_name(&self) -> Cow<'static, str> {
+        self.0.introspection_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let walk = Walk {
+            registry: &ctx.schema_env.registry,
+            fragments: &ctx.query_env.fragments,
+        };
+        let Some(fields) = walk.fields(&T::type_name(), &ctx.item.node) else {
+            return resolve_container(ctx, &self.0).await;
+        };
+        let root = &self.0;
+        let mut values: IndexMap<Name, Value> = IndexMap::with_capacity(fields.len());
+        let mut pending = Vec::new();
+        for field in fields {
+            let key = field.node.response_key().node.clone();
+            let value = walk.field(root, &field.node);
+            if value.is_none() {
+                pending.push((values.len(), field));
+            }
+            if values.insert(key, value.unwrap_or_default()).is_some() {
+                // A key selected twice: async-graphql merges the two selections.
+                return resolve_container(ctx, root).await;
+            }
+        }
+        let resolved = futures_util::future::join_all(pending.into_iter().map(|(index, field)| {
+            let ctx = ctx.clone();
+            async move {
+                let ctx_field = ctx.with_field(field);
+                (index, root.resolve_field(&ctx_field).await)
+            }
+        }))
+        .await;
+        let mut failed = Vec::new();
+        for (index, result) in resolved {
+            match result {
+                Ok(value) => {
+                    if let Some((_, slot)) = values.get_index_mut(index) {
+                        *slot = value.unwrap_or_default();
+                    }
+                }
+                Err(error) => {
+                    ctx.add_error(error);
+                    failed.push(index);
+                }
+            }
+        }
+        // As async-graphql does: a failed field's key is left out (`shape` puts the null back
+        // where the spec wants it).
+        for index in failed.into_iter().rev() {
+            values.shift_remove_index(index);
+        }
+        Ok(if values.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(values)
+        })
+    }
+}
+
+/// What a selection needs beyond itself: the document's fragments and which interfaces the
+/// walked type implements.
+pub(crate) struct Walk<'a> {
+    registry: &'a Registry,
+    fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
+}
+
+impl<'a> Walk<'a> {
+    /// The fields `set` selects on `type_name`, fragments that apply expanded in place; `None`
+    /// when a fragment is unknown (left to async-graphql to report).
+    fn fields<'s>(
+        &self,
+        type_name: &str,
+        set: &'s SelectionSet,
+    ) -> Option<Vec<&'s Positioned<Field>>>
+    where
+        'a: 's,
+    {
+        let mut fields = Vec::with_capacity(set.items.len());
+        self.collect(type_name, set, &mut fields).then_some(fields)
+    }
+
+    fn collect<'s>(
+        &self,
+        type_name: &str,
+        set: &'s SelectionSet,
+        out: &mut Vec<&'s Positioned<Field>>,
+    ) -> bool
+    where
+        'a: 's,
+    {
+        for selection in &set.items {
+            let (condition, inner) = match &selection.node {
+                Selection::Field(field) => {
+                    out.push(field);
+                    continue;
+                }
+                Selection::FragmentSpread(spread) => {
+                    let Some(fragment) = self.fragments.get(&spread.node.fragment_name.node) else {
+                        return false;
+                    };
+                    (
+                        Some(fragment.node.type_condition.node.on.node.as_str()),
+                        &fragment.node.selection_set.node,
+                    )
+                }
+                Selection::InlineFragment(fragment) => (
+                    fragment
+                        .node
+                        .type_condition
+                        .as_ref()
+                        .map(|condition| condition.node.on.node.as_str()),
+                    &fragment.node.selection_set.node,
+                ),
+            };
+            let applies = condition.is_none_or(|condition| {
+                condition == type_name
+                    || self
+                        .registry
+                        .implements
+                        .get(type_name)
+                        .is_some_and(|interfaces| interfaces.contains(condition))
+            });
+            if applies && !self.collect(type_name, inner, out) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// One field of `root` when it is plain: `__typename`, or a field without arguments that
+    /// [`Plain::plain`] answers.
+    fn field<T: Plain>(&self, root: &T, field: &Field) -> Option<Value> {
+        if field.name.node == "__typename" {
+            return Some(Value::String(root.introspection_type_name().into_owned()));
+        }
+        if !field.arguments.is_empty() {
+            return None;
+        }
+        root.plain(field, self)
+    }
+
+    /// `root` selected by `field`'s selection set, when every field it selects is plain.
+    pub(crate) fn object<T: Plain>(&self, root: &T, field: &Field) -> Option<Value> {
+        let type_name = T::type_name();
+        let fields = self.fields(&type_name, &field.selection_set.node)?;
+        let mut values = IndexMap::with_capacity(fields.len());
+        for selected in fields {
+            let value = self.field(root, &selected.node)?;
+            if values
+                .insert(selected.node.response_key().node.clone(), value)
+                .is_some()
+            {
+                return None;
+            }
+        }
+        Some(if values.is_empty() {
+            Value::Null
+        } else {
+            Value::Object(values)
+        })
+    }
+
+    /// A list of plain objects selected by `field`, when every item is plain.
+    pub(crate) fn list<T: Plain>(
+        &self,
+        items: impl IntoIterator<Item = T>,
+        field: &Field,
+    ) -> Option<Value> {
+        items
+            .into_iter()
+            .map(|item| self.object(&item, field))
+            .collect::<Option<Vec<_>>>()
+            .map(Value::List)
+    }
+}
+
+/// A scalar or enum as its resolver would write it.
+pub(crate) fn value<T: InputType>(value: &T) -> Option<Value> {
+    Some(value.to_value())
+}
+
+/// A string field as its resolver would write it.
+pub(crate) fn text(value: &str) -> Option<Value> {
+    Some(Value::String(value.to_owned()))
+}
+
+/// An optional string field as its resolver would write it.
+pub(crate) fn maybe_text(value: Option<&str>) -> Option<Value> {
+    Some(value.map_or(Value::Null, |value| Value::String(value.to_owned())))
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every field of every plain type, answered by [`Plain`] and by its resolver, on values
+    //! that set every field and on values that set none: the two answers must be equal.
+
+    use std::collections::BTreeSet;
+
+    use async_graphql::parser::types::{BaseType, TypeKind, TypeSystemDefinition};
+    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+    use chrono::{DateTime, TimeZone, Utc};
+    use quorum_change::{Board, ChangeOutcome, ChangeState, ChangeType, UserImpact, VoteDecision};
+
+    use super::Fast;
+    use crate::change::objects::{CabVote, Change};
+    use crate::cmdb::objects::ConfigurationItem;
+
+    fn at(hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 1, hour, 0, 0)
+            .single()
+            .expect("a valid instant")
+    }
+
+    fn risk() -> serde_json::Value {
+        let answers = quorum_change::RiskQuestionnaire {
+            user_impact: UserImpact::High,
+            outage_required: true,
+            tested: false,
+            backout_tested: true,
+            done_before: false,
+        };
+        let facts = quorum_change::risk::RiskFacts {
+            affected: Vec::new(),
+            business_services: Vec::new(),
+            failed: 1,
+            completed: 3,
+        };
+        let assessment =
+            quorum_change::RiskAssessment::from_facts(answers, &facts, at(3), "manager");
+        serde_json::to_value(assessment).expect("an assessment serializes")
+    }
+
+    fn changes() -> Vec<quorum_change::Change> {
+        let mut bare = quorum_change::draft_row(
+            "CHG0000001".to_owned(),
+            ChangeType::Normal,
+            "Bare".to_owned(),
+            "alice",
+            at(1),
+        );
+        bare.id = "change-1".to_owned();
+        let mut full = quorum_change::draft_row(
+            "CHG0000002".to_owned(),
+            ChangeType::Emergency,
+            "Everything set".to_owned(),
+            "bob",
+            at(2),
+        );
+        full.id = "change-2".to_owned();
+        full.state = ChangeState::Closed;
+        full.description = Some("what".to_owned());
+        full.justification = Some("why".to_owned());
+        full.implementation_plan = Some("how".to_owned());
+        full.backout_plan = Some("undo".to_owned());
+        full.test_plan = Some("check".to_owned());
+        full.assignee = Some("carol".to_owned());
+        full.planned_start = Some(at(4));
+        full.planned_end = Some(at(6));
+        full.actual_start = Some(at(4));
+        full.actual_end = Some(at(5));
+        full.started_outside_window = true;
+        full.outcome = Some(ChangeOutcome::Failed);
+        full.completion_notes = Some("notes".to_owned());
+        full.risk = Some(risk());
+        full.risk_score = Some(61);
+        full.risk_level = Some(quorum_change::RiskLevel::High);
+        full.schedule_override_reason = Some("override".to_owned());
+        full.submitted_at = Some(at(2));
+        full.referred_at = Some(at(3));
+        full.decided_at = Some(at(3));
+        full.completed_at = Some(at(5));
+        full.closed_at = Some(at(7));
+        full.version = 9;
+        // Score and level read from the stored assessment, not their columns.
+        let mut uncolumned = full.clone();
+        uncolumned.id = "change-3".to_owned();
+        uncolumned.number = "CHG0000003".to_owned();
+        uncolumned.risk_score = None;
+        uncolumned.risk_level = None;
+        // An assessment that does not decode: the resolver's error, both ways.
+        let mut unreadable = full.clone();
+        unreadable.id = "change-4".to_owned();
+        unreadable.number = "CHG0000004".to_owned();
+        unreadable.risk = Some(serde_json::json!({ "score": "many" }));
+        vec![bare, full, uncolumned, unreadable]
+    }
+
+    fn items() -> Vec<(quorum_cmdb::ConfigurationItem, Option<DateTime<Utc>>)> {
+        let item = |number: &str, full: bool| quorum_cmdb::ConfigurationItem {
+            id: format!("id-{number}"),
+            number: number.to_owned(),
+            class: quorum_cmdb::CiClass::Server,
+            name: format!("host {number}"),
+            name_key: format!("host {number}"),
+            status: quorum_cmdb::CiStatus::InService,
+            environment: quorum_cmdb::Environment::Production,
+            criticality: 2,
+            owner_team: full.then(|| "ops".to_owned()),
+            description: full.then(|| "a host".to_owned()),
+            attributes: serde_json::json!({ "cpu": 8 }),
+            version: 3,
+            created_at: at(1),
+            updated_at: at(2),
+            retired_at: full.then(|| at(3)),
+        };
+        vec![
+            (item("CI0000001", false), None),
+            (item("CI0000002", true), Some(at(4))),
+        ]
+    }
+
+    fn votes() -> Vec<quorum_change::Vote> {
+        let vote = |voter: &str, comment: Option<&str>| quorum_change::Vote {
+            change_id: "change".to_owned(),
+            voter: voter.to_owned(),
+            board: Board::Cab,
+            decision: VoteDecision::Approve,
+            comment: comment.map(str::to_owned),
+            cast_at: at(2),
+        };
+        vec![vote("dave", None), vote("erin", Some("fine"))]
+    }
+
+    struct Both;
+
+    #[Object]
+    impl Both {
+        async fn changes(&self) -> Vec<Change> {
+            changes().into_iter().map(Change::new).collect()
+        }
+        async fn fast_changes(&self) -> Vec<Fast<Change>> {
+            changes()
+                .into_iter()
+                .map(|row| Fast(Change::new(row)))
+                .collect()
+        }
+        async fn items(&self) -> Vec<ConfigurationItem> {
+            items()
+                .into_iter()
+                .map(|(item, as_of)| ConfigurationItem::new(item, as_of))
+                .collect()
+        }
+        async fn fast_items(&self) -> Vec<Fast<ConfigurationItem>> {
+            items()
+                .into_iter()
+                .map(|(item, as_of)| Fast(ConfigurationItem::new(item, as_of)))
+                .collect()
+        }
+        async fn votes(&self) -> Vec<CabVote> {
+            votes().into_iter().map(CabVote).collect()
+        }
+        async fn fast_votes(&self) -> Vec<Fast<CabVote>> {
+            votes()
+                .into_iter()
+                .map(|vote| Fast(CabVote(vote)))
+                .collect()
+        }
+    }
+
+    /// Every field of `type_name` that takes no argument, objects selected the same way down
+    /// to `depth`, each object type once on a path.
+    fn selection(
+        types: &std::collections::HashMap<String, Vec<(String, bool, String)>>,
+        type_name: &str,
+        depth: usize,
+        path: &mut Vec<String>,
+    ) -> String {
+        let mut out = vec!["__typename".to_owned()];
+        path.push(type_name.to_owned());
+        for (field, has_arguments, of) in &types[type_name] {
+            if *has_arguments {
+                continue;
+            }
+            if !types.contains_key(of) {
+                out.push(field.clone());
+            } else if depth > 0 && !path.contains(of) {
+                out.push(format!(
+                    "{field} {{ {} }}",
+                    selection(types, of, depth - 1, path)
+                ));
+            }
+        }
+        path.pop();
+        out.join(" ")
+    }
+
+    #[tokio::test]
+    async fn every_plain_field_answers_as_its_resolver_does() {
+        let schema = Schema::new(Both, EmptyMutation, EmptySubscription);
+        let document = async_graphql::parser::parse_schema(schema.sdl()).expect("the SDL parses");
+        let mut types = std::collections::HashMap::new();
+        for definition in document.definitions {
+            let TypeSystemDefinition::Type(ty) = definition else {
+                continue;
+            };
+            let TypeKind::Object(object) = ty.node.kind else {
+                continue;
+            };
+            let fields = object
+                .fields
+                .into_iter()
+                .map(|field| {
+                    let mut ty = &field.node.ty.node.base;
+                    while let BaseType::List(inner) = ty {
+                        ty = &inner.base;
+                    }
+                    let BaseType::Named(name) = ty else {
+                        unreachable!("a list's item type is named in the end")
+                    };
+                    (
+                        field.node.name.node.to_string(),
+                        !field.node.arguments.is_empty(),
+                        name.to_string(),
+                    )
+                })
+                .collect();
+            types.insert(ty.node.name.node.to_string(), fields);
+        }
+        for (slow, fast, type_name) in [
+            ("changes", "fastChanges", "Change"),
+            ("items", "fastItems", "ConfigurationItem"),
+            ("votes", "fastVotes", "CabVote"),
+        ] {
+            let fields = selection(&types, type_name, 3, &mut Vec::new());
+            let query = format!("{{ {slow} {{ {fields} }} {fast} {{ {fields} }} }}");
+            let response = schema.execute(query.as_str()).await;
+            let data = response.data.into_json().expect("data is JSON");
+            assert!(
+                data[slow].as_array().is_some_and(|rows| !rows.is_empty()),
+                "{type_name}: no rows in {data}"
+            );
+            assert_eq!(data[slow], data[fast], "{type_name}, selected by {fields}");
+            let errors = |root: &str| {
+                response
+                    .errors
+                    .iter()
+                    .filter(|error| {
+                        matches!(error.path.first(), Some(async_graphql::PathSegment::Field(name)) if name == root)
+                    })
+                    .map(|error| format!("{:?} {}", &error.path[1..], error.message))
+                    .collect::<BTreeSet<_>>()
+            };
+            assert_eq!(errors(slow), errors(fast), "{type_name}: errors differ");
+        }
+    }
+}
