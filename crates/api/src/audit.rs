@@ -1,6 +1,7 @@
 //! `auditEvents`: the event log, read by those who answer for it.
 
-use async_graphql::{Context, ID, InputObject, Json, Object};
+use async_graphql::parser::types::Field;
+use async_graphql::{Context, ID, InputObject, Json, Object, Value};
 use chrono::{DateTime, Utc};
 use quorum_core::event::{self, EntityKind, EventAction, EventFilter};
 use quorum_core::pagination::PageRequest;
@@ -8,6 +9,7 @@ use quorum_core::pagination::PageRequest;
 use crate::connection::{QuorumConnection, connection};
 use crate::context::ContextExt;
 use crate::error::GqlResultExt;
+use crate::plain::{Fast, Plain, Walk, instant, maybe_text, text, value};
 
 #[derive(Default)]
 pub struct AuditQuery;
@@ -81,6 +83,29 @@ impl From<event::Model> for AuditEvent {
     }
 }
 
+impl From<event::Model> for Fast<AuditEvent> {
+    fn from(event: event::Model) -> Self {
+        Self(AuditEvent(event))
+    }
+}
+
+impl Plain for AuditEvent {
+    fn plain(&self, field: &Field, _walk: &Walk<'_>) -> Option<Value> {
+        let event = &self.0;
+        match field.name.node.as_str() {
+            "id" => value(&ID(event.id.to_string())),
+            "sequence" => value(&event.id),
+            "occurredAt" => instant(&event.occurred_at),
+            "actor" => text(&event.actor),
+            "entityKind" => value(&EntityKind::from_stored(&event.entity_kind)?),
+            "entityId" => value(&ID(event.entity_id.clone())),
+            "action" => value(&EventAction::from_stored(&event.action)?),
+            "reason" => maybe_text(event.reason.as_deref()),
+            _ => None,
+        }
+    }
+}
+
 /// Narrows the audit log; all given fields must match.
 #[derive(InputObject, Default)]
 pub struct AuditEventFilter {
@@ -109,7 +134,7 @@ impl AuditQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<Option<QuorumConnection<AuditEvent>>> {
+    ) -> async_graphql::Result<Option<QuorumConnection<Fast<AuditEvent>>>> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let filter = filter.unwrap_or_default();
@@ -128,6 +153,6 @@ impl AuditQuery {
             before,
         };
         let events = event::list(&app.db, actor, &filter, &page).await.gql(ctx)?;
-        Ok(Some(connection(events, AuditEvent::from)))
+        Ok(Some(connection(events, Fast::from)))
     }
 }

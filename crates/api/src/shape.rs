@@ -133,6 +133,9 @@ struct Key<'a> {
     sets: Vec<&'a SelectionSet>,
 }
 
+/// The response keys of a selection, in selection order.
+type Keys<'a> = IndexMap<&'a str, Key<'a>>;
+
 impl<'a> Walk<'a> {
     /// `value` as an object of `type_name` selected by `sets`.
     fn object(
@@ -141,45 +144,80 @@ impl<'a> Walk<'a> {
         type_name: &str,
         sets: &[&'a SelectionSet],
     ) -> Result<ConstValue, NonNull> {
+        self.object_with(value, type_name, &self.keys(sets))
+    }
+
+    /// The response keys `sets` select, collected once for every object of a list.
+    fn keys(&self, sets: &[&'a SelectionSet]) -> Keys<'a> {
+        let mut keys = IndexMap::new();
+        for set in sets {
+            self.collect(set, None, &mut keys, 0);
+        }
+        keys
+    }
+
+    /// `value` as an object of `type_name` with the response `keys`.
+    fn object_with(
+        &self,
+        value: ConstValue,
+        type_name: &str,
+        keys: &Keys<'a>,
+    ) -> Result<ConstValue, NonNull> {
         let mut results = match value {
             ConstValue::Object(results) => results,
             ConstValue::Null => IndexMap::new(),
             other => return Ok(other),
         };
-        let mut keys: IndexMap<&'a str, Key<'a>> = IndexMap::new();
-        for set in sets {
-            self.collect(set, None, &mut keys, 0);
+        let in_order = results.len() == keys.len()
+            && results
+                .keys()
+                .zip(keys.keys())
+                .all(|(result, key)| result.as_str() == *key);
+        if in_order {
+            // Every field answered, in selection order (a plain object): completed in place.
+            for ((_, slot), key) in results.iter_mut().zip(keys.values()) {
+                let value = std::mem::take(slot);
+                *slot = self.field(Some(value), key, type_name)?.unwrap_or_default();
+            }
+            return Ok(ConstValue::Object(results));
         }
         let mut shaped = IndexMap::with_capacity(results.len());
-        for (response_key, key) in &keys {
-            let name = Name::new(response_key);
-            let value = results.shift_remove(&name);
-            let on = key.on.unwrap_or(type_name);
-            if key.field == "__typename" {
-                if let Some(value) = value {
-                    shaped.insert(name, value);
-                }
-                continue;
-            }
-            let Some(ty) = self.shapes.field(on, key.field) else {
-                // Introspection and fields of a type condition this object may not have:
-                // as execution left them.
-                if let Some(value) = value {
-                    shaped.insert(name, value);
-                }
-                continue;
+        for (response_key, key) in keys {
+            let (name, value) = match results.shift_remove_entry(*response_key) {
+                Some((name, value)) => (name, Some(value)),
+                None => (Name::new(response_key), None),
             };
             if value.is_none() && key.on.is_some_and(|on| on != type_name) {
                 // Selected on another type than this object's: not for it.
                 continue;
             }
-            let value = self.value(value, ty, &key.sets)?;
-            shaped.insert(name, value);
+            if let Some(value) = self.field(value, key, type_name)? {
+                shaped.insert(name, value);
+            }
         }
         // Anything execution returned that the selection does not name (it should not happen)
         // is kept, after the rest.
         shaped.extend(results);
         Ok(ConstValue::Object(shaped))
+    }
+
+    /// One field's value (none: it failed) completed by its type; none when it stays absent.
+    fn field(
+        &self,
+        value: Option<ConstValue>,
+        key: &Key<'a>,
+        type_name: &str,
+    ) -> Result<Option<ConstValue>, NonNull> {
+        if key.field == "__typename" {
+            return Ok(value);
+        }
+        let on = key.on.unwrap_or(type_name);
+        match self.shapes.field(on, key.field) {
+            Some(ty) => self.value(value, ty, &key.sets).map(Some),
+            // Introspection and fields of a type condition this object may not have: as
+            // execution left them.
+            None => Ok(value),
+        }
     }
 
     /// `value` (none: the field failed) at a position of type `ty`.
@@ -189,22 +227,41 @@ impl<'a> Walk<'a> {
         ty: &Type,
         sets: &[&'a SelectionSet],
     ) -> Result<ConstValue, NonNull> {
+        let mut named = &ty.base;
+        while let BaseType::List(inner) = named {
+            named = &inner.base;
+        }
+        let keys = match named {
+            BaseType::Named(name) if self.shapes.is_composite(name) => Some(self.keys(sets)),
+            _ => None,
+        };
+        self.complete(value, ty, keys.as_ref())
+    }
+
+    /// `value` at a position of type `ty`; `keys` are the selection's when the named type is
+    /// an object (the same for every item of a list).
+    fn complete(
+        &self,
+        value: Option<ConstValue>,
+        ty: &Type,
+        keys: Option<&Keys<'a>>,
+    ) -> Result<ConstValue, NonNull> {
         let completed = match value {
             None | Some(ConstValue::Null) => Err(NonNull),
             Some(value) => match &ty.base {
                 BaseType::List(inner) => match value {
                     ConstValue::List(items) => items
                         .into_iter()
-                        .map(|item| self.value(Some(item), inner, sets))
+                        .map(|item| self.complete(Some(item), inner, keys))
                         .collect::<Result<Vec<_>, _>>()
                         .map(ConstValue::List),
                     other => Ok(other),
                 },
-                BaseType::Named(name) if self.shapes.is_composite(name) => {
-                    self.object(value, name, sets)
-                }
-                BaseType::Named(name) if name == "DateTime" => Ok(instant(value)),
-                BaseType::Named(_) => Ok(value),
+                BaseType::Named(name) => match keys {
+                    Some(keys) => self.object_with(value, name, keys),
+                    None if name == "DateTime" => Ok(instant(value)),
+                    None => Ok(value),
+                },
             },
         };
         match completed {
@@ -297,9 +354,11 @@ impl<'a> Walk<'a> {
 }
 
 /// A `DateTime` as JavaScript's `Date.toISOString()` writes it: UTC, `Z`, milliseconds
-/// (`2026-12-03T18:48:28.918Z`). async-graphql writes `…918327+00:00`.
+/// (`2026-12-03T18:48:28.918Z`). async-graphql writes `…918327+00:00`; plain fields already
+/// write it so ([`js_instant`]), and are left as they are.
 fn instant(value: ConstValue) -> ConstValue {
     match &value {
+        ConstValue::String(text) if is_js_instant(text) => value,
         ConstValue::String(text) => match chrono::DateTime::parse_from_rfc3339(text) {
             Ok(at) => ConstValue::String(
                 at.with_timezone(&chrono::Utc)
@@ -309,6 +368,25 @@ fn instant(value: ConstValue) -> ConstValue {
         },
         _ => value,
     }
+}
+
+/// An instant as JavaScript's `Date.toISOString()` writes it.
+pub(crate) fn js_instant(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Whether `text` is already written as [`js_instant`] writes (`YYYY-MM-DDTHH:MM:SS.mmmZ`).
+fn is_js_instant(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() == 24
+        && bytes.iter().enumerate().all(|(at, byte)| match at {
+            4 | 7 => *byte == b'-',
+            10 => *byte == b'T',
+            13 | 16 => *byte == b':',
+            19 => *byte == b'.',
+            23 => *byte == b'Z',
+            _ => byte.is_ascii_digit(),
+        })
 }
 
 fn selection_directives(selection: &Selection) -> &[Positioned<Directive>] {
@@ -409,6 +487,30 @@ mod tests {
             serde_json::json!({ "at": "2026-12-03T19:48:28.918327+01:00" }),
         );
         assert_eq!(out, serde_json::json!({ "at": "2026-12-03T18:48:28.918Z" }));
+    }
+
+    #[test]
+    fn objects_already_in_selection_order_are_completed_in_place_with_the_same_rules() {
+        let out = shaped_value(
+            "{ c { x y } at list { y } }",
+            serde_json::json!({
+                "c": { "x": null, "y": "2" },
+                "at": "2026-12-03T18:48:28.918Z",
+                "list": [{ "y": "1" }, { "y": "2" }],
+            }),
+        );
+        assert_eq!(
+            serde_json::to_string(&out).expect("json"),
+            r#"{"c":{"x":null,"y":"2"},"at":"2026-12-03T18:48:28.918Z","list":[{"y":"1"},{"y":"2"}]}"#
+        );
+        // In order, but a non-null field is null: the null still moves up.
+        assert_eq!(
+            shaped(
+                "{ a b { x y } }",
+                serde_json::json!({ "a": "0", "b": { "x": "1", "y": null } })
+            ),
+            serde_json::Value::Null
+        );
     }
 
     #[test]

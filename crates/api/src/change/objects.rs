@@ -22,7 +22,7 @@ use crate::loader::{
     AffectedItemsLoader, Batched, CiAt, ConfigurationItemLoader, PolicyLoader, TemplateLoader,
     VotesLoader,
 };
-use crate::plain::{Fast, Plain, Walk, maybe_text, text, value};
+use crate::plain::{Fast, Plain, Walk, instant, maybe_instant, maybe_text, text, value};
 
 /// A request for change (RFC), from draft to closure.
 pub struct Change(pub(crate) Arc<quorum_change::Change>);
@@ -447,7 +447,7 @@ impl Change {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
+    ) -> async_graphql::Result<QuorumConnection<Fast<AuditEvent>>> {
         let actor = ctx.actor()?;
         let page = PageRequest {
             skip_total: !crate::connection::wants_total(ctx),
@@ -458,7 +458,7 @@ impl Change {
         let events = quorum_change::change_history(&ctx.app()?.db, actor, &self.0, &page)
             .await
             .gql(ctx)?;
-        Ok(connection(events, AuditEvent::from))
+        Ok(connection(events, Fast::from))
     }
 }
 
@@ -478,10 +478,10 @@ impl Plain for Change {
             "testPlan" => maybe_text(change.test_plan.as_deref()),
             "requestedBy" => text(&change.requested_by),
             "assignee" => maybe_text(change.assignee.as_deref()),
-            "plannedStart" => value(&change.planned_start),
-            "plannedEnd" => value(&change.planned_end),
-            "actualStart" => value(&change.actual_start),
-            "actualEnd" => value(&change.actual_end),
+            "plannedStart" => maybe_instant(change.planned_start.as_ref()),
+            "plannedEnd" => maybe_instant(change.planned_end.as_ref()),
+            "actualStart" => maybe_instant(change.actual_start.as_ref()),
+            "actualEnd" => maybe_instant(change.actual_end.as_ref()),
             "startedOutsideWindow" => value(&change.started_outside_window),
             "outcome" => value(&change.outcome),
             "completionNotes" => maybe_text(change.completion_notes.as_deref()),
@@ -491,14 +491,14 @@ impl Plain for Change {
                 Some(_) => walk.object(&self.assessment(), field),
             },
             "scheduleOverrideReason" => maybe_text(change.schedule_override_reason.as_deref()),
-            "submittedAt" => value(&change.submitted_at),
-            "referredAt" => value(&change.referred_at),
-            "decidedAt" => value(&change.decided_at),
-            "completedAt" => value(&change.completed_at),
-            "closedAt" => value(&change.closed_at),
+            "submittedAt" => maybe_instant(change.submitted_at.as_ref()),
+            "referredAt" => maybe_instant(change.referred_at.as_ref()),
+            "decidedAt" => maybe_instant(change.decided_at.as_ref()),
+            "completedAt" => maybe_instant(change.completed_at.as_ref()),
+            "closedAt" => maybe_instant(change.closed_at.as_ref()),
             "version" => value(&change.version),
-            "createdAt" => value(&change.created_at),
-            "updatedAt" => value(&change.updated_at),
+            "createdAt" => instant(&change.created_at),
+            "updatedAt" => instant(&change.updated_at),
             _ => None,
         }
     }
@@ -519,7 +519,7 @@ impl Plain for RiskAssessment {
                 self.stored()?.factors.iter().cloned().map(RiskFactor),
                 field,
             ),
-            "assessedAt" => value(&self.stored()?.assessed_at),
+            "assessedAt" => instant(&self.stored()?.assessed_at),
             "assessedBy" => text(&self.stored()?.assessed_by),
             _ => None,
         }
@@ -544,7 +544,7 @@ impl Plain for CabVote {
             "board" => value(&self.0.board),
             "decision" => value(&self.0.decision),
             "comment" => maybe_text(self.0.comment.as_deref()),
-            "castAt" => value(&self.0.cast_at),
+            "castAt" => instant(&self.0.cast_at),
             _ => None,
         }
     }

@@ -15,7 +15,7 @@ use crate::connection::{QuorumConnection, connection};
 use crate::context::ContextExt;
 use crate::error::GqlResultExt;
 use crate::loader::{Batched, CiAt, ConfigurationItemLoader, RelationshipsLoader, RelationshipsOf};
-use crate::plain::{Fast, Plain, Walk, maybe_text, text, value};
+use crate::plain::{Fast, Plain, Walk, instant, maybe_instant, maybe_text, text, value};
 
 /// A configuration item (CI): something the service runs on or is made of, as it is now or,
 /// when read with `asOf`, as it was at that instant.
@@ -73,10 +73,10 @@ impl Plain for ConfigurationItem {
             "ownerTeam" => maybe_text(item.owner_team.as_deref()),
             "description" => maybe_text(item.description.as_deref()),
             "version" => value(&item.version),
-            "createdAt" => value(&item.created_at),
-            "updatedAt" => value(&item.updated_at),
-            "retiredAt" => value(&item.retired_at),
-            "asOf" => value(&self.as_of),
+            "createdAt" => instant(&item.created_at),
+            "updatedAt" => instant(&item.updated_at),
+            "retiredAt" => maybe_instant(item.retired_at.as_ref()),
+            "asOf" => maybe_instant(self.as_of.as_ref()),
             _ => None,
         }
     }
@@ -256,7 +256,7 @@ impl ConfigurationItem {
         states: Option<Vec<quorum_incident::IncidentState>>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<QuorumConnection<crate::incident::objects::Incident>> {
+    ) -> async_graphql::Result<QuorumConnection<Fast<crate::incident::objects::Incident>>> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let filter = quorum_incident::IncidentFilter {
@@ -281,10 +281,9 @@ impl ConfigurationItem {
         )
         .await
         .gql(ctx)?;
-        Ok(connection(
-            incidents,
-            crate::incident::objects::Incident::new,
-        ))
+        Ok(connection(incidents, |incident| {
+            Fast(crate::incident::objects::Incident::new(incident))
+        }))
     }
 
     /// The events of this CI and of its relationships, newest first, with who made them and
@@ -295,7 +294,7 @@ impl ConfigurationItem {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
+    ) -> async_graphql::Result<QuorumConnection<Fast<AuditEvent>>> {
         let actor = ctx.actor()?;
         let page = PageRequest {
             skip_total: !crate::connection::wants_total(ctx),
@@ -306,7 +305,7 @@ impl ConfigurationItem {
         let events = quorum_cmdb::history(&ctx.app()?.db, actor, &self.item.id, &page)
             .await
             .gql(ctx)?;
-        Ok(connection(events, AuditEvent::from))
+        Ok(connection(events, Fast::from))
     }
 }
 

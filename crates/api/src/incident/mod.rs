@@ -17,6 +17,7 @@ use objects::{Incident, SlaTarget};
 use crate::connection::{QuorumConnection, connection};
 use crate::context::ContextExt;
 use crate::error::GqlResultExt;
+use crate::plain::Fast;
 
 #[derive(Default)]
 pub struct IncidentQuery;
@@ -108,7 +109,7 @@ impl IncidentQuery {
         ctx: &Context<'_>,
         id: Option<ID>,
         number: Option<String>,
-    ) -> async_graphql::Result<Option<Incident>> {
+    ) -> async_graphql::Result<Option<Fast<Incident>>> {
         let actor = ctx.actor()?;
         let key = match (id, number) {
             (Some(id), None) => IncidentKey::Id(id.0),
@@ -124,7 +125,7 @@ impl IncidentQuery {
         let incident = quorum_incident::find_incident(&ctx.app()?.db, actor, &key)
             .await
             .gql(ctx)?;
-        Ok(incident.map(Incident::new))
+        Ok(incident.map(|incident| Fast(Incident::new(incident))))
     }
 
     /// Incidents, filtered and ordered (newest first when no order is given).
@@ -139,7 +140,7 @@ impl IncidentQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> async_graphql::Result<QuorumConnection<Incident>> {
+    ) -> async_graphql::Result<QuorumConnection<Fast<Incident>>> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let filter = filter.unwrap_or_default();
@@ -179,7 +180,9 @@ impl IncidentQuery {
         )
         .await
         .gql(ctx)?;
-        Ok(connection(incidents, Incident::new))
+        Ok(connection(incidents, |incident| {
+            Fast(Incident::new(incident))
+        }))
     }
 
     /// The SLA targets per priority, P1 first.
@@ -198,7 +201,7 @@ macro_rules! incident_op {
         let $actor = $ctx.actor()?;
         let $app = $ctx.app()?;
         let incident = $call.await.gql($ctx)?;
-        Ok(Incident::new(incident))
+        Ok(Fast(Incident::new(incident)))
     }};
 }
 
@@ -210,7 +213,7 @@ impl IncidentMutation {
         &self,
         ctx: &Context<'_>,
         input: CreateIncidentInput,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::create_incident(
             app.context(actor),
             quorum_incident::NewIncident {
@@ -232,7 +235,7 @@ impl IncidentMutation {
         id: ID,
         version: i32,
         input: UpdateIncidentInput,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::update_incident(
             app.context(actor),
             &id,
@@ -260,7 +263,7 @@ impl IncidentMutation {
         version: i32,
         assignee: String,
         assignment_group: Option<String>,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::assign_incident(
             app.context(actor),
             &id,
@@ -276,7 +279,7 @@ impl IncidentMutation {
         ctx: &Context<'_>,
         id: ID,
         version: i32,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::acknowledge_incident(
             app.context(actor),
             &id,
@@ -291,7 +294,7 @@ impl IncidentMutation {
         id: ID,
         version: i32,
         reason: String,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::put_incident_on_hold(
             app.context(actor),
             &id,
@@ -306,7 +309,7 @@ impl IncidentMutation {
         ctx: &Context<'_>,
         id: ID,
         version: i32,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::resume_incident(
             app.context(actor),
             &id,
@@ -322,7 +325,7 @@ impl IncidentMutation {
         version: i32,
         code: ResolutionCode,
         notes: String,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::resolve_incident(
             app.context(actor),
             &id,
@@ -338,7 +341,7 @@ impl IncidentMutation {
         ctx: &Context<'_>,
         id: ID,
         version: i32,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::close_incident(
             app.context(actor),
             &id,
@@ -353,7 +356,7 @@ impl IncidentMutation {
         id: ID,
         version: i32,
         reason: String,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::reopen_incident(
             app.context(actor),
             &id,
@@ -370,7 +373,7 @@ impl IncidentMutation {
         id: ID,
         version: i32,
         change_id: Option<ID>,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::set_incident_cause(
             app.context(actor),
             &id,
@@ -386,7 +389,7 @@ impl IncidentMutation {
         id: ID,
         version: i32,
         reason: Option<String>,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::raise_major_incident(
             app.context(actor),
             &id,
@@ -402,7 +405,7 @@ impl IncidentMutation {
         id: ID,
         version: i32,
         reason: String,
-    ) -> async_graphql::Result<Incident> {
+    ) -> async_graphql::Result<Fast<Incident>> {
         incident_op!(ctx, |app, actor| quorum_incident::lower_major_incident(
             app.context(actor),
             &id,

@@ -1,6 +1,7 @@
 //! The incident and problem GraphQL objects.
 
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::parser::types::Field;
+use async_graphql::{Context, ID, Object, SimpleObject, Value};
 use chrono::{DateTime, Utc};
 use quorum_core::pagination::PageRequest;
 use quorum_incident::{IncidentAction, IncidentState, Level, Priority, ResolutionCode};
@@ -16,6 +17,7 @@ use crate::loader::{
     Batched, ChangeLoader, FixChangesLoader, IncidentItemsLoader, ProblemIncidentsLoader,
     ProblemItemsLoader, ProblemLoader,
 };
+use crate::plain::{Fast, Plain, Walk, instant, maybe_instant, maybe_text, text, value};
 
 /// Loads changes by id, in the order of `ids`, leaving out those the viewer may not see.
 pub(crate) async fn changes_by_id(
@@ -36,6 +38,38 @@ pub struct Incident(pub(crate) std::sync::Arc<quorum_incident::Incident>);
 impl Incident {
     pub(crate) fn new(incident: quorum_incident::Incident) -> Self {
         Self(std::sync::Arc::new(incident))
+    }
+}
+
+impl Plain for Incident {
+    fn plain(&self, field: &Field, _walk: &Walk<'_>) -> Option<Value> {
+        let incident = &*self.0;
+        match field.name.node.as_str() {
+            "id" => value(&ID(incident.id.clone())),
+            "number" => text(&incident.number),
+            "title" => text(&incident.title),
+            "description" => maybe_text(incident.description.as_deref()),
+            "impact" => value(&incident.impact),
+            "urgency" => value(&incident.urgency),
+            "priority" => value(&incident.priority),
+            "state" => value(&incident.state),
+            "caller" => maybe_text(incident.caller.as_deref()),
+            "assignmentGroup" => maybe_text(incident.assignment_group.as_deref()),
+            "assignee" => maybe_text(incident.assignee.as_deref()),
+            "majorIncident" => value(&incident.major_incident),
+            "resolutionCode" => value(&incident.resolution_code),
+            "resolutionNotes" => maybe_text(incident.resolution_notes.as_deref()),
+            "reopenCount" => value(&incident.reopen_count),
+            "holdReason" => maybe_text(incident.hold_reason.as_deref()),
+            "openedBy" => text(&incident.opened_by),
+            "openedAt" => instant(&incident.opened_at),
+            "respondedAt" => maybe_instant(incident.responded_at.as_ref()),
+            "resolvedAt" => maybe_instant(incident.resolved_at.as_ref()),
+            "closedAt" => maybe_instant(incident.closed_at.as_ref()),
+            "version" => value(&incident.version),
+            "updatedAt" => instant(&incident.updated_at),
+            _ => None,
+        }
     }
 }
 
@@ -163,7 +197,7 @@ impl Incident {
     async fn affected_items(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<ConfigurationItem>> {
+    ) -> async_graphql::Result<Vec<Fast<ConfigurationItem>>> {
         ctx.actor()?;
         let loader = ctx.data::<Batched<IncidentItemsLoader>>()?;
         Ok(loader
@@ -172,7 +206,7 @@ impl Incident {
             .gql(ctx)?
             .unwrap_or_default()
             .into_iter()
-            .map(|item| ConfigurationItem::new(item, None))
+            .map(|item| Fast(ConfigurationItem::new(item, None)))
             .collect())
     }
 
@@ -219,7 +253,7 @@ impl Incident {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
+    ) -> async_graphql::Result<QuorumConnection<Fast<AuditEvent>>> {
         let actor = ctx.actor()?;
         let page = PageRequest {
             skip_total: !crate::connection::wants_total(ctx),
@@ -230,7 +264,7 @@ impl Incident {
         let events = quorum_incident::incident_history(&ctx.app()?.db, actor, &self.0.id, &page)
             .await
             .gql(ctx)?;
-        Ok(connection(events, AuditEvent::from))
+        Ok(connection(events, Fast::from))
     }
 }
 
@@ -427,7 +461,7 @@ impl Problem {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> async_graphql::Result<QuorumConnection<AuditEvent>> {
+    ) -> async_graphql::Result<QuorumConnection<Fast<AuditEvent>>> {
         let actor = ctx.actor()?;
         let page = PageRequest {
             skip_total: !crate::connection::wants_total(ctx),
@@ -438,7 +472,7 @@ impl Problem {
         let events = quorum_problem::problem_history(&ctx.app()?.db, actor, &self.0.id, &page)
             .await
             .gql(ctx)?;
-        Ok(connection(events, AuditEvent::from))
+        Ok(connection(events, Fast::from))
     }
 }
 
