@@ -34,6 +34,10 @@ the `create` floor, the bench database gets defaults for `incident.id` (gen_rand
 Quorum always sets both itself. Both servers reach PostgreSQL without TLS (sslmode=disable;
 node-postgres does not negotiate TLS unless told to, sqlx prefers it).
 
+CPU per request is read from /proc around each throughput run: the server's process, every
+PostgreSQL process (both servers' backends: the other server is idle meanwhile) and hey's, each
+divided by the requests answered; where the cores go tells what a ratio is made of.
+
 Statements per request are counted through a small PostgreSQL protocol proxy in this script
 (every simple Query and every extended-protocol Execute), on a second pair of servers started
 through it, one request after a warm-up request: no server configuration is touched.
@@ -657,16 +661,49 @@ def incidents(prefix):
     return int(psql(f"SELECT count(*) FROM incident WHERE number LIKE '{prefix}%'"))
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU a process has used, from /proc."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def postgres_cpu_seconds():
+    """CPU used so far by every PostgreSQL process (backends of both servers included)."""
+    total = 0.0
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as comm:
+                if comm.read().strip() == "postgres":
+                    total += cpu_seconds(pid)
+        except OSError:
+            pass  # gone meanwhile
+    return total
+
+
 def measure(server, workload, body_file, args):
-    """Throughput and p50; for `create`, checks that every 200 wrote one incident (hey cannot
-    see GraphQL errors, which come with 200)."""
+    """Throughput, p50, and CPU milliseconds per request of the throughput run (the server's
+    process, PostgreSQL's, hey's); for `create`, checks that every 200 wrote one incident (hey
+    cannot see GraphQL errors, which come with 200)."""
     prefix = "INC" if isinstance(server, Quorum) else "PGL"
     before = incidents(prefix) if workload.name == "create" else 0
+    server_cpu, postgres_cpu, hey_cpu = cpu_seconds(server.process.pid), postgres_cpu_seconds(), os.times()
     rps, _, done = hey(server, body_file, args.concurrency, args.duration)
+    after = os.times()
+    cpu = (1000 * (cpu_seconds(server.process.pid) - server_cpu) / done,
+           1000 * (postgres_cpu_seconds() - postgres_cpu) / done,
+           1000 * (after.children_user + after.children_system - hey_cpu.children_user - hey_cpu.children_system) / done)
     _, p50, single = hey(server, body_file, 1, args.latency_duration)
     if workload.name == "create" and incidents(prefix) - before != done + single:
         sys.exit(f"{server.name}: {done + single} creates answered 200 but {incidents(prefix) - before} incidents written")
-    return rps, p50
+    return rps, p50, cpu
+
+
+def cpu_text(cpu):
+    return "{:.2f}+{:.2f}+{:.2f}".format(*cpu)
 
 
 def median(values):
@@ -763,16 +800,18 @@ def main():
                         hey(server, bodies[workload.name, server.name], args.concurrency, args.warmup)
 
             results = {(w.name, s): [] for w in workloads for s in ("Quorum", "PostGraphile")}
-            print(f"\n{'workload':11} {'round':>5} {'quorum_rps':>11} {'pgl_rps':>9} {'ratio':>6} {'quorum_p50':>11} {'pgl_p50':>8}")
+            print(f"\n{'workload':11} {'round':>5} {'quorum_rps':>11} {'pgl_rps':>9} {'ratio':>6} {'quorum_p50':>11} {'pgl_p50':>8}"
+                  "   CPU ms/request, server+PostgreSQL+hey: Quorum | PostGraphile")
             for round_number in range(1, args.rounds + 1):
                 for workload in workloads:
                     figures = {}
                     for server in (quorum, pgl):
                         figures[server.name] = measure(server, workload, bodies[workload.name, server.name], args)
                         results[workload.name, server.name].append(figures[server.name])
-                    (q_rps, q_p50), (p_rps, p_p50) = figures["Quorum"], figures["PostGraphile"]
+                    (q_rps, q_p50, q_cpu), (p_rps, p_p50, p_cpu) = figures["Quorum"], figures["PostGraphile"]
                     print(f"{workload.name:11} {round_number:5} {q_rps:11.1f} {p_rps:9.1f} {q_rps / p_rps:6.2f} "
-                          f"{q_p50:9.1f}ms {p_p50:6.1f}ms" + ("  (PostGraphile: bare insert, a floor)" if workload.floor else ""),
+                          f"{q_p50:9.1f}ms {p_p50:6.1f}ms   {cpu_text(q_cpu)} | {cpu_text(p_cpu)}"
+                          + ("  (PostGraphile: bare insert, a floor)" if workload.floor else ""),
                           flush=True)
     finally:
         for server in (quorum, pgl):
@@ -784,16 +823,19 @@ def main():
     if not args.rounds:
         return
     print(f"\nMedians of {args.rounds} rounds (req/s at {args.concurrency} clients; p50 at 1 client; ratio = Quorum / PostGraphile req/s):\n")
-    print("| workload | Quorum req/s | PostGraphile req/s | ratio | Quorum p50 | PostGraphile p50 | statements Quorum / PostGraphile |")
-    print("|---|---|---|---|---|---|---|")
+    print("| workload | Quorum req/s | PostGraphile req/s | ratio | Quorum p50 | PostGraphile p50 | statements Quorum / PostGraphile "
+          "| CPU ms/request, server+PostgreSQL+hey: Quorum / PostGraphile |")
+    print("|---|---|---|---|---|---|---|---|")
     for workload in workloads:
         q = results[workload.name, "Quorum"]
         p = results[workload.name, "PostGraphile"]
-        q_rps, p_rps = median([r for r, _ in q]), median([r for r, _ in p])
+        q_rps, p_rps = median([r for r, _, _ in q]), median([r for r, _, _ in p])
+        q_cpu = [median([c[i] for _, _, c in q]) for i in range(3)]
+        p_cpu = [median([c[i] for _, _, c in p]) for i in range(3)]
         name = f"{workload.name} (PostGraphile: bare insert, a floor)" if workload.floor else workload.name
-        print(f"| {name} | {q_rps:.0f} | {p_rps:.0f} | {q_rps / p_rps:.2f} | {median([l for _, l in q]):.1f} ms "
-              f"| {median([l for _, l in p]):.1f} ms | {statements[workload.name, 'Quorum']} / "
-              f"{statements[workload.name, 'PostGraphile']} |")
+        print(f"| {name} | {q_rps:.0f} | {p_rps:.0f} | {q_rps / p_rps:.2f} | {median([l for _, l, _ in q]):.1f} ms "
+              f"| {median([l for _, l, _ in p]):.1f} ms | {statements[workload.name, 'Quorum']} / "
+              f"{statements[workload.name, 'PostGraphile']} | {cpu_text(q_cpu)} / {cpu_text(p_cpu)} |")
 
 
 if __name__ == "__main__":
