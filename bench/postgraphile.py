@@ -672,16 +672,24 @@ def cpu_seconds(pid):
 
 
 def postgres_cpu_seconds():
-    """CPU used so far by every PostgreSQL process (backends of both servers included)."""
-    total = 0.0
+    """CPU used so far by each PostgreSQL process (backends of both servers included), by pid."""
+    used = {}
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/comm") as comm:
                 if comm.read().strip() == "postgres":
-                    total += cpu_seconds(pid)
+                    used[pid] = cpu_seconds(pid)
         except OSError:
             pass  # gone meanwhile
-    return total
+    return used
+
+
+def postgres_cpu_since(before):
+    """PostgreSQL's CPU since `before`: each process's growth, a new one's whole use (what a
+    process that ended meanwhile used is lost: the figure is a floor)."""
+    # A pid whose use went down is a new process under an old pid: all of its use is new.
+    return sum(used - before[pid] if used >= before.get(pid, used + 1) else used
+               for pid, used in postgres_cpu_seconds().items())
 
 
 def measure(server, workload, body_file, args):
@@ -694,7 +702,7 @@ def measure(server, workload, body_file, args):
     rps, _, done = hey(server, body_file, args.concurrency, args.duration)
     after = os.times()
     cpu = (1000 * (cpu_seconds(server.process.pid) - server_cpu) / done,
-           1000 * (postgres_cpu_seconds() - postgres_cpu) / done,
+           1000 * postgres_cpu_since(postgres_cpu) / done,
            1000 * (after.children_user + after.children_system - hey_cpu.children_user - hey_cpu.children_system) / done)
     _, p50, single = hey(server, body_file, 1, args.latency_duration)
     if workload.name == "create" and incidents(prefix) - before != done + single:
