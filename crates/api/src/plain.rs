@@ -55,10 +55,7 @@ impl<T: Plain> OutputType for Fast<T> {
         ctx: &ContextSelectionSet<'_>,
         _field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let walk = Walk {
-            registry: &ctx.schema_env.registry,
-            fragments: &ctx.query_env.fragments,
-        };
+        let walk = Walk::of(ctx);
         let Some(fields) = walk.fields(&T::type_name(), &ctx.item.node) else {
             return resolve_container(ctx, &self.0).await;
         };
@@ -111,6 +108,47 @@ impl<T: Plain> OutputType for Fast<T> {
     }
 }
 
+/// A list of `T`, registered and answered as `Vec<T>`; when every field its items select is
+/// plain, the whole list is written in one pass (no future per item).
+pub(crate) struct FastList<T>(pub(crate) Vec<Fast<T>>);
+
+impl<T> FromIterator<T> for FastList<T> {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        Self(items.into_iter().map(Fast).collect())
+    }
+}
+
+impl<T: Plain> OutputType for FastList<T> {
+    fn type_name() -> Cow<'static, str> {
+        <Vec<Fast<T>> as OutputType>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        <Vec<Fast<T>> as OutputType>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        <Vec<Fast<T>> as OutputType>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let walk = Walk::of(ctx);
+        let items = self
+            .0
+            .iter()
+            .map(|item| walk.object_in(&item.0, &ctx.item.node))
+            .collect::<Option<Vec<_>>>();
+        match items {
+            Some(items) => Ok(Value::List(items)),
+            None => OutputType::resolve(&self.0, ctx, field).await,
+        }
+    }
+}
+
 /// What a selection needs beyond itself: the document's fragments and which interfaces the
 /// walked type implements.
 pub(crate) struct Walk<'a> {
@@ -119,6 +157,13 @@ pub(crate) struct Walk<'a> {
 }
 
 impl<'a> Walk<'a> {
+    fn of(ctx: &'a ContextSelectionSet<'_>) -> Self {
+        Self {
+            registry: &ctx.schema_env.registry,
+            fragments: &ctx.query_env.fragments,
+        }
+    }
+
     /// The fields `set` selects on `type_name`, fragments that apply expanded in place; `None`
     /// when a fragment is unknown (left to async-graphql to report).
     fn fields<'s>(
@@ -195,8 +240,13 @@ impl<'a> Walk<'a> {
 
     /// `root` selected by `field`'s selection set, when every field it selects is plain.
     pub(crate) fn object<T: Plain>(&self, root: &T, field: &Field) -> Option<Value> {
+        self.object_in(root, &field.selection_set.node)
+    }
+
+    /// `root` selected by `set`, when every field it selects is plain.
+    fn object_in<T: Plain>(&self, root: &T, set: &SelectionSet) -> Option<Value> {
         let type_name = T::type_name();
-        let fields = self.fields(&type_name, &field.selection_set.node)?;
+        let fields = self.fields(&type_name, set)?;
         let mut values = IndexMap::with_capacity(fields.len());
         for selected in fields {
             let value = self.field(root, &selected.node)?;
@@ -269,7 +319,7 @@ mod tests {
 
     use quorum_core::event::EventAction;
 
-    use super::Fast;
+    use super::{Fast, FastList};
     use crate::audit::AuditEvent;
     use crate::change::objects::{CabVote, Change};
     use crate::cmdb::objects::ConfigurationItem;
@@ -489,6 +539,15 @@ mod tests {
         async fn fast_events(&self) -> Vec<Fast<AuditEvent>> {
             events().into_iter().map(Fast::from).collect()
         }
+        async fn fast_item_list(&self) -> FastList<ConfigurationItem> {
+            items()
+                .into_iter()
+                .map(|(item, as_of)| ConfigurationItem::new(item, as_of))
+                .collect()
+        }
+        async fn fast_vote_list(&self) -> FastList<CabVote> {
+            votes().into_iter().map(CabVote).collect()
+        }
         async fn votes(&self) -> Vec<CabVote> {
             votes().into_iter().map(CabVote).collect()
         }
@@ -581,6 +640,8 @@ mod tests {
             ("changes", "fastChanges", "Change"),
             ("items", "fastItems", "ConfigurationItem"),
             ("votes", "fastVotes", "CabVote"),
+            ("items", "fastItemList", "ConfigurationItem"),
+            ("votes", "fastVoteList", "CabVote"),
             ("incidents", "fastIncidents", "Incident"),
             ("events", "fastEvents", "AuditEvent"),
         ] {

@@ -22,7 +22,7 @@ use crate::loader::{
     AffectedItemsLoader, Batched, CiAt, ConfigurationItemLoader, PolicyLoader, TemplateLoader,
     VotesLoader,
 };
-use crate::plain::{Fast, Plain, Walk, instant, maybe_instant, maybe_text, text, value};
+use crate::plain::{Fast, FastList, Plain, Walk, instant, maybe_instant, maybe_text, text, value};
 
 /// A request for change (RFC), from draft to closure.
 pub struct Change(pub(crate) Arc<quorum_change::Change>);
@@ -267,19 +267,19 @@ impl Change {
     async fn affected_items(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<Fast<ConfigurationItem>>> {
+    ) -> async_graphql::Result<FastList<ConfigurationItem>> {
         ctx.actor()?;
         Ok(self
             .items(ctx)
             .await?
             .into_iter()
-            .map(|item| Fast(ConfigurationItem::new(item, None)))
+            .map(|item| ConfigurationItem::new(item, None))
             .collect())
     }
 
     /// The standing CAB (or ECAB) votes, oldest first; a member's second vote replaces the
     /// first (both are in `history`).
-    async fn votes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Fast<CabVote>>> {
+    async fn votes(&self, ctx: &Context<'_>) -> async_graphql::Result<FastList<CabVote>> {
         ctx.actor()?;
         let loader = ctx.data::<Batched<VotesLoader>>()?;
         Ok(loader
@@ -288,7 +288,7 @@ impl Change {
             .gql(ctx)?
             .unwrap_or_default()
             .into_iter()
-            .map(|vote| Fast(CabVote(vote)))
+            .map(CabVote)
             .collect())
     }
 

@@ -17,7 +17,7 @@ use crate::loader::{
     Batched, ChangeLoader, FixChangesLoader, IncidentItemsLoader, ProblemIncidentsLoader,
     ProblemItemsLoader, ProblemLoader,
 };
-use crate::plain::{Fast, Plain, Walk, instant, maybe_instant, maybe_text, text, value};
+use crate::plain::{Fast, FastList, Plain, Walk, instant, maybe_instant, maybe_text, text, value};
 
 /// Loads changes by id, in the order of `ids`, leaving out those the viewer may not see.
 pub(crate) async fn changes_by_id(
@@ -197,7 +197,7 @@ impl Incident {
     async fn affected_items(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<Fast<ConfigurationItem>>> {
+    ) -> async_graphql::Result<FastList<ConfigurationItem>> {
         ctx.actor()?;
         let loader = ctx.data::<Batched<IncidentItemsLoader>>()?;
         Ok(loader
@@ -206,7 +206,7 @@ impl Incident {
             .gql(ctx)?
             .unwrap_or_default()
             .into_iter()
-            .map(|item| Fast(ConfigurationItem::new(item, None)))
+            .map(|item| ConfigurationItem::new(item, None))
             .collect())
     }
 
