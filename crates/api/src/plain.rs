@@ -2,8 +2,8 @@
 //!
 //! async-graphql resolves every field of every object as a boxed future, polled through a
 //! `FuturesUnordered` and gathered into a map: on a page of 50 changes with their risk, CIs
-//! and votes that is some 1 500 futures for values already in memory, and it was most of the
-//! server's CPU per request (`bench/README.md`, "Plain fields"). A type that implements
+//! and votes that is some 1 500 futures for values already in memory (`bench/README.md`,
+//! "Runs F, G and H: plain fields", has what it cost and what is left). A type that implements
 //! [`Plain`] says which of its fields it can answer from the value alone; wrapped in [`Fast`],
 //! its selection is walked once: those fields (and nested objects that are plain all the
 //! way down) are written straight into the response in selection order, and only the others
@@ -137,11 +137,15 @@ impl<T: Plain> OutputType for FastList<T> {
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
         let walk = Walk::of(ctx);
-        let items = self
-            .0
-            .iter()
-            .map(|item| walk.object_in(&item.0, &ctx.item.node))
-            .collect::<Option<Vec<_>>>();
+        // The items share one selection: its fields are collected once.
+        let items = walk
+            .fields(&T::type_name(), &ctx.item.node)
+            .and_then(|fields| {
+                self.0
+                    .iter()
+                    .map(|item| walk.answer(&item.0, &fields))
+                    .collect::<Option<Vec<_>>>()
+            });
         match items {
             Some(items) => Ok(Value::List(items)),
             None => OutputType::resolve(&self.0, ctx, field).await,
@@ -149,8 +153,8 @@ impl<T: Plain> OutputType for FastList<T> {
     }
 }
 
-/// What a selection needs beyond itself: the document's fragments and which interfaces the
-/// walked type implements.
+/// What a selection needs beyond itself: the document's fragments and the schema's registry
+/// (which interfaces a type implements, for type conditions).
 pub(crate) struct Walk<'a> {
     registry: &'a Registry,
     fragments: &'a HashMap<Name, Positioned<FragmentDefinition>>,
@@ -245,8 +249,12 @@ impl<'a> Walk<'a> {
 
     /// `root` selected by `set`, when every field it selects is plain.
     fn object_in<T: Plain>(&self, root: &T, set: &SelectionSet) -> Option<Value> {
-        let type_name = T::type_name();
-        let fields = self.fields(&type_name, set)?;
+        self.answer(root, &self.fields(&T::type_name(), set)?)
+    }
+
+    /// `root` answered for `fields` (collected by [`Walk::fields`]), when every one is plain
+    /// and no response key comes twice (async-graphql merges those).
+    fn answer<T: Plain>(&self, root: &T, fields: &[&Positioned<Field>]) -> Option<Value> {
         let mut values = IndexMap::with_capacity(fields.len());
         for selected in fields {
             let value = self.field(root, &selected.node)?;
@@ -270,9 +278,10 @@ impl<'a> Walk<'a> {
         items: impl IntoIterator<Item = T>,
         field: &Field,
     ) -> Option<Value> {
+        let fields = self.fields(&T::type_name(), &field.selection_set.node)?;
         items
             .into_iter()
-            .map(|item| self.object(&item, field))
+            .map(|item| self.answer(&item, &fields))
             .collect::<Option<Vec<_>>>()
             .map(Value::List)
     }
