@@ -30,6 +30,15 @@ pub fn wants_total(ctx: &async_graphql::Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
 }
 
+/// The selections of the connection being resolved that its nodes answer: `nodes` and
+/// `edges { node }`, each as often as the document selects it.
+pub fn nodes<'a>(ctx: &'a async_graphql::Context<'_>) -> Vec<async_graphql::SelectionField<'a>> {
+    let connection = ctx.look_ahead();
+    let mut nodes = connection.field("nodes").selection_fields();
+    nodes.extend(connection.field("edges").field("node").selection_fields());
+    nodes
+}
+
 /// Maps a domain page to a connection, converting each row with `to_node`.
 pub fn connection<T, N: OutputType>(
     page: Page<T>,

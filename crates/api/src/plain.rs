@@ -322,11 +322,12 @@ mod tests {
     use std::collections::BTreeSet;
 
     use async_graphql::parser::types::{BaseType, TypeKind, TypeSystemDefinition};
-    use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
+    use async_graphql::{Context, EmptyMutation, EmptySubscription, Object, Schema};
     use chrono::{DateTime, TimeZone, Utc};
     use quorum_change::{Board, ChangeOutcome, ChangeState, ChangeType, UserImpact, VoteDecision};
 
     use quorum_core::event::EventAction;
+    use sea_orm::ModelTrait;
 
     use super::{Fast, FastList};
     use crate::audit::AuditEvent;
@@ -508,10 +509,39 @@ mod tests {
         ]
     }
 
+    /// The changes as the write path stores them: score and level are written with the
+    /// assessment (the uncolumned value is a case of reading, not of writing).
+    fn stored_changes() -> Vec<quorum_change::Change> {
+        changes()
+            .into_iter()
+            .filter(|change| change.risk.is_some() == change.risk_score.is_some())
+            .collect()
+    }
+
     struct Both;
 
     #[Object]
     impl Both {
+        async fn stored_changes(&self) -> Vec<Fast<Change>> {
+            stored_changes()
+                .into_iter()
+                .map(|row| Fast(Change::new(row)))
+                .collect()
+        }
+        /// As read when the selection's unread columns come back NULL.
+        async fn projected_changes(&self, ctx: &Context<'_>) -> Vec<Fast<Change>> {
+            let unread =
+                crate::change::objects::unread_columns(&ctx.look_ahead().selection_fields());
+            stored_changes()
+                .into_iter()
+                .map(|mut row| {
+                    for column in &unread {
+                        row.set(*column, row.get(*column).as_null());
+                    }
+                    Fast(Change::new(row))
+                })
+                .collect()
+        }
         async fn changes(&self) -> Vec<Change> {
             changes().into_iter().map(Change::new).collect()
         }
@@ -613,9 +643,11 @@ mod tests {
         out.join(" ")
     }
 
-    #[tokio::test]
-    async fn every_plain_field_answers_as_its_resolver_does() {
-        let schema = Schema::new(Both, EmptyMutation, EmptySubscription);
+    /// Each object type of `schema`'s SDL: its fields' names, whether they take arguments, and
+    /// their named (innermost) types.
+    fn object_types(
+        schema: &Schema<Both, EmptyMutation, EmptySubscription>,
+    ) -> std::collections::HashMap<String, Vec<(String, bool, String)>> {
         let document = async_graphql::parser::parse_schema(schema.sdl()).expect("the SDL parses");
         let mut types = std::collections::HashMap::new();
         for definition in document.definitions {
@@ -645,6 +677,25 @@ mod tests {
                 .collect();
             types.insert(ty.node.name.node.to_string(), fields);
         }
+        types
+    }
+
+    /// The errors of `response` under the root field `root`, by path and message.
+    fn errors_under(response: &async_graphql::Response, root: &str) -> BTreeSet<String> {
+        response
+            .errors
+            .iter()
+            .filter(|error| {
+                matches!(error.path.first(), Some(async_graphql::PathSegment::Field(name)) if name == root)
+            })
+            .map(|error| format!("{:?} {}", &error.path[1..], error.message))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn every_plain_field_answers_as_its_resolver_does() {
+        let schema = Schema::new(Both, EmptyMutation, EmptySubscription);
+        let types = object_types(&schema);
         for (slow, fast, type_name) in [
             ("changes", "fastChanges", "Change"),
             ("items", "fastItems", "ConfigurationItem"),
@@ -659,24 +710,68 @@ mod tests {
             let response = schema.execute(query.as_str()).await;
             // Instants as clients get them (`shape` writes every `DateTime` as JavaScript
             // does; a plain field writes it so already).
-            let data =
-                instants_as_clients_get_them(response.data.into_json().expect("data is JSON"));
+            let data = instants_as_clients_get_them(
+                response.data.clone().into_json().expect("data is JSON"),
+            );
             assert!(
                 data[slow].as_array().is_some_and(|rows| !rows.is_empty()),
                 "{type_name}: no rows in {data}"
             );
             assert_eq!(data[slow], data[fast], "{type_name}, selected by {fields}");
-            let errors = |root: &str| {
-                response
-                    .errors
-                    .iter()
-                    .filter(|error| {
-                        matches!(error.path.first(), Some(async_graphql::PathSegment::Field(name)) if name == root)
-                    })
-                    .map(|error| format!("{:?} {}", &error.path[1..], error.message))
-                    .collect::<BTreeSet<_>>()
-            };
-            assert_eq!(errors(slow), errors(fast), "{type_name}: errors differ");
+            assert_eq!(
+                errors_under(&response, slow),
+                errors_under(&response, fast),
+                "{type_name}: errors differ"
+            );
+        }
+    }
+
+    /// Each field of a change, alone, answers the same when the columns it is said not to need
+    /// come back NULL (`unread_columns`) as when the whole row is read.
+    #[tokio::test]
+    async fn a_change_read_for_its_selection_answers_as_one_read_whole() {
+        let schema = Schema::new(Both, EmptyMutation, EmptySubscription);
+        let types = object_types(&schema);
+        let mut selections: Vec<String> = types["Change"]
+            .iter()
+            .filter(|(_, has_arguments, _)| !has_arguments)
+            .map(|(field, _, of)| match types.contains_key(of) {
+                false => field.clone(),
+                true => format!(
+                    "{field} {{ {} }}",
+                    selection(&types, of, 2, &mut vec!["Change".to_owned()])
+                ),
+            })
+            .collect();
+        selections.extend(
+            [
+                "score",
+                "level",
+                "score level __typename",
+                "factors { name }",
+            ]
+            .map(|part| format!("risk {{ {part} }}")),
+        );
+        for fields in selections {
+            let query =
+                format!("{{ storedChanges {{ {fields} }} projectedChanges {{ {fields} }} }}");
+            let response = schema.execute(query.as_str()).await;
+            let data = response.data.clone().into_json().expect("data is JSON");
+            assert!(
+                data["storedChanges"]
+                    .as_array()
+                    .is_some_and(|rows| rows.len() == 3),
+                "no rows in {data}"
+            );
+            assert_eq!(
+                data["storedChanges"], data["projectedChanges"],
+                "selected by {fields}"
+            );
+            assert_eq!(
+                errors_under(&response, "storedChanges"),
+                errors_under(&response, "projectedChanges"),
+                "errors differ, selected by {fields}"
+            );
         }
     }
 }

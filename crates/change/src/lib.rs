@@ -32,6 +32,7 @@ pub use conflict::{
     schedule_change,
 };
 pub use entity::cab_vote::Model as Vote;
+pub use entity::change_request::Column as ChangeColumn;
 pub use entity::change_request::Model as Change;
 pub use entity::policy::Model as ChangePolicy;
 pub use entity::template::Model as StandardChangeTemplate;

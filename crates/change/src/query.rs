@@ -168,7 +168,9 @@ fn filter_condition(actor: &Actor, filter: &ChangeFilter) -> DomainResult<Condit
     Ok(condition)
 }
 
-/// A page of the changes matching `filter` that the actor may see, in `order`.
+/// A page of the changes matching `filter` that the actor may see, in `order`; the nullable
+/// columns of `unread` come back as `None` ([`quorum_core::columns`]).
+#[allow(clippy::too_many_arguments)]
 pub async fn list_changes<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
@@ -176,9 +178,13 @@ pub async fn list_changes<C: ConnectionTrait>(
     order: ChangeOrderField,
     descending: bool,
     page: &PageRequest,
+    unread: &[Column],
 ) -> DomainResult<Page<Model>> {
     actor.authorize(Permission::ReadChanges)?;
-    let select = change_request::Entity::find().filter(filter_condition(actor, filter)?);
+    let select = quorum_core::columns::leave_unread(
+        change_request::Entity::find().filter(filter_condition(actor, filter)?),
+        unread,
+    );
     let sort = if descending {
         SortOrder::Descending
     } else {

@@ -8,6 +8,7 @@
 
 pub mod actor;
 pub mod clock;
+pub mod columns;
 pub mod error;
 pub mod event;
 pub mod feed;

@@ -116,6 +116,74 @@ const DASHBOARD_PAGE: &str = "query($first: Int) { changes(first: $first) {
                  affectedItems { number name } votes { voter decision } } }
 } }";
 
+/// A page reads the long texts and the stored assessment only when its selection asks for a
+/// field that shows them: otherwise the statement selects NULL in their place. Both ways, the
+/// answers are those of the change read whole.
+#[tokio::test]
+async fn a_page_reads_only_the_columns_its_selection_shows() {
+    let app = TestApp::new().await;
+    let item = app.create_ci("DATABASE", "orders-db").await;
+    let change = app.new_change("NORMAL", &[&item]).await;
+    let change = app.act(ENGINEER, "submitChange", &change).await;
+    app.assess(&change, TestApp::high_risk_answers()).await;
+    let whole = app
+        .data_by(
+            ENGINEER,
+            "query($id: ID!) { change(id: $id) { number description backoutPlan risk { score level factors { name } } } }",
+            json!({ "id": change["id"] }),
+        )
+        .await["change"]
+        .clone();
+    assert_eq!(whole["description"], "Minor version upgrade", "{whole}");
+    assert!(whole["risk"]["score"].is_i64(), "{whole}");
+    let page_statement = |run: &[String]| {
+        run.iter()
+            .find(|statement| statement.contains("FROM \"change_request\""))
+            .unwrap_or_else(|| panic!("no page statement in {run:#?}"))
+            .clone()
+    };
+
+    let (response, run) = app
+        .cheapest_of_three(
+            &[Role::Engineer],
+            "{ changes(first: 5) { nodes { number risk { score level } } } }",
+            json!({}),
+        )
+        .await;
+    let node = &response["data"]["changes"]["nodes"][0];
+    assert_eq!(node["number"], whole["number"], "{response}");
+    assert_eq!(node["risk"]["score"], whole["risk"]["score"], "{response}");
+    assert_eq!(node["risk"]["level"], whole["risk"]["level"], "{response}");
+    let statement = page_statement(&run);
+    for column in ["description", "backout_plan", "review", "risk"] {
+        assert!(
+            statement.contains(&format!("NULL AS \"{column}\"")),
+            "{column} is read: {statement}"
+        );
+    }
+
+    let (response, run) = app
+        .cheapest_of_three(
+            &[Role::Engineer],
+            "{ changes(first: 5) { edges { node { ...texts } } } } \
+             fragment texts on Change { number description backoutPlan risk { score level factors { name } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        response["data"]["changes"]["edges"][0]["node"], whole,
+        "{response}"
+    );
+    let statement = page_statement(&run);
+    for column in ["description", "backout_plan", "risk"] {
+        assert!(
+            !statement.contains(&format!("NULL AS \"{column}\"")),
+            "{column} is not read: {statement}"
+        );
+    }
+    assert!(statement.contains("NULL AS \"review\""), "{statement}");
+}
+
 /// One change with its CIs, votes and history reads each once: the record, the CIs (links
 /// joined to items), the votes, the history.
 #[tokio::test]

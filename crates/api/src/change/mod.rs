@@ -237,6 +237,7 @@ impl ChangeQuery {
             field,
             direction == SortDirection::Desc,
             &page,
+            &crate::change::objects::unread_columns(&crate::connection::nodes(ctx)),
         )
         .await
         .gql(ctx)?;

@@ -3,14 +3,16 @@
 use std::sync::Arc;
 
 use async_graphql::parser::types::Field;
-use async_graphql::{Context, ID, Object, SimpleObject, Value};
+use async_graphql::{Context, ID, Object, SelectionField, SimpleObject, Value};
 use chrono::{DateTime, Utc};
+use quorum_change::ChangeColumn;
 use quorum_change::{
     Board, ChangeAction, ChangeOutcome, ChangeState, ChangeType, ConflictKind, RiskLevel,
     UserImpact, VoteDecision,
 };
 use quorum_cmdb::WalkDirection;
 use quorum_core::pagination::PageRequest;
+use sea_orm::IdenStatic;
 use serde::Deserialize;
 
 use crate::audit::AuditEvent;
@@ -62,6 +64,12 @@ impl Change {
             .map(CabVote))
     }
 
+    /// Whether the change has been assessed. Score and level are written with the assessment,
+    /// so their column tells it when the assessment itself was left unread.
+    fn assessed(&self) -> bool {
+        self.0.risk.is_some() || self.0.risk_score.is_some()
+    }
+
     fn assessment(&self) -> RiskAssessment {
         RiskAssessment {
             change: self.0.clone(),
@@ -103,6 +111,79 @@ pub(crate) async fn items_by_id(
         .collect();
     items.sort_by(|a, b| a.item.number.cmp(&b.item.number));
     Ok(items)
+}
+
+/// The columns of a change that no field selected on `nodes` (the selections of a list's
+/// changes) reads, to be left unread ([`quorum_core::columns`]). Each field names the optional
+/// columns its answer reads; a field not named here might read any, so it keeps them all.
+pub(crate) fn unread_columns(nodes: &[SelectionField<'_>]) -> Vec<ChangeColumn> {
+    use ChangeColumn as C;
+    const OPTIONAL: [ChangeColumn; 9] = [
+        C::Description,
+        C::Justification,
+        C::ImplementationPlan,
+        C::BackoutPlan,
+        C::TestPlan,
+        C::CompletionNotes,
+        C::Review,
+        C::Risk,
+        C::ScheduleOverrideReason,
+    ];
+    let mut unread = OPTIONAL.to_vec();
+    for field in nodes.iter().flat_map(|node| node.selection_set()) {
+        let reads: &[ChangeColumn] = match field.name() {
+            "description" => &[C::Description],
+            "justification" => &[C::Justification],
+            "implementationPlan" => &[C::ImplementationPlan],
+            "backoutPlan" => &[C::BackoutPlan],
+            "testPlan" => &[C::TestPlan],
+            "completionNotes" => &[C::CompletionNotes],
+            "review" => &[C::Review],
+            "scheduleOverrideReason" => &[C::ScheduleOverrideReason],
+            // Score and level have columns of their own; the rest is the stored assessment.
+            "risk" => {
+                if field
+                    .selection_set()
+                    .all(|part| matches!(part.name(), "score" | "level" | "__typename"))
+                {
+                    &[]
+                } else {
+                    &[C::Risk]
+                }
+            }
+            "__typename"
+            | "id"
+            | "number"
+            | "type"
+            | "state"
+            | "title"
+            | "requestedBy"
+            | "assignee"
+            | "plannedStart"
+            | "plannedEnd"
+            | "actualStart"
+            | "actualEnd"
+            | "startedOutsideWindow"
+            | "outcome"
+            | "submittedAt"
+            | "referredAt"
+            | "decidedAt"
+            | "completedAt"
+            | "closedAt"
+            | "version"
+            | "createdAt"
+            | "updatedAt"
+            | "affectedItems"
+            | "votes"
+            | "myVote"
+            | "history"
+            | "causedIncidents"
+            | "resolvesProblems" => &[],
+            _ => &OPTIONAL,
+        };
+        unread.retain(|column| !reads.iter().any(|read| read.as_str() == column.as_str()));
+    }
+    unread
 }
 
 #[Object]
@@ -219,7 +300,7 @@ impl Change {
     /// The risk, once assessed (standard changes: at submission). The score is the sum of the
     /// factors' points.
     async fn risk(&self) -> Option<RiskAssessment> {
-        self.0.risk.is_some().then(|| self.assessment())
+        self.assessed().then(|| self.assessment())
     }
 
     /// Why it was scheduled over conflicts, when it was.
@@ -486,9 +567,9 @@ impl Plain for Change {
             "outcome" => value(&change.outcome),
             "completionNotes" => maybe_text(change.completion_notes.as_deref()),
             "reviewRequired" => value(&quorum_change::lifecycle::review_required(change)),
-            "risk" => match change.risk {
-                None => Some(Value::Null),
-                Some(_) => walk.object(&self.assessment(), field),
+            "risk" => match self.assessed() {
+                false => Some(Value::Null),
+                true => walk.object(&self.assessment(), field),
             },
             "scheduleOverrideReason" => maybe_text(change.schedule_override_reason.as_deref()),
             "submittedAt" => maybe_instant(change.submitted_at.as_ref()),

@@ -240,6 +240,7 @@ impl ConfigurationItem {
             quorum_change::ChangeOrderField::Number,
             true,
             &page,
+            &crate::change::objects::unread_columns(&crate::connection::nodes(ctx)),
         )
         .await
         .gql(ctx)?;
