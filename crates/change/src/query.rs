@@ -76,7 +76,6 @@ pub async fn affected_configuration_items_of<C: ConnectionTrait>(
         actor,
         affected_item::Column::ChangeId,
         change_ids,
-        |link| link.change_id,
     )
     .await
 }

@@ -393,15 +393,33 @@ pub async fn find_configuration_items<C: ConnectionTrait>(
     Ok(found)
 }
 
+/// The alias of the link's key beside a CI's columns, in [`linked_configuration_items`].
+const LINK_KEY: &str = "link_key";
+
+/// A CI read with the key of the link that named it.
+struct Linked {
+    key: String,
+    item: Model,
+}
+
+impl sea_orm::FromQueryResult for Linked {
+    fn from_query_result(row: &sea_orm::QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            key: row.try_get(pre, LINK_KEY)?,
+            item: Model::from_query_result(row, pre)?,
+        })
+    }
+}
+
 /// The CIs a link table `L` (a change's, an incident's) names for each of `keys` in its
-/// `key` column (`key_of` reads it from a link), by number, read with their links in one
-/// statement per batch of keys.
+/// `key` column, by number: each CI's row joined to its link, one statement per batch of keys.
+/// The rows are read under their own column names (not prefixed per table, as a two-model
+/// select reads them), so decoding a row formats no name.
 pub async fn linked_configuration_items<C, L>(
     db: &C,
     actor: &Actor,
     key: L::Column,
     keys: &[String],
-    key_of: impl Fn(L::Model) -> String,
 ) -> DomainResult<HashMap<String, Vec<Model>>>
 where
     C: ConnectionTrait,
@@ -410,15 +428,15 @@ where
     actor.authorize(Permission::ReadCmdb)?;
     let mut found: HashMap<String, Vec<Model>> = HashMap::new();
     for batch in quorum_core::ids::batches(db, keys) {
-        for (link, item) in L::find()
+        for linked in ci::Entity::find()
+            .column_as(key, LINK_KEY)
+            .join(sea_orm::JoinType::InnerJoin, L::to().rev())
             .filter(quorum_core::ids::one_of(db, key, batch))
-            .find_also_related(ci::Entity)
+            .into_model::<Linked>()
             .all(db)
             .await?
         {
-            if let Some(item) = item {
-                found.entry(key_of(link)).or_default().push(item);
-            }
+            found.entry(linked.key).or_default().push(linked.item);
         }
     }
     for items in found.values_mut() {

@@ -232,7 +232,6 @@ pub async fn affected_configuration_items_of<C: ConnectionTrait>(
         actor,
         affected_item::Column::IncidentId,
         incident_ids,
-        |link| link.incident_id,
     )
     .await
 }
