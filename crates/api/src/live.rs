@@ -376,7 +376,7 @@ impl Subscriber {
             return Ok(None);
         }
         let change = match &news.change {
-            Some(change) => Change(change.clone()),
+            Some(change) => Change::shared(change.clone()),
             None => match self.changes.load_one(news.event.entity_id.clone()).await {
                 Ok(Some(change)) => Change::new(change),
                 // Gone from this viewer's sight (never for a vote: drafts take no votes).

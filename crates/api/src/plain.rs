@@ -331,7 +331,9 @@ mod tests {
 
     use super::{Fast, FastList};
     use crate::audit::AuditEvent;
-    use crate::change::objects::{CabVote, Change};
+    use std::sync::Arc;
+
+    use crate::change::objects::{CabVote, Change, ListRelated};
     use crate::cmdb::objects::ConfigurationItem;
     use crate::incident::objects::Incident;
 
@@ -509,6 +511,24 @@ mod tests {
         ]
     }
 
+    /// `changes` with what a root list reads with them: every change but the first has CIs
+    /// and votes.
+    fn with_related(changes: Vec<quorum_change::Change>) -> Vec<Change> {
+        let others = || changes.iter().skip(1).map(|change| change.id.clone());
+        let items = others()
+            .map(|id| {
+                let items = items().into_iter().map(|(item, _)| Arc::new(item));
+                (id, items.collect())
+            })
+            .collect();
+        let votes = others().map(|id| (id, votes())).collect();
+        let mut related = ListRelated::of(items, votes);
+        changes
+            .into_iter()
+            .map(|change| related.attach(change))
+            .collect()
+    }
+
     /// The changes as the write path stores them: score and level are written with the
     /// assessment (the uncolumned value is a case of reading, not of writing).
     fn stored_changes() -> Vec<quorum_change::Change> {
@@ -544,6 +564,13 @@ mod tests {
         }
         async fn changes(&self) -> Vec<Change> {
             changes().into_iter().map(Change::new).collect()
+        }
+        /// As a root list reads them: with their CIs and votes (none for the first).
+        async fn related_changes(&self) -> Vec<Change> {
+            with_related(changes())
+        }
+        async fn fast_related_changes(&self) -> Vec<Fast<Change>> {
+            with_related(changes()).into_iter().map(Fast).collect()
         }
         async fn fast_changes(&self) -> Vec<Fast<Change>> {
             changes()
@@ -692,12 +719,24 @@ mod tests {
             .collect()
     }
 
+    /// `query` asked by a CAB member who voted on the related changes (`myVote`).
+    fn as_a_member(query: &str) -> async_graphql::Request {
+        async_graphql::Request::new(query).data(crate::context::RequestContext {
+            actor: Some(quorum_core::Actor::new(
+                "erin",
+                [quorum_core::Role::CabMember],
+            )),
+            trace_id: "plain-test".to_owned(),
+        })
+    }
+
     #[tokio::test]
     async fn every_plain_field_answers_as_its_resolver_does() {
         let schema = Schema::new(Both, EmptyMutation, EmptySubscription);
         let types = object_types(&schema);
         for (slow, fast, type_name) in [
             ("changes", "fastChanges", "Change"),
+            ("relatedChanges", "fastRelatedChanges", "Change"),
             ("items", "fastItems", "ConfigurationItem"),
             ("votes", "fastVotes", "CabVote"),
             ("items", "fastItemList", "ConfigurationItem"),
@@ -707,7 +746,7 @@ mod tests {
         ] {
             let fields = selection(&types, type_name, 3, &mut Vec::new());
             let query = format!("{{ {slow} {{ {fields} }} {fast} {{ {fields} }} }}");
-            let response = schema.execute(query.as_str()).await;
+            let response = schema.execute(as_a_member(&query)).await;
             // Instants as clients get them (`shape` writes every `DateTime` as JavaScript
             // does; a plain field writes it so already).
             let data = instants_as_clients_get_them(

@@ -15,7 +15,9 @@ use quorum_cmdb::SortDirection;
 use quorum_core::DomainError;
 use quorum_core::pagination::PageRequest;
 
-use objects::{Change, ChangeCalendar, ChangePolicy, FreezeWindow, StandardChangeTemplate};
+use objects::{
+    Change, ChangeCalendar, ChangePolicy, FreezeWindow, ListRelated, StandardChangeTemplate,
+};
 
 use crate::connection::{QuorumConnection, connection};
 use crate::context::ContextExt;
@@ -230,6 +232,7 @@ impl ChangeQuery {
             last,
             before,
         };
+        let nodes = crate::connection::nodes(ctx);
         let changes = quorum_change::list_changes(
             &ctx.app()?.db,
             actor,
@@ -237,11 +240,20 @@ impl ChangeQuery {
             field,
             direction == SortDirection::Desc,
             &page,
-            &crate::change::objects::unread_columns(&crate::connection::nodes(ctx)),
+            &crate::change::objects::unread_columns(&nodes),
         )
         .await
         .gql(ctx)?;
-        Ok(connection(changes, |change| Fast(Change::new(change))))
+        // A root field: its page is the only one of its level, so what its changes show is
+        // read for the page at once rather than gathered by loaders (a CI's `changes`, one
+        // page per CI of a list, keeps the loaders, which batch across the CIs).
+        let ids: Vec<String> = changes
+            .edges
+            .iter()
+            .map(|(_, row)| row.id.clone())
+            .collect();
+        let mut related = ListRelated::read(ctx, &nodes, &ids).await;
+        Ok(connection(changes, |change| Fast(related.attach(change))))
     }
 
     /// In-flight changes (AUTHORIZED, SCHEDULED, IMPLEMENTING) and freeze windows overlapping

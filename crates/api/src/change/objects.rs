@@ -26,12 +26,116 @@ use crate::loader::{
 };
 use crate::plain::{Fast, FastList, Plain, Walk, instant, maybe_instant, maybe_text, text, value};
 
-/// A request for change (RFC), from draft to closure.
-pub struct Change(pub(crate) Arc<quorum_change::Change>);
+/// A request for change (RFC), from draft to closure, with what was read along with it.
+pub struct Change(pub(crate) Arc<quorum_change::Change>, Related);
+
+/// A change's CIs and votes when they were read with the list it is on ([`ListRelated`]):
+/// then its fields answer from them, without a loader, and in one pass ([`Plain`]).
+#[derive(Default)]
+struct Related {
+    items: Option<Vec<Arc<quorum_cmdb::ConfigurationItem>>>,
+    votes: Option<Vec<quorum_change::Vote>>,
+}
+
+/// The CIs and votes of a list's changes, read at once for the whole list when its selection
+/// shows them (look-ahead), so that no field waits for a loader to gather its siblings.
+pub(crate) struct ListRelated {
+    items: Option<std::collections::HashMap<String, Vec<Arc<quorum_cmdb::ConfigurationItem>>>>,
+    votes: Option<std::collections::HashMap<String, Vec<quorum_change::Vote>>>,
+}
+
+impl ListRelated {
+    /// Reads, for the changes `ids`, what a field selected on `nodes` shows: their CIs
+    /// (`affectedItems`) and votes (`votes`, `myVote`), the two reads at once. A read that
+    /// fails is left to the fields, whose loaders report its error on each as before.
+    pub(crate) async fn read(
+        ctx: &Context<'_>,
+        nodes: &[SelectionField<'_>],
+        ids: &[String],
+    ) -> Self {
+        let selects = |names: &[&str]| {
+            nodes
+                .iter()
+                .flat_map(|node| node.selection_set())
+                .any(|field| names.contains(&field.name()))
+        };
+        let items = async {
+            match selects(&["affectedItems"]) {
+                false => None,
+                true => ctx
+                    .data::<Batched<AffectedItemsLoader>>()
+                    .ok()?
+                    .load_now(ids)
+                    .await
+                    .ok(),
+            }
+        };
+        let votes = async {
+            match selects(&["votes", "myVote"]) {
+                false => None,
+                true => ctx
+                    .data::<Batched<VotesLoader>>()
+                    .ok()?
+                    .load_now(ids)
+                    .await
+                    .ok(),
+            }
+        };
+        let (items, votes) = futures_util::future::join(items, votes).await;
+        Self { items, votes }
+    }
+
+    /// What a list read, given (for tests of the fields that answer from it).
+    #[cfg(test)]
+    pub(crate) fn of(
+        items: std::collections::HashMap<String, Vec<Arc<quorum_cmdb::ConfigurationItem>>>,
+        votes: std::collections::HashMap<String, Vec<quorum_change::Vote>>,
+    ) -> Self {
+        Self {
+            items: Some(items),
+            votes: Some(votes),
+        }
+    }
+
+    /// `change` as an object, with its part of what was read.
+    pub(crate) fn attach(&mut self, change: quorum_change::Change) -> Change {
+        let related = Related {
+            items: self
+                .items
+                .as_mut()
+                .map(|items| items.remove(&change.id).unwrap_or_default()),
+            votes: self
+                .votes
+                .as_mut()
+                .map(|votes| votes.remove(&change.id).unwrap_or_default()),
+        };
+        Change(Arc::new(change), related)
+    }
+}
 
 impl Change {
     pub(crate) fn new(change: quorum_change::Change) -> Self {
-        Self(Arc::new(change))
+        Self::shared(Arc::new(change))
+    }
+
+    pub(crate) fn shared(change: Arc<quorum_change::Change>) -> Self {
+        Self(change, Related::default())
+    }
+
+    /// The standing votes, oldest first.
+    async fn standing_votes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<quorum_change::Vote>> {
+        if let Some(votes) = &self.1.votes {
+            return Ok(votes.clone());
+        }
+        let loader = ctx.data::<Batched<VotesLoader>>()?;
+        Ok(loader
+            .load_one(self.0.id.clone())
+            .await
+            .gql(ctx)?
+            .unwrap_or_default())
     }
 
     /// The CIs the change touches, by number.
@@ -39,6 +143,9 @@ impl Change {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<Arc<quorum_cmdb::ConfigurationItem>>> {
+        if let Some(items) = &self.1.items {
+            return Ok(items.clone());
+        }
         let loader = ctx.data::<Batched<AffectedItemsLoader>>()?;
         Ok(loader
             .load_one(self.0.id.clone())
@@ -53,12 +160,9 @@ impl Change {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<CabVote>> {
         let actor = ctx.actor()?;
-        let loader = ctx.data::<Batched<VotesLoader>>()?;
-        Ok(loader
-            .load_one(self.0.id.clone())
-            .await
-            .gql(ctx)?
-            .unwrap_or_default()
+        Ok(self
+            .standing_votes(ctx)
+            .await?
             .into_iter()
             .find(|vote| vote.voter == actor.subject())
             .map(CabVote))
@@ -362,12 +466,9 @@ impl Change {
     /// first (both are in `history`).
     async fn votes(&self, ctx: &Context<'_>) -> async_graphql::Result<FastList<CabVote>> {
         ctx.actor()?;
-        let loader = ctx.data::<Batched<VotesLoader>>()?;
-        Ok(loader
-            .load_one(self.0.id.clone())
-            .await
-            .gql(ctx)?
-            .unwrap_or_default()
+        Ok(self
+            .standing_votes(ctx)
+            .await?
             .into_iter()
             .map(CabVote)
             .collect())
@@ -571,6 +672,15 @@ impl Plain for Change {
                 false => Some(Value::Null),
                 true => walk.object(&self.assessment(), field),
             },
+            "affectedItems" => walk.list(
+                self.1
+                    .items
+                    .as_ref()?
+                    .iter()
+                    .map(|item| ConfigurationItem::new(item.clone(), None)),
+                field,
+            ),
+            "votes" => walk.list(self.1.votes.as_ref()?.iter().cloned().map(CabVote), field),
             "scheduleOverrideReason" => maybe_text(change.schedule_override_reason.as_deref()),
             "submittedAt" => maybe_instant(change.submitted_at.as_ref()),
             "referredAt" => maybe_instant(change.referred_at.as_ref()),
@@ -860,7 +970,7 @@ impl ChangeConflict {
         self.0
             .change
             .as_ref()
-            .map(|change| Change(Arc::clone(change)))
+            .map(|change| Change::shared(Arc::clone(change)))
     }
 
     /// The freeze window (FREEZE_WINDOW).

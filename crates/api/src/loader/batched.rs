@@ -83,6 +83,16 @@ impl<T: Load> Batched<T> {
         }
     }
 
+    /// The values for `keys`, loaded now as one batch of their own: for a caller that has
+    /// every key in hand (a list reading what its selection shows), with nothing to gather.
+    pub async fn load_now(&self, keys: &[T::Key]) -> Result<HashMap<T::Key, T::Value>, T::Error> {
+        let mut values = HashMap::with_capacity(keys.len());
+        for part in keys.chunks(MAX_KEYS) {
+            values.extend(self.loader.load(part).await?);
+        }
+        Ok(values)
+    }
+
     /// Adds `keys` to the open batch (opening one if none is), and returns it.
     fn join(&self, keys: &[T::Key]) -> Arc<Batch<T>> {
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
@@ -123,11 +133,7 @@ impl<T: Load> Batched<T> {
             .clone();
         let mut seen = std::collections::HashSet::with_capacity(keys.len());
         keys.retain(|key| seen.insert(key.clone()));
-        let mut values = HashMap::with_capacity(keys.len());
-        for part in keys.chunks(MAX_KEYS) {
-            values.extend(self.loader.load(part).await?);
-        }
-        Ok(values)
+        self.load_now(&keys).await
     }
 }
 
