@@ -470,7 +470,7 @@ impl Subscription {
                 }
                 Ok(news.incident.clone().map(|incident| IncidentEvent {
                     news,
-                    incident: Incident(incident),
+                    incident: Incident::shared(incident),
                 }))
             }
         }))

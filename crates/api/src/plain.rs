@@ -529,6 +529,18 @@ mod tests {
             .collect()
     }
 
+    fn incidents_with_items() -> Vec<Incident> {
+        incidents()
+            .into_iter()
+            .map(|incident| {
+                Incident::with_items(
+                    incident,
+                    items().into_iter().map(|(item, _)| item).collect(),
+                )
+            })
+            .collect()
+    }
+
     /// The changes as the write path stores them: score and level are written with the
     /// assessment (the uncolumned value is a case of reading, not of writing).
     fn stored_changes() -> Vec<quorum_change::Change> {
@@ -592,6 +604,13 @@ mod tests {
         }
         async fn incidents(&self) -> Vec<Incident> {
             incidents().into_iter().map(Incident::new).collect()
+        }
+        /// As a creation answers: with the CIs it linked.
+        async fn incidents_with_items(&self) -> Vec<Incident> {
+            incidents_with_items()
+        }
+        async fn fast_incidents_with_items(&self) -> Vec<Fast<Incident>> {
+            incidents_with_items().into_iter().map(Fast).collect()
         }
         async fn fast_incidents(&self) -> Vec<Fast<Incident>> {
             incidents()
@@ -742,6 +761,7 @@ mod tests {
             ("items", "fastItemList", "ConfigurationItem"),
             ("votes", "fastVoteList", "CabVote"),
             ("incidents", "fastIncidents", "Incident"),
+            ("incidentsWithItems", "fastIncidentsWithItems", "Incident"),
             ("events", "fastEvents", "AuditEvent"),
         ] {
             let fields = selection(&types, type_name, 3, &mut Vec::new());

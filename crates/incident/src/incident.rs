@@ -190,8 +190,19 @@ impl Record for Model {
 
 /// Logs an incident (any role but CAB_MEMBER): NEW, its priority from the matrix, its SLA due
 /// times from the targets of that priority.
-#[tracing::instrument(skip_all)]
 pub async fn create_incident(cx: Context<'_>, input: NewIncident) -> DomainResult<Model> {
+    create_incident_with_items(cx, input)
+        .await
+        .map(|(incident, _)| incident)
+}
+
+/// [`create_incident`], answered with the CIs it linked, by number: as the write checked them,
+/// each read (locked) in its transaction, so the answer needs no second read.
+#[tracing::instrument(skip_all)]
+pub async fn create_incident_with_items(
+    cx: Context<'_>,
+    input: NewIncident,
+) -> DomainResult<(Model, Vec<ConfigurationItem>)> {
     let Context { db, clock, actor } = cx;
     actor.authorize(Permission::CreateIncident)?;
     let title = required_text("input.title", input.title, MAX_TITLE)?;
@@ -200,7 +211,7 @@ pub async fn create_incident(cx: Context<'_>, input: NewIncident) -> DomainResul
     let assignment_group =
         optional_text("input.assignmentGroup", input.assignment_group, MAX_TITLE)?;
     let txn = quorum_core::begin_write(db).await?;
-    let cis = items(
+    let mut cis = items(
         &txn,
         actor,
         "input.affectedItemIds",
@@ -250,12 +261,13 @@ pub async fn create_incident(cx: Context<'_>, input: NewIncident) -> DomainResul
     );
     let created = Loaded {
         record: model,
-        extra: cis.into_iter().map(|item| item.id).collect(),
+        extra: cis.iter().map(|item| item.id.clone()).collect(),
     };
     write::create(&txn, actor, now, None, &created).await?;
     insert_items(&txn, &created.record.id, &created.extra).await?;
     txn.commit().await?;
-    Ok(created.record)
+    cis.sort_by(|a, b| a.number.cmp(&b.number));
+    Ok((created.record, cis))
 }
 
 /// Runs one move: [`check`] it, then `apply` it.

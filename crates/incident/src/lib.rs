@@ -21,10 +21,11 @@ pub use entity::sla_target::Model as SlaTarget;
 pub use entity::{IncidentState, Level, Priority, ResolutionCode};
 pub use incident::{
     IncidentEdits, MAX_AFFECTED_ITEMS, NewIncident, SlaTargetInput, acknowledge_incident,
-    affected_item_ids, assign_incident, close_incident, create_incident, lower_major_incident,
-    open_incidents_on, put_incident_on_hold, raise_major_incident, reopen_incident,
-    resolve_incident, resume_incident, retire_configuration_item, set_incident_cause, set_problem,
-    sla_targets, update_incident, update_sla_targets,
+    affected_item_ids, assign_incident, close_incident, create_incident,
+    create_incident_with_items, lower_major_incident, open_incidents_on, put_incident_on_hold,
+    raise_major_incident, reopen_incident, resolve_incident, resume_incident,
+    retire_configuration_item, set_incident_cause, set_problem, sla_targets, update_incident,
+    update_sla_targets,
 };
 pub use lifecycle::{IncidentAction, IncidentTransition, available_transitions};
 pub use query::{

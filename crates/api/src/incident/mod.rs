@@ -214,8 +214,9 @@ impl IncidentMutation {
         ctx: &Context<'_>,
         input: CreateIncidentInput,
     ) -> async_graphql::Result<Fast<Incident>> {
-        incident_op!(ctx, |app, actor| quorum_incident::create_incident(
-            app.context(actor),
+        let actor = ctx.actor()?;
+        let (incident, items) = quorum_incident::create_incident_with_items(
+            ctx.app()?.context(actor),
             quorum_incident::NewIncident {
                 title: input.title,
                 description: input.description,
@@ -225,7 +226,10 @@ impl IncidentMutation {
                 caller: input.caller,
                 assignment_group: input.assignment_group,
             },
-        ))
+        )
+        .await
+        .gql(ctx)?;
+        Ok(Fast(Incident::with_items(incident, items)))
     }
 
     /// Edits an open incident.

@@ -33,16 +33,49 @@ pub(crate) async fn changes_by_id(
 }
 
 /// An unplanned interruption or degradation of a service.
-pub struct Incident(pub(crate) std::sync::Arc<quorum_incident::Incident>);
+pub struct Incident(
+    pub(crate) std::sync::Arc<quorum_incident::Incident>,
+    /// Its CIs, when they came with it (a creation answers with those it linked).
+    Option<Vec<std::sync::Arc<quorum_cmdb::ConfigurationItem>>>,
+);
 
 impl Incident {
     pub(crate) fn new(incident: quorum_incident::Incident) -> Self {
-        Self(std::sync::Arc::new(incident))
+        Self::shared(std::sync::Arc::new(incident))
+    }
+
+    pub(crate) fn shared(incident: std::sync::Arc<quorum_incident::Incident>) -> Self {
+        Self(incident, None)
+    }
+
+    /// `incident` with its CIs, by number.
+    pub(crate) fn with_items(
+        incident: quorum_incident::Incident,
+        items: Vec<quorum_cmdb::ConfigurationItem>,
+    ) -> Self {
+        let items = items.into_iter().map(std::sync::Arc::new).collect();
+        Self(std::sync::Arc::new(incident), Some(items))
+    }
+
+    /// Its CIs, by number: those it came with, or else from the request's loader.
+    async fn items(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<std::sync::Arc<quorum_cmdb::ConfigurationItem>>> {
+        if let Some(items) = &self.1 {
+            return Ok(items.clone());
+        }
+        let loader = ctx.data::<Batched<IncidentItemsLoader>>()?;
+        Ok(loader
+            .load_one(self.0.id.clone())
+            .await
+            .gql(ctx)?
+            .unwrap_or_default())
     }
 }
 
 impl Plain for Incident {
-    fn plain(&self, field: &Field, _walk: &Walk<'_>) -> Option<Value> {
+    fn plain(&self, field: &Field, walk: &Walk<'_>) -> Option<Value> {
         let incident = &*self.0;
         match field.name.node.as_str() {
             "id" => value(&ID(incident.id.clone())),
@@ -68,6 +101,13 @@ impl Plain for Incident {
             "closedAt" => maybe_instant(incident.closed_at.as_ref()),
             "version" => value(&incident.version),
             "updatedAt" => instant(&incident.updated_at),
+            "affectedItems" => walk.list(
+                self.1
+                    .as_ref()?
+                    .iter()
+                    .map(|item| ConfigurationItem::new(item.clone(), None)),
+                field,
+            ),
             _ => None,
         }
     }
@@ -199,12 +239,9 @@ impl Incident {
         ctx: &Context<'_>,
     ) -> async_graphql::Result<FastList<ConfigurationItem>> {
         ctx.actor()?;
-        let loader = ctx.data::<Batched<IncidentItemsLoader>>()?;
-        Ok(loader
-            .load_one(self.0.id.clone())
-            .await
-            .gql(ctx)?
-            .unwrap_or_default()
+        Ok(self
+            .items(ctx)
+            .await?
             .into_iter()
             .map(|item| ConfigurationItem::new(item, None))
             .collect())
