@@ -21,8 +21,8 @@ use crate::connection::{QuorumConnection, connection};
 use crate::context::ContextExt;
 use crate::error::GqlResultExt;
 use crate::loader::{
-    AffectedItemsLoader, Batched, CiAt, ConfigurationItemLoader, Load, PolicyLoader,
-    TemplateLoader, VotesLoader,
+    AffectedItemsLoader, Batched, CiAt, ConfigurationItemLoader, PolicyLoader, TemplateLoader,
+    VotesLoader, read_now, read_or_load,
 };
 use crate::plain::{Fast, FastList, Plain, Walk, instant, maybe_instant, maybe_text, text, value};
 
@@ -93,19 +93,6 @@ impl ListRelated {
     }
 }
 
-/// The values of the request's loader `T` for `keys`, read now when `wanted`; `None` when not
-/// wanted or when the read fails (the fields' loaders then report its error).
-async fn read_now<T: Load<Key = String>>(
-    ctx: &Context<'_>,
-    wanted: bool,
-    keys: &[String],
-) -> Option<std::collections::HashMap<String, T::Value>> {
-    match wanted {
-        false => None,
-        true => ctx.data::<Batched<T>>().ok()?.load_now(keys).await.ok(),
-    }
-}
-
 impl Change {
     pub(crate) fn new(change: quorum_change::Change) -> Self {
         Self::shared(Arc::new(change))
@@ -115,35 +102,12 @@ impl Change {
         Self(change, Related::default())
     }
 
-    /// What the list read for this change (`read`), or else its value from the request's
-    /// loader `T`.
-    async fn read_or_load<T, V>(
-        &self,
-        ctx: &Context<'_>,
-        read: Option<&Vec<V>>,
-    ) -> async_graphql::Result<Vec<V>>
-    where
-        T: Load<Key = String, Value = Vec<V>, Error = Arc<quorum_core::DomainError>>,
-        V: Clone + Send + Sync + 'static,
-    {
-        if let Some(read) = read {
-            return Ok(read.clone());
-        }
-        Ok(ctx
-            .data::<Batched<T>>()?
-            .load_one(self.0.id.clone())
-            .await
-            .gql(ctx)?
-            .unwrap_or_default())
-    }
-
     /// The standing votes, oldest first.
     async fn standing_votes(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<quorum_change::Vote>> {
-        self.read_or_load::<VotesLoader, _>(ctx, self.1.votes.as_ref())
-            .await
+        read_or_load::<VotesLoader, _>(ctx, &self.0.id, self.1.votes.as_ref()).await
     }
 
     /// The CIs the change touches, by number.
@@ -151,8 +115,7 @@ impl Change {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<Arc<quorum_cmdb::ConfigurationItem>>> {
-        self.read_or_load::<AffectedItemsLoader, _>(ctx, self.1.items.as_ref())
-            .await
+        read_or_load::<AffectedItemsLoader, _>(ctx, &self.0.id, self.1.items.as_ref()).await
     }
 
     /// The viewer's standing vote, if any.

@@ -62,15 +62,8 @@ impl Incident {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<std::sync::Arc<quorum_cmdb::ConfigurationItem>>> {
-        if let Some(items) = &self.1 {
-            return Ok(items.clone());
-        }
-        let loader = ctx.data::<Batched<IncidentItemsLoader>>()?;
-        Ok(loader
-            .load_one(self.0.id.clone())
+        crate::loader::read_or_load::<IncidentItemsLoader, _>(ctx, &self.0.id, self.1.as_ref())
             .await
-            .gql(ctx)?
-            .unwrap_or_default())
     }
 }
 

@@ -26,6 +26,42 @@ pub use incident::{
 pub use relationships::{RelationshipsLoader, RelationshipsOf};
 
 use crate::context::AppData;
+use crate::error::GqlResultExt;
+
+/// What came with a record (`read`: the list or the write that produced it read it too), or
+/// else `key`'s value from the request's loader `T`.
+pub(crate) async fn read_or_load<T, V>(
+    ctx: &async_graphql::Context<'_>,
+    key: &str,
+    read: Option<&Vec<V>>,
+) -> async_graphql::Result<Vec<V>>
+where
+    T: Load<Key = String, Value = Vec<V>, Error = std::sync::Arc<quorum_core::DomainError>>,
+    V: Clone + Send + Sync + 'static,
+{
+    if let Some(read) = read {
+        return Ok(read.clone());
+    }
+    Ok(ctx
+        .data::<Batched<T>>()?
+        .load_one(key.to_owned())
+        .await
+        .gql(ctx)?
+        .unwrap_or_default())
+}
+
+/// The values of the request's loader `T` for `keys`, read now when `wanted`; `None` when not
+/// wanted or when the read fails (the fields' loaders then report its error).
+pub(crate) async fn read_now<T: Load<Key = String>>(
+    ctx: &async_graphql::Context<'_>,
+    wanted: bool,
+    keys: &[String],
+) -> Option<std::collections::HashMap<String, T::Value>> {
+    match wanted {
+        false => None,
+        true => ctx.data::<Batched<T>>().ok()?.load_now(keys).await.ok(),
+    }
+}
 
 /// Groups the ids of a batch by the instant they are read at (none: now), so that each instant
 /// costs one domain call.
