@@ -20,6 +20,7 @@ mod m20261203_000008_event_kind_feed;
 mod m20261203_000009_change_control;
 mod m20261203_000010_persisted_document;
 mod m20261204_000011_number_sequences;
+mod m20261207_000012_state_tally;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000009_change_control::Migration),
             Box::new(m20261203_000010_persisted_document::Migration),
             Box::new(m20261204_000011_number_sequences::Migration),
+            Box::new(m20261207_000012_state_tally::Migration),
         ]
     }
 }

@@ -6,10 +6,13 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use quorum_core::event;
 use quorum_core::pagination::{self, Page, PageRequest, SortOrder};
+use quorum_core::tally::{self, States};
 use quorum_core::text::{Search, search};
 use quorum_core::{Actor, DomainResult, Permission};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveEnum, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 
 use crate::CHANGE_EVENT_KIND;
 use crate::entity::change_request::{self, Column, Model};
@@ -167,8 +170,41 @@ fn filter_condition(actor: &Actor, filter: &ChangeFilter) -> DomainResult<Condit
     Ok(condition)
 }
 
+/// The states counted for `filter`'s total when nothing but states narrows it, so that the
+/// database's tally of changes per state answers it ([`quorum_core::tally`]): those the filter
+/// names (all when none), less drafts for those who may not see them. `None` when anything
+/// else narrows the list; its rows are counted then. The pattern names every criterion, so a
+/// new one is not counted from the tally by mistake.
+fn tallied_states(
+    actor: &Actor,
+    filter: &ChangeFilter,
+) -> Option<(Option<Vec<String>>, Vec<String>)> {
+    let ChangeFilter {
+        states,
+        types: None,
+        risk_levels: None,
+        affected_item_id: None,
+        requested_by: None,
+        assignee: None,
+        planned_from: None,
+        planned_to: None,
+        text: None,
+    } = filter
+    else {
+        return None;
+    };
+    let names = |states: &[ChangeState]| states.iter().map(ActiveEnum::to_value).collect();
+    let except = if actor.can(Permission::ReadDraftChanges) {
+        Vec::new()
+    } else {
+        names(&[ChangeState::Draft])
+    };
+    Some((states.as_deref().map(names), except))
+}
+
 /// A page of the changes matching `filter` that the actor may see, in `order`; the nullable
-/// columns of `unread` come back as `None` ([`quorum_core::columns`]).
+/// columns of `unread` come back as `None` ([`quorum_core::columns`]). Its total, when asked
+/// for, comes from the tally of changes per state if only states narrow the list.
 #[allow(clippy::too_many_arguments)]
 pub async fn list_changes<C: ConnectionTrait>(
     db: &C,
@@ -180,10 +216,23 @@ pub async fn list_changes<C: ConnectionTrait>(
     unread: &[Column],
 ) -> DomainResult<Page<Model>> {
     actor.authorize(Permission::ReadChanges)?;
-    let select = quorum_core::columns::leave_unread(
-        change_request::Entity::find().filter(filter_condition(actor, filter)?),
-        unread,
-    );
+    let matching = change_request::Entity::find().filter(filter_condition(actor, filter)?);
+    let tallied = tallied_states(actor, filter);
+    let counted = matching.clone();
+    let total = async {
+        match &tallied {
+            Some((within, except)) => {
+                let states = States {
+                    record: "change_request",
+                    within: within.as_deref(),
+                    except,
+                };
+                tally::count(db, states).await
+            }
+            None => Ok(counted.count(db).await?),
+        }
+    };
+    let select = quorum_core::columns::leave_unread(matching, unread);
     let sort = if descending {
         SortOrder::Descending
     } else {
@@ -191,24 +240,26 @@ pub async fn list_changes<C: ConnectionTrait>(
     };
     match order {
         ChangeOrderField::Number => {
-            pagination::paginate(
+            pagination::paginate_counted(
                 db,
                 select,
                 Column::Number,
                 sort,
                 |m: &Model| m.number.clone(),
                 page,
+                total,
             )
             .await
         }
         ChangeOrderField::UpdatedAt => {
-            pagination::paginate(
+            pagination::paginate_counted(
                 db,
                 select,
                 (Column::UpdatedAt, Column::Id),
                 sort,
                 |m: &Model| (m.updated_at, m.id.clone()),
                 page,
+                total,
             )
             .await
         }

@@ -17,6 +17,7 @@ pub mod numbering;
 pub mod pagination;
 pub mod permission;
 pub mod store;
+pub mod tally;
 pub mod text;
 pub mod write;
 

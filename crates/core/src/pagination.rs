@@ -126,8 +126,9 @@ pub fn decode_cursor<K: DeserializeOwned>(field: &str, cursor: &str) -> DomainRe
 
 /// Pages through `select` by the unique key `columns` (whose value for a row is `key_of(row)`).
 ///
-/// Costs two statements: the count (unless `request.skip_total`) and one keyset range read of
-/// at most one row more than the page, which tells whether there is a further page.
+/// Costs two statements: the count of `select` (unless `request.skip_total`) and one keyset
+/// range read of at most one row more than the page, which tells whether there is a further
+/// page. The two run at once.
 pub async fn paginate<E, K, C, I>(
     db: &C,
     select: Select<E>,
@@ -135,6 +136,30 @@ pub async fn paginate<E, K, C, I>(
     order: SortOrder,
     key_of: impl Fn(&E::Model) -> K,
     request: &PageRequest,
+) -> DomainResult<Page<E::Model>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    K: Serialize + DeserializeOwned + IntoValueTuple,
+    C: ConnectionTrait,
+    I: IntoIdentity,
+{
+    let counted = select.clone();
+    let total = async move { Ok(counted.count(db).await?) };
+    paginate_counted(db, select, columns, order, key_of, request, total).await
+}
+
+/// As [`paginate`], with the total given by `total` instead of a count of `select` (a list
+/// whose total the database keeps, [`crate::tally`]). `total` is awaited only when the
+/// request wants the total, beside the range read.
+pub async fn paginate_counted<E, K, C, I>(
+    db: &C,
+    select: Select<E>,
+    columns: I,
+    order: SortOrder,
+    key_of: impl Fn(&E::Model) -> K,
+    request: &PageRequest,
+    total: impl Future<Output = DomainResult<u64>>,
 ) -> DomainResult<Page<E::Model>>
 where
     E: EntityTrait,
@@ -155,12 +180,6 @@ where
         .map(|cursor| decode_cursor::<K>("before", cursor))
         .transpose()?;
 
-    let total_count = if request.skip_total {
-        0
-    } else {
-        select.clone().count(db).await?
-    };
-
     let mut cursor = select.cursor_by(columns);
     if order == SortOrder::Descending {
         cursor.desc();
@@ -174,21 +193,28 @@ where
         cursor.before(before);
     }
 
-    let (rows, has_previous_page, has_next_page) = match take {
-        Take::First(count) => {
-            let mut rows = cursor.first(count + 1).all(db).await?;
-            let more = rows.len() as u64 > count;
-            rows.truncate(count as usize);
-            (rows, has_after, more)
-        }
-        Take::Last(count) => {
-            let mut rows = cursor.last(count + 1).all(db).await?;
-            let more = rows.len() as u64 > count;
-            if more {
-                rows.remove(0);
+    let range = async {
+        Ok(match take {
+            Take::First(count) => {
+                let mut rows = cursor.first(count + 1).all(db).await?;
+                let more = rows.len() as u64 > count;
+                rows.truncate(count as usize);
+                (rows, has_after, more)
             }
-            (rows, more, has_before)
-        }
+            Take::Last(count) => {
+                let mut rows = cursor.last(count + 1).all(db).await?;
+                let more = rows.len() as u64 > count;
+                if more {
+                    rows.remove(0);
+                }
+                (rows, more, has_before)
+            }
+        })
+    };
+    let (total_count, (rows, has_previous_page, has_next_page)) = if request.skip_total {
+        (0, range.await?)
+    } else {
+        tokio::try_join!(total, range)?
     };
 
     Ok(Page {

@@ -266,6 +266,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .then(|| args.database.database_url.clone());
     tokio::spawn(feed.clone().run(listen_url));
     tokio::spawn(statistics::keep_fresh(db.clone()));
+    tokio::spawn(quorum_core::tally::keep_folded(db.clone()));
     let cors = cors::CorsOrigins::parse(
         args.cors.cors_origins.as_deref(),
         args.dev,

@@ -12,6 +12,7 @@ mod cab_agenda;
 mod change_cab;
 mod change_conflicts;
 mod change_control;
+mod change_counts;
 mod change_dataloader;
 mod change_lifecycle;
 mod change_smoke;
