@@ -604,6 +604,11 @@ impl TestApp {
         panic!("the feed did not publish event {newest} within 5 s");
     }
 
+    /// How many times this instance's feed pump has read the event table.
+    pub fn feed_reads(&self) -> u64 {
+        self.state.feed().reads()
+    }
+
     /// Closes every open WebSocket, as a stopping server does.
     pub fn close_sockets(&self) {
         self.state.close_sockets();

@@ -298,16 +298,26 @@ impl Engine {
 
     /// [`Engine::check`] then [`Engine::execute_stream`], as one stream: a refusal is its
     /// only response.
+    /// `after_mutation` runs once a mutation's response is out (a refused or other
+    /// operation never runs it): what it wrote may be read then.
     pub fn check_and_stream(
         &self,
         request: Request,
         context: RequestContext,
         session_data: Option<Arc<Data>>,
+        after_mutation: impl FnOnce() + Send + 'static,
     ) -> BoxStream<'static, Response> {
         let engine = self.clone();
         let authenticated = context.actor.is_some();
         stream::once(async move {
             match engine.check(request, authenticated).await {
+                Ok(checked) if checked.is_mutation() => engine
+                    .execute_stream(checked, context, session_data)
+                    .chain(
+                        stream::once(async move { after_mutation() })
+                            .filter_map(|()| future::ready(None)),
+                    )
+                    .boxed(),
                 Ok(checked) => engine.execute_stream(checked, context, session_data),
                 Err(refused) => stream::once(future::ready(refused)).boxed(),
             }

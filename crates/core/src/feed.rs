@@ -148,6 +148,8 @@ struct Inner {
     published: Mutex<Published>,
     /// Held by each replay read ([`REPLAY_READERS`]).
     replays: tokio::sync::Semaphore,
+    /// How many times the pump has read the event table.
+    reads: std::sync::atomic::AtomicU64,
 }
 
 /// Which events a subscription wants: some kinds of record (none named: every kind) and,
@@ -464,6 +466,7 @@ impl EventFeed {
                 wake: Notify::new(),
                 published: Mutex::new(Published { last, sender }),
                 replays: tokio::sync::Semaphore::new(REPLAY_READERS),
+                reads: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -473,6 +476,12 @@ impl EventFeed {
     /// PostgreSQL the notification usually arrives first and this read finds nothing new.
     pub fn wake(&self) {
         self.inner.wake.notify_one();
+    }
+
+    /// How many times the pump has read the event table since the feed started: once per
+    /// wake, notification or poll that found the pump waiting.
+    pub fn reads(&self) -> u64 {
+        self.inner.reads.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The last position published, if any.
@@ -490,6 +499,9 @@ impl EventFeed {
     /// Publishes what was committed since the last read, in order; returns whether committed
     /// events wait for an older transaction to end.
     async fn publish_pending(&self) -> Result<bool, DbErr> {
+        self.inner
+            .reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         loop {
             let after = self.last_published().unwrap_or(BEFORE_ALL);
             let events =

@@ -344,12 +344,12 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
             actor,
             trace_id: trace_id.clone(),
         };
-        let response = match operations {
+        match operations {
             Operations::Single(request) => {
                 let (response, executed) = run(&state, *request, context, is_get).await;
                 match response {
                     Ok(response) => single_response(&response, executed, media, &trace_id),
-                    Err(refusal) => return refused(refusal),
+                    Err(refusal) => refused(refusal),
                 }
             }
             Operations::Batch(requests) if requests.len() > state.limits.max_batch => {
@@ -358,11 +358,11 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                     state.limits.max_batch,
                     requests.len()
                 );
-                return refused(Refusal::new(
+                refused(Refusal::new(
                     StatusCode::BAD_REQUEST,
                     BAD_USER_INPUT,
                     message,
-                ));
+                ))
             }
             Operations::Batch(requests) => {
                 let responses = join_all(
@@ -385,12 +385,7 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                 // A batch is answered as a whole: 200, each operation with its own errors.
                 json_response(StatusCode::OK, media, &trace_id, &bodies)
             }
-        };
-        if !is_get {
-            // What a POST wrote is on its way to subscribers (on PostgreSQL, NOTIFY says so).
-            state.app.feed.wake();
         }
-        response
     }
     .instrument(span)
     .await
@@ -427,8 +422,15 @@ async fn run(
     let name = checked
         .operation()
         .and_then(|operation| operation.name.clone());
+    let mutation = checked.is_mutation();
     let response = state.engine.execute(checked, context).await;
     let executed = quorum_api::executed(&response);
+    if mutation && executed {
+        // What it wrote is on its way to subscribers (on PostgreSQL, NOTIFY says so too).
+        // Only a mutation writes events: a query waking the pump cost the database a read of
+        // the event table per request.
+        state.app.feed.wake();
+    }
     // Only operations that ran for a known caller name a metric series: nobody can mint
     // series without a valid token.
     let operation = match (executed, authenticated) {

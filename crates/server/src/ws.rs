@@ -164,15 +164,12 @@ impl Executor for SessionExecutor {
         match self.prepare() {
             Ok((context, slot)) => {
                 let feed = self.app.feed.clone();
-                // When an operation ends it may have been a mutation that wrote: the pump reads
-                // now (see `serve_graphql`); its place among the running operations is free.
-                let ended = futures_util::stream::once(async move {
-                    feed.wake();
-                    drop(slot);
-                })
-                .filter_map(|()| future::ready(None));
+                // When an operation ends its place among the running operations is free. A
+                // mutation may have written: the pump reads now (see `serve_graphql`).
+                let ended = futures_util::stream::once(async move { drop(slot) })
+                    .filter_map(|()| future::ready(None));
                 self.engine
-                    .check_and_stream(request, context, session_data)
+                    .check_and_stream(request, context, session_data, move || feed.wake())
                     .chain(ended)
                     .boxed()
             }

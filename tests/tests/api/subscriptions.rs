@@ -402,6 +402,38 @@ async fn a_refused_write_publishes_nothing() {
     );
 }
 
+/// Only a mutation can have written an event, so only a mutation sends the feed's pump to read
+/// the event table: a dashboard's queries (every one a POST) cost the database no pump reads.
+/// The pump still reads on its own every half second, so a few reads may fall in the window.
+#[tokio::test]
+async fn queries_do_not_send_the_pump_to_read_and_a_write_does() {
+    let app = TestApp::new().await;
+    let ci = app.create_ci("DATABASE", "payments-db").await;
+    app.feed_caught_up().await;
+    let before = app.feed_reads();
+    for _ in 0..40 {
+        app.data_by(
+            ENGINEER,
+            "{ changes(first: 5) { nodes { number } } }",
+            json!({}),
+        )
+        .await;
+    }
+    settle().await;
+    let reads = app.feed_reads() - before;
+    assert!(reads <= 3, "40 queries made the pump read {reads} times");
+
+    let before = app.feed_reads();
+    app.new_change("NORMAL", &[&ci]).await;
+    for _ in 0..40 {
+        if app.feed_reads() > before {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("a write did not send the pump to read within 200 ms");
+}
+
 #[tokio::test]
 async fn bad_documents_on_a_socket_get_the_codes_they_get_over_http() {
     let app = TestApp::new().await;
