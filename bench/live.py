@@ -13,7 +13,9 @@ $QUORUM_BENCH_BINARY, else release/quorum under $CARGO_TARGET_DIR, else under ./
 
 Each setup starts from a fresh database (`quorum migrate`, `quorum seed --scale N --seed 1`):
   pg2     PostgreSQL, two `quorum serve` instances on one database: the subscribers on A, the
-          writes on B, so every event reaches A through LISTEN/NOTIFY;
+          writes on B, so every event reaches A through LISTEN/NOTIFY (with --spread, the
+          client processes take turns between A and B: over 4 096 subscribers need both,
+          each instance holding at most 4 096 connections);
   pg1     PostgreSQL, one instance takes both;
   sqlite  an SQLite file, one instance.
 `--subscribers` takes a list (e.g. 100,1000): each count is a run of its own. The subscribers are
@@ -69,6 +71,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
+# The server's default cap on WebSockets per token subject (`--max-sockets-per-subject`).
+SOCKETS_PER_SUBJECT = 16
 BINARY = os.environ.get("QUORUM_BENCH_BINARY", os.path.join(TARGET, "release", "quorum"))
 PG = os.environ.get("QUORUM_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
 SECRET = "quorum-bench-secret-0123456789abcdef-0123456789"
@@ -541,7 +545,7 @@ def check(subscriber, expected, rank):
     return received, len(expected["ids"]) - len(seen), duplicated, out_of_order, unexpected
 
 
-def client_process(index, count, kinds, host, port, bearer, library, connection, counters):
+def client_process(index, count, kinds, host, port, bearers, library, connection, counters):
     """Opens `count` subscribers, then keeps them until told to stop; reports what each got."""
     raise_open_files()
     opener = open_raw if library == "raw" else open_websockets
@@ -557,7 +561,7 @@ def client_process(index, count, kinds, host, port, bearer, library, connection,
         async def open_one(i):
             async with gate:
                 try:
-                    closers[i] = await opener(subscribers[i], host, port, bearer, QUERIES[subscribers[i].kind])
+                    closers[i] = await opener(subscribers[i], host, port, bearers[i], QUERIES[subscribers[i].kind])
                 except Exception as error:
                     failures.append(f"{type(error).__name__}: {error}")
 
@@ -682,7 +686,8 @@ def wait_for(condition, timeout, step=0.05):
 
 def one_run(setup, subscribers, args, workdir):
     label = {"pg2": "PostgreSQL, 2 instances", "pg1": "PostgreSQL, 1 instance", "sqlite": "SQLite, 1 instance"}[setup]
-    print(f"\n== {label}: {subscribers} subscribers on A, {args.rate:g} writes/s for {args.seconds:g} s"
+    where = "on A and B by turns" if args.spread and setup == "pg2" else "on A"
+    print(f"\n== {label}: {subscribers} subscribers {where}, {args.rate:g} writes/s for {args.seconds:g} s"
           f"{' (incidents and changes)' if args.mix else ''}, client {args.client} in {args.processes} process(es)")
     load = wait_until_idle(args.wait_idle)
     print(f"  machine busy before the run: {load:.2f} cores (other work)")
@@ -704,17 +709,25 @@ def one_run(setup, subscribers, args, workdir):
         time.sleep(0.5)
         rss_before, _ = memory_mib(a.pid)
 
-        # The subscribers: kinds spread evenly (with --mix, half on changeEvents).
+        # The subscribers: kinds spread evenly (with --mix, half on changeEvents). Each person
+        # (token subject) may hold SOCKETS_PER_SUBJECT sockets (the server's default cap), so
+        # the subscribers are that many people's dashboards each.
         kinds = ["change" if args.mix and i % 2 else "incident" for i in range(subscribers)]
+        people = [token("ENGINEER", f"bench.viewer.{n}")
+                  for n in range((subscribers + SOCKETS_PER_SUBJECT - 1) // SOCKETS_PER_SUBJECT)]
+        bearers = [people[i // SOCKETS_PER_SUBJECT] for i in range(subscribers)]
         processes = max(1, min(args.processes, subscribers))
         counters = multiprocessing.RawArray("q", 2 * processes)
         context = multiprocessing.get_context("spawn")
         pipes = []
         for p in range(processes):
             mine = kinds[p::processes]
+            their_bearers = bearers[p::processes]
             parent, child = context.Pipe()
+            # With --spread (pg2), the client processes take turns between A and B.
+            at = servers[p % len(servers)] if args.spread else a
             worker = context.Process(target=client_process, daemon=True,
-                                     args=(p, len(mine), mine, a.host, a.port, bearer, args.client, child, counters))
+                                     args=(p, len(mine), mine, at.host, at.port, their_bearers, args.client, child, counters))
             worker.start()
             workers.append(worker)
             pipes.append(parent)
@@ -895,6 +908,8 @@ def main():
     parser.add_argument("--connections", type=int, default=4, help="HTTP connections the writes share")
     parser.add_argument("--processes", type=int, default=2, help="client processes the subscribers share")
     parser.add_argument("--client", choices=["raw", "websockets"], default="raw")
+    parser.add_argument("--spread", action="store_true",
+                        help="pg2: the client processes take turns between A and B (RSS and CPU are still A's)")
     parser.add_argument("--mix", action="store_true", help="half changeEvents subscribers; writes alternate createChange")
     parser.add_argument("--scale", type=int, default=1000, help="quorum seed --scale (0: no seed)")
     parser.add_argument("--keep", action="store_true", help="leave the last PostgreSQL database")
