@@ -425,13 +425,48 @@ async fn queries_do_not_send_the_pump_to_read_and_a_write_does() {
 
     let before = app.feed_reads();
     app.new_change("NORMAL", &[&ci]).await;
+    assert!(pump_reads_soon(&app, before).await, "a write over HTTP");
+
+    // The same on a socket: queries do not, a mutation does.
+    let address = app.serve().await;
+    let mut client = socket_as(&app, address, ENGINEER).await;
+    let before = app.feed_reads();
+    for n in 0..40 {
+        let id = format!("q{n}");
+        client
+            .subscribe(&id, "{ changes(first: 5) { nodes { number } } }", json!({}))
+            .await;
+        client.next_data(&id, "changes").await;
+        assert_eq!(client.next_json().await["type"], "complete");
+    }
+    settle().await;
+    let reads = app.feed_reads() - before;
+    assert!(
+        reads <= 3,
+        "40 queries on a socket made the pump read {reads} times"
+    );
+    let before = app.feed_reads();
+    client
+        .subscribe(
+            "w",
+            "mutation { createConfigurationItem(input: { class: DATABASE, name: \"ws-db\", environment: PRODUCTION, criticality: 2 }) { id } }",
+            json!({}),
+        )
+        .await;
+    client.next_data("w", "createConfigurationItem").await;
+    assert_eq!(client.next_json().await["type"], "complete");
+    assert!(pump_reads_soon(&app, before).await, "a write on a socket");
+}
+
+/// Whether the pump reads again within 200 ms (well within its half-second poll).
+async fn pump_reads_soon(app: &TestApp, before: u64) -> bool {
     for _ in 0..40 {
         if app.feed_reads() > before {
-            return;
+            return true;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    panic!("a write did not send the pump to read within 200 ms");
+    false
 }
 
 #[tokio::test]
