@@ -298,6 +298,7 @@ impl Engine {
 
     /// [`Engine::check`] then [`Engine::execute_stream`], as one stream: a refusal is its
     /// only response.
+    ///
     /// `after_mutation` runs once a mutation's response is out (a refused or other
     /// operation never runs it): what it wrote may be read then.
     pub fn check_and_stream(

@@ -47,8 +47,12 @@ pub async fn count<C: ConnectionTrait>(db: &C, states: States<'_>) -> DomainResu
         .map(|row| row.try_get_by_index(0))
         .transpose()?
         .unwrap_or(0);
-    // A negative sum would mean a trigger is missing; no count is below zero.
-    Ok(u64::try_from(total).unwrap_or(0))
+    // A negative sum would mean rows left without their trigger (a trigger dropped, rows
+    // restored around it): said in the log, and no count is below zero.
+    u64::try_from(total).or_else(|_| {
+        tracing::warn!(record = states.record, total, "tally.negative");
+        Ok(0)
+    })
 }
 
 /// Replaces the tally's rows by one sum per record and state (states that sum to zero go).

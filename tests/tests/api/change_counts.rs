@@ -136,7 +136,7 @@ async fn a_count_narrowed_by_states_reads_the_tally_and_agrees_with_the_rows() {
         assert_eq!(rows, states, "one row per state once folded");
     }
 
-    // A refused write moves nothing; a cancel moves a draft out of DRAFT.
+    // A refused move leaves the count as it was; a cancel moves a draft out of DRAFT.
     let draft = app.new_change("NORMAL", &[&item]).await;
     let refused = app
         .change_action(MANAGER, "closeChange", &draft, "", "", json!({}))
