@@ -68,6 +68,29 @@ async fn tally_rows(app: &TestApp) -> (i64, i64) {
     )
 }
 
+/// Where each row of the tally is stored (PostgreSQL's `ctid`, SQLite's `rowid`): a rewritten
+/// row moves.
+async fn row_places(app: &TestApp) -> Vec<String> {
+    let backend = app.db.get_database_backend();
+    let place = match backend {
+        sea_orm::DatabaseBackend::Postgres => "ctid::text",
+        _ => "CAST(rowid AS TEXT)",
+    };
+    let mut places: Vec<String> = app
+        .db
+        .query_all_raw(Statement::from_string(
+            backend,
+            format!("SELECT {place} FROM state_tally"),
+        ))
+        .await
+        .expect("the tally reads")
+        .into_iter()
+        .map(|row| row.try_get_by_index(0).expect("a place"))
+        .collect();
+    places.sort();
+    places
+}
+
 #[tokio::test]
 async fn a_count_narrowed_by_states_reads_the_tally_and_agrees_with_the_rows() {
     let app = TestApp::new().await;
@@ -134,6 +157,16 @@ async fn a_count_narrowed_by_states_reads_the_tally_and_agrees_with_the_rows() {
             .expect("the tally folds");
         let (rows, states) = tally_rows(&app).await;
         assert_eq!(rows, states, "one row per state once folded");
+        // Folding a folded tally rewrites nothing.
+        let folded = row_places(&app).await;
+        quorum_core::tally::fold(&app.db)
+            .await
+            .expect("the tally folds");
+        assert_eq!(
+            row_places(&app).await,
+            folded,
+            "{round}: a second fold rewrote rows"
+        );
     }
 
     // A refused move leaves the count as it was; a cancel moves a draft out of DRAFT.
