@@ -297,6 +297,7 @@ class StatementLog:
         buffer = bytearray()
         startup = True
         statements, portals = {}, {}
+        executed = False  # since the last Sync: a Sync after nothing is a ping (sqlx's check of a pooled connection)
         try:
             while data := client.recv(65536):
                 server.sendall(data)
@@ -322,8 +323,14 @@ class StatementLog:
                         portals[portal] = statements.get(name, "?")
                     elif kind == b"E":
                         self._record(portals.get(body.split(b"\0", 1)[0], "?"))
+                        executed = True
                     elif kind == b"Q":
                         self._record(body.split(b"\0", 1)[0].decode(errors="replace"))
+                        executed = True
+                    elif kind == b"S":
+                        if not executed:
+                            self._record(PING)
+                        executed = False
         except OSError:
             pass
         self._close(client, server)
@@ -364,16 +371,23 @@ def label(sql):
 FEED = re.compile(r"pg_snapshot_xmin|pg_current_snapshot|FROM\s+\"?event\"?\s+WHERE\s+\"?tx_id", re.I)
 
 
+# Recorded for a Sync message that follows no statement: a round trip that only asks whether
+# the connection is alive (sqlx's `test_before_acquire`).
+PING = "-- ping"
+
+
 def count_statements(server, log, query, variables):
     """The statements one request runs, after a first request has warmed caches and prepared
-    statements: (request statements, live-feed statements)."""
+    statements: (request statements, live-feed statements, pings)."""
     server.graphql(query, variables)
     time.sleep(0.5)
     mark = log.mark()
     server.graphql(query, variables)
     time.sleep(0.5)
     entries = log.since(mark)
-    return [s for s in entries if not FEED.search(s)], [s for s in entries if FEED.search(s)]
+    pings = sum(1 for s in entries if s == PING)
+    entries = [s for s in entries if s != PING]
+    return [s for s in entries if not FEED.search(s)], [s for s in entries if FEED.search(s)], pings
 
 
 def describe(statements):
@@ -782,10 +796,11 @@ def main():
             for workload in workloads:
                 for server, log in counters:
                     query, variables, _ = workload.side(server)
-                    request, feed = count_statements(server, log, query, variables)
+                    request, feed, pings = count_statements(server, log, query, variables)
                     statements[workload.name, server.name] = len(request)
                     print(f"  {workload.name:11} {server.name:12} {len(request):2}: {describe(request)}"
-                          + (f" (and {len(feed)} of the live-feed pump, in the background)" if feed else ""))
+                          + (f" (and {len(feed)} of the live-feed pump, in the background)" if feed else "")
+                          + (f"; {pings} round trip(s) that only ping a pooled connection" if pings else ""))
                     if args.show_sql:
                         for statement in request + feed:
                             print(f"      {' '.join(statement.split())}")
