@@ -45,7 +45,7 @@ impl From<ChangeKpiFilter> for quorum_insight::KpiFilter {
         Self {
             business_service_id: filter.business_service_id.map(|id| id.0),
             owner_team: filter.owner_team,
-            change_types: filter.types,
+            change_types: crate::connection::distinct(filter.types),
         }
     }
 }

@@ -52,9 +52,9 @@ pub struct ChangeFilter {
 impl From<ChangeFilter> for quorum_change::ChangeFilter {
     fn from(filter: ChangeFilter) -> Self {
         Self {
-            states: filter.states,
-            types: filter.types,
-            risk_levels: filter.risk_levels,
+            states: crate::connection::distinct(filter.states),
+            types: crate::connection::distinct(filter.types),
+            risk_levels: crate::connection::distinct(filter.risk_levels),
             affected_item_id: filter.affected_item_id.map(|id| id.0),
             requested_by: filter.requested_by,
             assignee: filter.assignee,

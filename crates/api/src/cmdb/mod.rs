@@ -199,9 +199,9 @@ impl CmdbQuery {
         let actor = ctx.actor()?;
         let filter = filter.unwrap_or_default();
         let filter = quorum_cmdb::CiFilter {
-            classes: filter.classes,
-            statuses: filter.statuses,
-            environments: filter.environments,
+            classes: crate::connection::distinct(filter.classes),
+            statuses: crate::connection::distinct(filter.statuses),
+            environments: crate::connection::distinct(filter.environments),
             criticality_at_most: filter
                 .at_least_as_critical_as
                 .or(filter.criticality_at_most),

@@ -223,7 +223,7 @@ impl ConfigurationItem {
     ) -> async_graphql::Result<QuorumConnection<Fast<crate::change::objects::Change>>> {
         let actor = ctx.actor()?;
         let filter = quorum_change::ChangeFilter {
-            states,
+            states: crate::connection::distinct(states),
             affected_item_id: Some(self.item.id.clone()),
             ..quorum_change::ChangeFilter::default()
         };
@@ -261,7 +261,7 @@ impl ConfigurationItem {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
         let filter = quorum_incident::IncidentFilter {
-            states,
+            states: crate::connection::distinct(states),
             affected_item_id: Some(self.item.id.clone()),
             ..quorum_incident::IncidentFilter::default()
         };

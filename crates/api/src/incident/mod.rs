@@ -145,8 +145,8 @@ impl IncidentQuery {
         let app = ctx.app()?;
         let filter = filter.unwrap_or_default();
         let filter = quorum_incident::IncidentFilter {
-            states: filter.states,
-            priorities: filter.priorities,
+            states: crate::connection::distinct(filter.states),
+            priorities: crate::connection::distinct(filter.priorities),
             breached: filter.breached,
             major: filter.major,
             affected_item_id: filter.affected_item_id.map(|id| id.0),

@@ -105,7 +105,7 @@ impl ProblemQuery {
         let actor = ctx.actor()?;
         let filter = filter.unwrap_or_default();
         let filter = quorum_problem::ProblemFilter {
-            states: filter.states,
+            states: crate::connection::distinct(filter.states),
             affected_item_id: filter.affected_item_id.map(|id| id.0),
             text: filter.text,
         };
