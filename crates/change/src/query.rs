@@ -218,10 +218,11 @@ pub async fn list_changes<C: ConnectionTrait>(
     actor.authorize(Permission::ReadChanges)?;
     let matching = change_request::Entity::find().filter(filter_condition(actor, filter)?);
     let tallied = tallied_states(actor, filter);
-    let counted = matching.clone();
+    // Cloned only for a count of rows that runs (no tally, and `totalCount` asked for).
+    let counted = (!page.skip_total && tallied.is_none()).then(|| matching.clone());
     let total = async {
-        match &tallied {
-            Some((within, except)) => {
+        match (&tallied, counted) {
+            (Some((within, except)), _) => {
                 let states = States {
                     record: "change_request",
                     within: within.as_deref(),
@@ -229,7 +230,8 @@ pub async fn list_changes<C: ConnectionTrait>(
                 };
                 tally::count(db, states).await
             }
-            None => Ok(counted.count(db).await?),
+            (None, Some(counted)) => Ok(counted.count(db).await?),
+            (None, None) => Ok(0),
         }
     };
     let select = quorum_core::columns::leave_unread(matching, unread);

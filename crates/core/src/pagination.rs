@@ -144,8 +144,14 @@ where
     C: ConnectionTrait,
     I: IntoIdentity,
 {
-    let counted = select.clone();
-    let total = async move { Ok(counted.count(db).await?) };
+    // Cloned only for a count that runs: a page without `totalCount` pays nothing for it.
+    let counted = (!request.skip_total).then(|| select.clone());
+    let total = async move {
+        match counted {
+            Some(counted) => Ok(counted.count(db).await?),
+            None => Ok(0),
+        }
+    };
     paginate_counted(db, select, columns, order, key_of, request, total).await
 }
 
