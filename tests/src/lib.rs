@@ -315,6 +315,7 @@ pub struct TestAppBuilder {
     sockets: SocketLimits,
     connections: ConnectionLimits,
     feed_capacity: usize,
+    result_cache_bytes: u64,
     cors: CorsOrigins,
     trusted_documents: Option<Arc<quorum_api::documents::TrustedDocuments>>,
 }
@@ -335,6 +336,13 @@ impl TestAppBuilder {
     /// Events the live feed's ring holds (and so how far a subscriber may fall behind).
     pub fn feed_capacity(mut self, capacity: usize) -> Self {
         self.feed_capacity = capacity;
+        self
+    }
+
+    /// Bytes of query answers the app keeps for repeats (`QUORUM_RESULT_CACHE_MIB`); 0 keeps
+    /// none, for tests that count what computing an answer costs.
+    pub fn result_cache_bytes(mut self, bytes: u64) -> Self {
+        self.result_cache_bytes = bytes;
         self
     }
 
@@ -418,7 +426,8 @@ impl TestAppBuilder {
                 sockets: self.sockets,
                 cors: self.cors.clone(),
                 cors_credentials: false,
-                dev_tokens: None,
+                result_cache_bytes: self.result_cache_bytes,
+                ..ServerOptions::default()
             },
         )
         .expect("metrics register");
@@ -433,6 +442,7 @@ impl TestAppBuilder {
             sockets: self.sockets,
             connections: self.connections,
             feed_capacity: self.feed_capacity,
+            result_cache_bytes: self.result_cache_bytes,
             cors: self.cors,
             statements,
             _database: Arc::new(database),
@@ -464,6 +474,7 @@ pub struct TestApp {
     sockets: SocketLimits,
     connections: ConnectionLimits,
     feed_capacity: usize,
+    result_cache_bytes: u64,
     cors: CorsOrigins,
     statements: Arc<Mutex<Vec<String>>>,
     _database: Arc<TestDatabase>,
@@ -535,6 +546,12 @@ impl TestApp {
         Self::builder().build().await
     }
 
+    /// An app that keeps no query answers, for tests that count what computing one costs
+    /// (a kept answer costs one statement, whatever it took to compute).
+    pub async fn computing() -> Self {
+        Self::builder().result_cache_bytes(0).build().await
+    }
+
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder {
             auth: AuthArgs {
@@ -549,6 +566,7 @@ impl TestApp {
             sockets: SocketLimits::default(),
             connections: ConnectionLimits::default(),
             feed_capacity: feed::DEFAULT_CAPACITY,
+            result_cache_bytes: quorum_server::state::DEFAULT_RESULT_CACHE_MIB << 20,
             cors: CorsOrigins::None,
             trusted_documents: None,
         }
@@ -630,7 +648,8 @@ impl TestApp {
                 sockets: self.sockets,
                 cors: self.cors.clone(),
                 cors_credentials: false,
-                dev_tokens: None,
+                result_cache_bytes: self.result_cache_bytes,
+                ..ServerOptions::default()
             },
         )
         .expect("metrics register");
@@ -645,6 +664,7 @@ impl TestApp {
             sockets: self.sockets,
             connections: self.connections,
             feed_capacity: self.feed_capacity,
+            result_cache_bytes: self.result_cache_bytes,
             cors: self.cors.clone(),
             statements: Arc::new(Mutex::new(Vec::new())),
             _database: self._database.clone(),

@@ -95,7 +95,8 @@ impl CabQuery {
     ) -> async_graphql::Result<Option<Vec<CabAgendaItem>>> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let items = quorum_change::agenda::cab_agenda(&app.db, actor, from, to, app.clock.now())
+        let now = ctx.clock()?.now();
+        let items = quorum_change::agenda::cab_agenda(&app.db, actor, from, to, now)
             .await
             .gql(ctx)?;
         Ok(Some(

@@ -1,6 +1,9 @@
 //! What resolvers find in the GraphQL context.
 
+use std::sync::{Arc, OnceLock};
+
 use async_graphql::Context;
+use chrono::{DateTime, Utc};
 use quorum_core::feed::EventFeed;
 use quorum_core::{Actor, SharedClock};
 use sea_orm::DatabaseConnection;
@@ -11,12 +14,18 @@ use crate::error::unauthenticated;
 #[derive(Clone)]
 pub struct AppData {
     pub db: DatabaseConnection,
-    pub clock: SharedClock,
+    /// Read by queries only through [`ContextExt::clock`], which notes that the answer depends
+    /// on the time; by writes through [`AppData::context`].
+    clock: SharedClock,
     /// This instance's live feed of committed events (subscriptions).
     pub feed: EventFeed,
 }
 
 impl AppData {
+    pub fn new(db: DatabaseConnection, clock: SharedClock, feed: EventFeed) -> Self {
+        Self { db, clock, feed }
+    }
+
     /// What a domain write of `actor` takes: this server's database and clock, and them.
     pub fn context<'a>(&'a self, actor: &'a Actor) -> quorum_core::Context<'a> {
         quorum_core::Context::new(&self.db, self.clock.as_ref(), actor)
@@ -30,6 +39,26 @@ pub struct RequestContext {
     pub actor: Option<Actor>,
     /// Tags the request's log lines and any INTERNAL error it returns.
     pub trace_id: String,
+    /// The instant the request's fields take as now, read from the clock the first time a
+    /// field asks ([`ContextExt::clock`]): every field of one request sees the same instant, and
+    /// an answer that never asked does not depend on the time. Shared by clones.
+    now: Arc<OnceLock<DateTime<Utc>>>,
+}
+
+impl RequestContext {
+    pub fn new(actor: Option<Actor>, trace_id: String) -> Self {
+        Self {
+            actor,
+            trace_id,
+            now: Arc::default(),
+        }
+    }
+
+    /// Whether any field of this request read the clock: its answer depends on when it ran,
+    /// not only on what the database held.
+    pub fn read_the_clock(&self) -> bool {
+        self.now.get().is_some()
+    }
 }
 
 pub(crate) trait ContextExt {
@@ -37,6 +66,23 @@ pub(crate) trait ContextExt {
     fn request(&self) -> Option<&RequestContext>;
     /// The caller, or UNAUTHENTICATED: every data field needs one.
     fn actor(&self) -> async_graphql::Result<&Actor>;
+    /// The request's clock: the server's, read at most once per request.
+    fn clock(&self) -> async_graphql::Result<RequestClock<'_>>;
+}
+
+/// The clock as one request sees it ([`RequestContext`]'s instant).
+pub(crate) struct RequestClock<'a> {
+    clock: &'a SharedClock,
+    now: Option<&'a OnceLock<DateTime<Utc>>>,
+}
+
+impl RequestClock<'_> {
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        match self.now {
+            Some(now) => *now.get_or_init(|| self.clock.now()),
+            None => self.clock.now(),
+        }
+    }
 }
 
 impl ContextExt for Context<'_> {
@@ -52,5 +98,12 @@ impl ContextExt for Context<'_> {
         self.request()
             .and_then(|request| request.actor.as_ref())
             .ok_or_else(unauthenticated)
+    }
+
+    fn clock(&self) -> async_graphql::Result<RequestClock<'_>> {
+        Ok(RequestClock {
+            clock: &self.app()?.clock,
+            now: self.request().map(|request| &*request.now),
+        })
     }
 }

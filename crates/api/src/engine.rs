@@ -114,6 +114,13 @@ impl Checked {
             .as_ref()
             .is_some_and(|operation| operation.kind == OperationType::Mutation)
     }
+
+    /// Whether it is a query: it reads and does nothing else.
+    pub fn is_query(&self) -> bool {
+        self.operation
+            .as_ref()
+            .is_some_and(|operation| operation.kind == OperationType::Query)
+    }
 }
 
 impl Engine {

@@ -740,13 +740,13 @@ mod tests {
 
     /// `query` asked by a CAB member who voted on the related changes (`myVote`).
     fn as_a_member(query: &str) -> async_graphql::Request {
-        async_graphql::Request::new(query).data(crate::context::RequestContext {
-            actor: Some(quorum_core::Actor::new(
+        async_graphql::Request::new(query).data(crate::context::RequestContext::new(
+            Some(quorum_core::Actor::new(
                 "erin",
                 [quorum_core::Role::CabMember],
             )),
-            trace_id: "plain-test".to_owned(),
-        })
+            "plain-test".to_owned(),
+        ))
     }
 
     #[tokio::test]

@@ -64,7 +64,7 @@ impl FromStr for Role {
 }
 
 /// Who is calling: the token's subject and the Quorum roles it carries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Actor {
     subject: String,
     roles: BTreeSet<Role>,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod event;
 pub mod feed;
 pub mod ids;
+pub mod mark;
 pub mod numbering;
 pub mod pagination;
 pub mod permission;

@@ -87,7 +87,10 @@ pub fn breached_expr(now: DateTime<Utc>) -> SimpleExpr {
     response.or(resolution)
 }
 
-fn filter_condition(filter: &IncidentFilter, now: DateTime<Utc>) -> DomainResult<Condition> {
+fn filter_condition(
+    filter: &IncidentFilter,
+    now: impl FnOnce() -> DateTime<Utc>,
+) -> DomainResult<Condition> {
     let mut condition = Condition::all()
         .add_option(
             filter
@@ -129,7 +132,7 @@ fn filter_condition(filter: &IncidentFilter, now: DateTime<Utc>) -> DomainResult
         .add_option(filter.opened_from.map(|from| Column::OpenedAt.gte(from)))
         .add_option(filter.opened_to.map(|to| Column::OpenedAt.lt(to)));
     if let Some(breached) = filter.breached {
-        let late = breached_expr(now);
+        let late = breached_expr(now());
         condition = condition.add(if breached { late } else { late.not() });
     }
     if let Some(ci_id) = &filter.affected_item_id {
@@ -155,14 +158,15 @@ fn filter_condition(filter: &IncidentFilter, now: DateTime<Utc>) -> DomainResult
     Ok(condition)
 }
 
-/// A page of the incidents matching `filter` (breach judged at `now`), in `order`.
+/// A page of the incidents matching `filter` (breach judged at `now`, asked only when the
+/// filter asks about breaches: a list that does not depends on the data alone), in `order`.
 pub async fn list_incidents<C: ConnectionTrait>(
     db: &C,
     actor: &Actor,
     filter: &IncidentFilter,
     order: IncidentOrderField,
     descending: bool,
-    now: DateTime<Utc>,
+    now: impl FnOnce() -> DateTime<Utc>,
     page: &PageRequest,
 ) -> DomainResult<Page<Model>> {
     actor.authorize(Permission::ReadIncidents)?;

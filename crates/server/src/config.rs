@@ -132,6 +132,11 @@ pub struct ServeArgs {
     /// never the public address: operation names and traffic are for operators.
     #[arg(long, env = "QUORUM_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+
+    /// MiB of query answers kept to answer the same query of the same caller again while
+    /// nothing has been written to the database since (PostgreSQL only); 0 keeps none.
+    #[arg(long, env = "QUORUM_RESULT_CACHE_MIB", default_value_t = crate::state::DEFAULT_RESULT_CACHE_MIB)]
+    pub result_cache_mib: u64,
 }
 
 #[derive(Debug, Args)]

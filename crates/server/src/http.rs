@@ -28,7 +28,9 @@ use tracing::Instrument;
 
 use crate::auth::TokenRejected;
 use crate::metrics::{Operation, Outcome};
+use crate::results::{Lookup, Results};
 use crate::state::AppState;
+use quorum_core::mark::Mark;
 
 /// Largest request body accepted: room for an import of a few thousand CIs; larger imports
 /// go through `quorum import FILE`.
@@ -284,27 +286,53 @@ fn from_body(body: &[u8]) -> Result<Operations, Refusal> {
     }
 }
 
-/// The operations of `request`, read and bounded as its method says.
-async fn operations_of(request: Request) -> Result<Operations, Refusal> {
-    if request.method() == Method::GET {
-        return from_query_string(request.uri().query().unwrap_or_default());
+/// A request as it came: a GET's query string or a POST's body, read and bounded.
+enum Raw {
+    Get(Bytes),
+    Post(Bytes),
+}
+
+impl Raw {
+    async fn read(request: Request) -> Result<Self, Refusal> {
+        if request.method() == Method::GET {
+            let query = request.uri().query().unwrap_or_default();
+            return Ok(Raw::Get(Bytes::copy_from_slice(query.as_bytes())));
+        }
+        if !is_json(request.headers()) {
+            return Err(Refusal::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                UNSUPPORTED_MEDIA_TYPE,
+                "send GraphQL requests as `Content-Type: application/json`",
+            ));
+        }
+        Ok(Raw::Post(read_body(request).await?))
     }
-    if !is_json(request.headers()) {
-        return Err(Refusal::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            UNSUPPORTED_MEDIA_TYPE,
-            "send GraphQL requests as `Content-Type: application/json`",
-        ));
+
+    fn is_get(&self) -> bool {
+        matches!(self, Raw::Get(_))
     }
-    from_body(&read_body(request).await?)
+
+    fn bytes(&self) -> &Bytes {
+        match self {
+            Raw::Get(bytes) | Raw::Post(bytes) => bytes,
+        }
+    }
+
+    /// The operations it carries.
+    fn operations(&self) -> Result<Operations, Refusal> {
+        match self {
+            Raw::Get(query) => from_query_string(&String::from_utf8_lossy(query)),
+            Raw::Post(body) => from_body(body),
+        }
+    }
 }
 
 async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
     let trace_id = uuid::Uuid::new_v4().simple().to_string();
     let span = tracing::info_span!("graphql.request", trace_id = %trace_id);
     async move {
+        let started = Instant::now();
         let media = Media::of(request.headers());
-        let is_get = request.method() == Method::GET;
         let refused = |refusal: Refusal| {
             state
                 .metrics
@@ -336,21 +364,63 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                 }
             }
         };
-        let operations = match operations_of(request).await {
+        let raw = match Raw::read(request).await {
+            Ok(raw) => raw,
+            Err(refusal) => return refused(refusal),
+        };
+        let is_get = raw.is_get();
+        let lookup = match &state.results {
+            Some(results) => {
+                results
+                    .look(&state.app.db, actor.as_ref(), is_get, raw.bytes())
+                    .await
+            }
+            None => Lookup::Off,
+        };
+        let (key, mark) = match lookup {
+            Lookup::Hit(kept) => {
+                let name = kept.operation.as_deref();
+                state
+                    .metrics
+                    .observe(Operation::Executed(name), Outcome::Ok, started.elapsed());
+                return with_headers(StatusCode::OK, media, &trace_id, kept.body);
+            }
+            Lookup::Miss { key, mark } => (Some(key), mark),
+            Lookup::Off => (None, None),
+        };
+        let operations = match raw.operations() {
             Ok(operations) => operations,
             Err(refusal) => return refused(refusal),
         };
-        let context = RequestContext {
-            actor,
-            trace_id: trace_id.clone(),
-        };
+        let context = RequestContext::new(actor, trace_id.clone());
         match operations {
             Operations::Single(request) => {
-                let (response, executed) = run(&state, *request, context, is_get).await;
-                match response {
-                    Ok(response) => single_response(&response, executed, media, &trace_id),
-                    Err(refusal) => refused(refusal),
+                let keeping = key.is_some();
+                let (response, ran) =
+                    run(&state, *request, context.clone(), is_get, keeping, mark).await;
+                let response = match response {
+                    Ok(response) => response,
+                    Err(refusal) => return refused(refusal),
+                };
+                let Some(body) = serialize(&response_body(&response, ran.executed())) else {
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                };
+                // Only an answer a repeat would reproduce is kept: a query's, without errors,
+                // that did not read the clock.
+                let reproducible = response.errors.is_empty() && !context.read_the_clock();
+                if let (
+                    Some(results),
+                    Some(key),
+                    Ran::Query {
+                        name,
+                        mark: Some(mark),
+                    },
+                ) = (&state.results, key, &ran)
+                    && reproducible
+                {
+                    results.keep(key, mark.clone(), body.clone(), name.as_deref());
                 }
+                with_headers(status_of(ran.executed(), media), media, &trace_id, body)
             }
             Operations::Batch(requests) if requests.len() > state.limits.max_batch => {
                 let message = format!(
@@ -368,19 +438,19 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                 let responses = join_all(
                     requests
                         .into_iter()
-                        .map(|request| run(&state, request, context.clone(), is_get)),
+                        .map(|request| run(&state, request, context.clone(), is_get, false, None)),
                 )
                 .await;
-                let mut ran = Vec::with_capacity(responses.len());
-                for (response, executed) in responses {
+                let mut done = Vec::with_capacity(responses.len());
+                for (response, ran) in responses {
                     match response {
-                        Ok(response) => ran.push((response, executed)),
+                        Ok(response) => done.push((response, ran)),
                         Err(refusal) => return refused(refusal),
                     }
                 }
-                let bodies: Vec<Sent<'_>> = ran
+                let bodies: Vec<Sent<'_>> = done
                     .iter()
-                    .map(|(response, executed)| response_body(response, *executed))
+                    .map(|(response, ran)| response_body(response, ran.executed()))
                     .collect();
                 // A batch is answered as a whole: 200, each operation with its own errors.
                 json_response(StatusCode::OK, media, &trace_id, &bodies)
@@ -391,15 +461,39 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
     .await
 }
 
-/// Checks and runs one operation and counts it; also says whether it got as far as
-/// executing. A mutation over GET is refused (GraphQL over HTTP: GET must not change
-/// anything, so that links and prefetches cannot).
+/// How far one operation got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ran {
+    /// Refused before it executed (it did not parse, validate or pass the limits).
+    Not,
+    /// A query, by its name, with the commit mark read before it executed when its answer
+    /// may be kept.
+    Query {
+        name: Option<String>,
+        mark: Option<Mark>,
+    },
+    /// A mutation or a subscription.
+    Other,
+}
+
+impl Ran {
+    fn executed(&self) -> bool {
+        *self != Ran::Not
+    }
+}
+
+/// Checks and runs one operation and counts it; also says how far it got. A mutation over
+/// GET is refused (GraphQL over HTTP: GET must not change anything, so that links and
+/// prefetches cannot). When `keeping`, a query's answer may be kept: the commit mark is read
+/// (unless `mark` was) before it executes.
 async fn run(
     state: &AppState,
     request: GqlRequest,
     context: RequestContext,
     is_get: bool,
-) -> (Result<GqlResponse, Refusal>, bool) {
+    keeping: bool,
+    mark: Option<Mark>,
+) -> (Result<GqlResponse, Refusal>, Ran) {
     let started = Instant::now();
     let authenticated = context.actor.is_some();
     let checked = match state.engine.check(request, authenticated).await {
@@ -408,7 +502,7 @@ async fn run(
             state
                 .metrics
                 .observe(Operation::Rejected, Outcome::Error, started.elapsed());
-            return (Ok(response), false);
+            return (Ok(response), Ran::Not);
         }
     };
     if is_get && checked.is_mutation() {
@@ -417,12 +511,18 @@ async fn run(
             BAD_USER_INPUT,
             "mutations must be sent with POST; GET is for queries",
         );
-        return (Err(refusal), false);
+        return (Err(refusal), Ran::Not);
     }
     let name = checked
         .operation()
         .and_then(|operation| operation.name.clone());
     let mutation = checked.is_mutation();
+    let query = checked.is_query();
+    let mark = match mark {
+        Some(mark) => Some(mark),
+        None if keeping && query => Results::mark(&state.app.db).await,
+        None => None,
+    };
     let response = state.engine.execute(checked, context).await;
     let executed = quorum_api::executed(&response);
     if mutation && executed {
@@ -444,7 +544,12 @@ async fn run(
         Outcome::Error
     };
     state.metrics.observe(operation, outcome, started.elapsed());
-    (Ok(response), executed)
+    let ran = match (executed, query) {
+        (false, _) => Ran::Not,
+        (true, true) => Ran::Query { name, mark },
+        (true, false) => Ran::Other,
+    };
+    (Ok(response), ran)
 }
 
 /// One response as sent. A request that never executed has no `data` key at all (the GraphQL
@@ -470,20 +575,22 @@ fn response_body(response: &GqlResponse, executed: bool) -> Sent<'_> {
     }
 }
 
-fn single_response(
-    response: &GqlResponse,
-    executed: bool,
-    media: Media,
-    trace_id: &str,
-) -> Response {
-    // Under application/graphql-response+json a request that never executed (it did not
-    // parse or validate) is a 400; under legacy application/json every result is a 200.
-    let status = if media == Media::GraphqlResponseJson && !executed {
+/// Under application/graphql-response+json a request that never executed (it did not parse
+/// or validate) is a 400; under legacy application/json every result is a 200.
+fn status_of(executed: bool, media: Media) -> StatusCode {
+    if media == Media::GraphqlResponseJson && !executed {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
-    };
-    json_response(status, media, trace_id, &response_body(response, executed))
+    }
+}
+
+/// A response body as JSON; none (logged) when it cannot be written.
+fn serialize(body: &impl serde::Serialize) -> Option<Bytes> {
+    serde_json::to_vec(body)
+        .map(Bytes::from)
+        .map_err(|error| tracing::error!(error = %error, "graphql.serialize_failed"))
+        .ok()
 }
 
 fn json_response(
@@ -492,12 +599,9 @@ fn json_response(
     trace_id: &str,
     body: &impl serde::Serialize,
 ) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(body) => with_headers(status, media, trace_id, body),
-        Err(error) => {
-            tracing::error!(error = %error, "graphql.serialize_failed");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+    match serialize(body) {
+        Some(body) => with_headers(status, media, trace_id, body),
+        None => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 
@@ -533,7 +637,7 @@ fn unauthenticated(rejected: &TokenRejected, media: Media, trace_id: &str) -> Re
     response
 }
 
-fn with_headers(status: StatusCode, media: Media, trace_id: &str, body: Vec<u8>) -> Response {
+fn with_headers(status: StatusCode, media: Media, trace_id: &str, body: Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -9,6 +9,7 @@ pub mod graphiql;
 pub mod http;
 pub mod listen;
 pub mod metrics;
+mod results;
 pub mod routes;
 pub mod state;
 pub mod statistics;
@@ -282,6 +283,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         cors,
         cors_credentials: args.cors.cors_allow_credentials,
         dev_tokens: dev_tokens.clone(),
+        result_cache_bytes: args.result_cache_mib.saturating_mul(1 << 20),
     };
     let state = state::AppState::new(db, Arc::new(SystemClock), feed, verifier, &server_options)?;
     let limits = connection_limits(args.connections.connection_limits());

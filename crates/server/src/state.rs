@@ -32,7 +32,12 @@ pub struct AppState {
     pub(crate) cors_credentials: bool,
     /// The tokens `serve --dev` printed, offered by GraphiQL's role picker; none otherwise.
     pub(crate) dev_tokens: Option<Vec<crate::graphiql::DevToken>>,
+    /// Query answers kept while the database is unchanged; none when turned off.
+    pub(crate) results: Option<crate::results::Results>,
 }
+
+/// MiB of query answers a server keeps unless told otherwise.
+pub const DEFAULT_RESULT_CACHE_MIB: u64 = 64;
 
 /// How one server is set up beyond its database, clock, feed and token checks.
 #[derive(Debug, Clone)]
@@ -44,6 +49,8 @@ pub struct ServerOptions {
     pub cors_credentials: bool,
     /// `serve --dev`: the tokens it printed, for GraphiQL's role picker.
     pub dev_tokens: Option<Vec<crate::graphiql::DevToken>>,
+    /// Bytes of query answers kept for repeats while the database is unchanged; 0 keeps none.
+    pub result_cache_bytes: u64,
 }
 
 impl Default for ServerOptions {
@@ -54,6 +61,7 @@ impl Default for ServerOptions {
             cors: CorsOrigins::None,
             cors_credentials: false,
             dev_tokens: None,
+            result_cache_bytes: DEFAULT_RESULT_CACHE_MIB << 20,
         }
     }
 }
@@ -69,7 +77,8 @@ impl AppState {
         server: &ServerOptions,
     ) -> Result<Arc<Self>, prometheus::Error> {
         let options = &server.schema;
-        let app = AppData { db, clock, feed };
+        let backend = db.get_database_backend();
+        let app = AppData::new(db, clock, feed);
         let engine = Engine::new(app.clone(), options);
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         Ok(Arc::new(Self {
@@ -85,6 +94,7 @@ impl AppState {
             cors: server.cors.clone(),
             cors_credentials: server.cors_credentials,
             dev_tokens: server.dev_tokens.clone(),
+            results: crate::results::Results::new(server.result_cache_bytes, backend),
         }))
     }
 

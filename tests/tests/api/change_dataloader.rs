@@ -14,7 +14,7 @@ const PAGE: &str = "query($first: Int) { changes(first: $first) {
 
 #[tokio::test]
 async fn a_page_of_changes_with_their_relations_costs_a_bounded_number_of_statements() {
-    let app = TestApp::new().await;
+    let app = TestApp::computing().await;
     let items: Vec<_> = (0..10)
         .map(|n| json!({ "class": "VIRTUAL_MACHINE", "name": format!("vm-{n:02}"), "environment": "PRODUCTION", "criticality": 3 }))
         .collect();
@@ -121,7 +121,7 @@ const DASHBOARD_PAGE: &str = "query($first: Int) { changes(first: $first) {
 /// answers are those of the change read whole.
 #[tokio::test]
 async fn a_page_reads_only_the_columns_its_selection_shows() {
-    let app = TestApp::new().await;
+    let app = TestApp::computing().await;
     let item = app.create_ci("DATABASE", "orders-db").await;
     let change = app.new_change("NORMAL", &[&item]).await;
     let change = app.act(ENGINEER, "submitChange", &change).await;
@@ -188,7 +188,7 @@ async fn a_page_reads_only_the_columns_its_selection_shows() {
 /// joined to items), the votes, the history.
 #[tokio::test]
 async fn a_change_with_its_relations_reads_each_once() {
-    let app = TestApp::new().await;
+    let app = TestApp::computing().await;
     let item = app.create_ci("DATABASE", "payments-db").await;
     let change = app.new_change("NORMAL", &[&item]).await;
     let (response, run) = app

@@ -12,7 +12,7 @@ const PAGE: &str =
 
 #[tokio::test]
 async fn a_page_of_items_with_their_relationships_costs_a_bounded_number_of_statements() {
-    let app = TestApp::new().await;
+    let app = TestApp::computing().await;
     let items: Vec<_> = (0..60)
         .map(|n| json!({ "class": "VIRTUAL_MACHINE", "name": format!("vm-{n:02}"), "environment": "PRODUCTION", "criticality": 3 }))
         .chain((0..6).map(|n| json!({ "class": "SERVER", "name": format!("host-{n}"), "environment": "PRODUCTION", "criticality": 2 })))

@@ -239,7 +239,7 @@ async fn statistics_follow_a_table_that_grew_from_empty() {
 /// new incident links its CIs with one insert (it has none to delete) and answers with them.
 #[tokio::test]
 async fn incidents_read_their_cis_in_one_statement_and_a_new_one_links_them_without_a_delete() {
-    let app = TestApp::new().await;
+    let app = TestApp::computing().await;
     let db = app.create_ci("DATABASE", "payments-db").await;
     let web = app.create_ci("APPLICATION", "payments-web").await;
     let before = app.statements();

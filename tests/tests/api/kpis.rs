@@ -789,7 +789,7 @@ async fn kpis_match_a_hand_built_history() {
 
 #[tokio::test]
 async fn a_report_is_one_statement_and_an_empty_range_has_zeros_and_null_rates() {
-    let app = TestApp::new().await;
+    let app = TestApp::computing().await;
     let before = app.statements();
     let empty_weeks = report(
         &app,

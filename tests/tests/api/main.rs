@@ -35,6 +35,7 @@ mod migrations;
 mod permission_walk;
 mod permissions_doc;
 mod problem_lifecycle;
+mod results;
 mod schema;
 mod subscriptions;
 mod subscriptions_scale_out;

@@ -315,7 +315,8 @@ impl ChangeQuery {
     ) -> async_graphql::Result<Vec<FreezeWindow>> {
         let actor = ctx.actor()?;
         let app = ctx.app()?;
-        let from = from.unwrap_or_else(|| app.clock.now());
+        let clock = ctx.clock()?;
+        let from = from.unwrap_or_else(|| clock.now());
         let windows = quorum_change::freeze_windows(&app.db, actor, from, to)
             .await
             .gql(ctx)?;

@@ -271,13 +271,14 @@ impl ConfigurationItem {
             after,
             ..PageRequest::default()
         };
+        let clock = ctx.clock()?;
         let incidents = quorum_incident::list_incidents(
             &app.db,
             actor,
             &filter,
             quorum_incident::IncidentOrderField::Number,
             true,
-            app.clock.now(),
+            || clock.now(),
             &page,
         )
         .await

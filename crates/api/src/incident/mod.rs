@@ -169,13 +169,14 @@ impl IncidentQuery {
             last,
             before,
         };
+        let clock = ctx.clock()?;
         let incidents = quorum_incident::list_incidents(
             &app.db,
             actor,
             &filter,
             field,
             direction == SortDirection::Desc,
-            app.clock.now(),
+            || clock.now(),
             &page,
         )
         .await

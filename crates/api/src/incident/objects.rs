@@ -212,7 +212,7 @@ impl Incident {
 
     /// The SLA clocks as of now (the server's clock).
     async fn sla(&self, ctx: &Context<'_>) -> async_graphql::Result<Sla> {
-        let now = ctx.app()?.clock.now();
+        let now = ctx.clock()?.now();
         let status = quorum_incident::sla::status(&self.0, now);
         Ok(Sla {
             response_target_minutes: self.0.response_target_minutes,
