@@ -10,7 +10,7 @@ $QUORUM_BENCH_BINARY, else release/quorum under $CARGO_TARGET_DIR, else under ./
                                   [--rounds 3] [--duration 8] [--latency-duration 4]
                                   [--concurrency 16] [--warmup 2]
                                   [--workloads page,page+count,detail,walk20,create]
-                                  [--show-sql] [--keep | --reuse]
+                                  [--show-sql] [--writes R] [--keep | --reuse]
 
 Workloads (Quorum's query and the PostGraphile query for the same answer are below):
   page        first page of 50 changes, newest number first, with risk and its factors, CIs
@@ -33,6 +33,10 @@ the `create` floor, the bench database gets defaults for `incident.id` (gen_rand
 `incident.number` (PGL + a sequence), so every PostGraphile request may send the same body;
 Quorum always sets both itself. Both servers reach PostgreSQL without TLS (sslmode=disable;
 node-postgres does not negotiate TLS unless told to, sqlx prefers it).
+
+`--writes R` measures each read workload, on both servers, while R createIncidents a second go
+through Quorum: each write moves the commit mark, so Quorum's kept answers seldom survive until
+their repeat and most reads compute (and pay the mark's statement besides).
 
 CPU per request is read from /proc around each throughput run: the server's process, every
 PostgreSQL process (both servers' backends: the other server is idle meanwhile) and hey's, each
@@ -711,12 +715,30 @@ def postgres_cpu_since(before):
                for pid, used in postgres_cpu_seconds().items())
 
 
-def measure(server, workload, body_file, args):
+def background_writes(writer, body_file, rate, seconds):
+    """`rate` createIncidents a second through Quorum (`writer`) for `seconds`, in the
+    background: every one moves the commit mark, so no answer Quorum kept stays valid for long."""
+    if not rate:
+        return None
+    args = ["hey", "-z", f"{seconds}s", "-c", "1", "-q", str(rate), "-m", "POST", "-T", "application/json"]
+    for name, value in writer.headers.items():
+        if name != "Content-Type":
+            args += ["-H", f"{name}: {value}"]
+    return subprocess.Popen(args + ["-D", body_file, writer.url], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def measure(server, workload, body_file, args, writer=None, writes_body=None):
     """Throughput, p50, and CPU milliseconds per request of the throughput run (the server's
     process, PostgreSQL's, hey's); for `create`, checks that every 200 wrote one incident (hey
-    cannot see GraphQL errors, which come with 200)."""
+    cannot see GraphQL errors, which come with 200). With `--writes R`, a read workload runs
+    while R createIncidents a second go through Quorum (`writer`): then the CPU figures also
+    hold those writes' (Quorum's process when Quorum is measured, PostgreSQL's in both)."""
     prefix = "INC" if isinstance(server, Quorum) else "PGL"
     before = incidents(prefix) if workload.name == "create" else 0
+    writing = None
+    if args.writes and workload.name != "create":
+        writing = background_writes(writer, writes_body, args.writes, args.duration + args.latency_duration + 2)
+        time.sleep(0.5)
     server_cpu, postgres_cpu, hey_cpu = cpu_seconds(server.process.pid), postgres_cpu_seconds(), os.times()
     rps, _, done = hey(server, body_file, args.concurrency, args.duration)
     after = os.times()
@@ -724,6 +746,9 @@ def measure(server, workload, body_file, args):
            1000 * postgres_cpu_since(postgres_cpu) / done,
            1000 * (after.children_user + after.children_system - hey_cpu.children_user - hey_cpu.children_system) / done)
     _, p50, single = hey(server, body_file, 1, args.latency_duration)
+    if writing is not None:
+        writing.terminate()
+        writing.wait()
     if workload.name == "create" and incidents(prefix) - before != done + single:
         sys.exit(f"{server.name}: {done + single} creates answered 200 but {incidents(prefix) - before} incidents written")
     return rps, p50, cpu
@@ -750,6 +775,8 @@ def main():
     parser.add_argument("--warmup", type=float, default=2, help="seconds of load on each server and workload before round 1")
     parser.add_argument("--workloads", default=",".join(WORKLOADS), help=f"some of {','.join(WORKLOADS)}")
     parser.add_argument("--show-sql", action="store_true", help="print each statement counted")
+    parser.add_argument("--writes", type=int, default=0,
+                        help="createIncidents a second through Quorum while each read workload is measured, on both servers")
     parser.add_argument("--reuse", action="store_true", help="use the database a --keep run left")
     parser.add_argument("--keep", action="store_true", help="leave the database for inspection")
     args = parser.parse_args()
@@ -823,6 +850,11 @@ def main():
                     with open(path, "w") as file:
                         file.write(workload.body(server))
                     bodies[workload.name, server.name] = path
+            if args.writes and ("create", "Quorum") not in bodies:
+                path = os.path.join(directory, "writes-Quorum.json")
+                with open(path, "w") as file:
+                    file.write(build_workloads(["create"], quorum, pgl)[0].body(quorum))
+                bodies["create", "Quorum"] = path
             if args.warmup > 0:
                 for workload in workloads:
                     for server in (quorum, pgl):
@@ -835,7 +867,8 @@ def main():
                 for workload in workloads:
                     figures = {}
                     for server in (quorum, pgl):
-                        figures[server.name] = measure(server, workload, bodies[workload.name, server.name], args)
+                        figures[server.name] = measure(server, workload, bodies[workload.name, server.name], args,
+                                                       quorum, bodies.get(("create", "Quorum")))
                         results[workload.name, server.name].append(figures[server.name])
                     (q_rps, q_p50, q_cpu), (p_rps, p_p50, p_cpu) = figures["Quorum"], figures["PostGraphile"]
                     print(f"{workload.name:11} {round_number:5} {q_rps:11.1f} {p_rps:9.1f} {q_rps / p_rps:6.2f} "
