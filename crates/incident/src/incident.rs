@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use quorum_change::ChangeState;
 use quorum_cmdb::ConfigurationItem;
 use quorum_core::event::{self, EntityKind, EventAction, NewEvent};
-use quorum_core::numbering::next_number;
+use quorum_core::numbering::{self, next_number};
 use quorum_core::text::{optional_text, required_text};
 use quorum_core::write::{self, Loaded, Record, Step, encode_json};
 use quorum_core::{Actor, Context, DomainError, DomainResult, Permission, WriteTransaction};
@@ -62,6 +62,31 @@ pub(crate) async fn targets<C: ConnectionTrait>(
         .await?
         .ok_or_else(|| DomainError::Internal(format!("no SLA target for {priority:?}")))?;
     Ok((target.response_minutes, target.resolution_minutes))
+}
+
+/// A new incident's SLA targets for `priority` and its number: on PostgreSQL in one statement
+/// (the number's sequence read beside the targets), on SQLite one each.
+async fn targets_and_number(
+    txn: &DatabaseTransaction,
+    priority: Priority,
+) -> DomainResult<(i32, i32, String)> {
+    let Some(next) = numbering::next_value(txn.get_database_backend(), INCIDENT_NUMBER_PREFIX)?
+    else {
+        let (response, resolution) = targets(txn, priority).await?;
+        let number = next_number(txn, INCIDENT_NUMBER_PREFIX).await?;
+        return Ok((response, resolution, number));
+    };
+    let (response, resolution, value) = sla_target::Entity::find_by_id(priority)
+        .select_only()
+        .column(sla_target::Column::ResponseMinutes)
+        .column(sla_target::Column::ResolutionMinutes)
+        .column_as(next, "number")
+        .into_tuple::<(i32, i32, i64)>()
+        .one(txn)
+        .await?
+        .ok_or_else(|| DomainError::Internal(format!("no SLA target for {priority:?}")))?;
+    let number = numbering::format_number(INCIDENT_NUMBER_PREFIX, value);
+    Ok((response, resolution, number))
 }
 
 /// Deduplicated live CIs (not retired), read locked in the caller's transaction, or
@@ -219,9 +244,8 @@ pub async fn create_incident_with_items(
     )
     .await?;
     let priority = Priority::of(input.impact, input.urgency);
-    let (response, resolution) = targets(&txn, priority).await?;
+    let (response, resolution, number) = targets_and_number(&txn, priority).await?;
     let now = clock.now();
-    let number = next_number(&txn, INCIDENT_NUMBER_PREFIX).await?;
     let model = sla::retarget(
         Model {
             id: uuid::Uuid::now_v7().to_string(),
