@@ -546,11 +546,28 @@ impl EventFeed {
                 held_wait = HELD_POLL;
                 IDLE_POLL
             };
-            tokio::select! {
-                () = self.inner.wake.notified() => {}
-                () = tokio::time::sleep(wait) => {}
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                tokio::select! {
+                    () = self.inner.wake.notified() => {
+                        // A write, here or (NOTIFY) on another instance: read it now for the
+                        // subscribers here. With none, the poll keeps the position fresh, and a
+                        // subscription wakes the pump as it starts: at a thousand creations a
+                        // second, reading after each cost the server and the database a
+                        // statement or two per write that nobody was waiting for.
+                        if self.listened() {
+                            break;
+                        }
+                    }
+                    () = tokio::time::sleep_until(deadline) => break,
+                }
             }
         }
+    }
+
+    /// Whether any subscription of this instance is receiving.
+    fn listened(&self) -> bool {
+        self.lock().sender.receiver_count() > 0
     }
 
     /// The newest committed position now: where a subscription "from now on" starts, so that
@@ -609,6 +626,8 @@ impl EventFeed {
                 let published = feed.lock();
                 (published.sender.subscribe(), published.last)
             };
+            // The pump may have let writes wait for its poll while nobody listened.
+            feed.wake();
             // Everything at or before `cursor` has been delivered, or was before the start, or
             // committed before the subscription was made (`skip`).
             let StartPoint { after, skip } = start;

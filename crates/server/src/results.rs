@@ -69,7 +69,8 @@ pub(crate) enum Lookup {
 
 pub(crate) struct Results {
     kept: quick_cache::sync::Cache<Key, Kept, Weight>,
-    /// An answer heavier than this is not kept (one answer must not evict most others).
+    /// An answer heavier than this, with its request, is not kept (one entry must not evict
+    /// most others: a request's variables may run to megabytes).
     largest: usize,
 }
 
@@ -133,7 +134,7 @@ impl Results {
 
     /// Keeps `body`, the answer to `key` computed after `mark` was read.
     pub(crate) fn keep(&self, key: Key, mark: Mark, body: Bytes, operation: Option<&str>) {
-        if body.len() > self.largest {
+        if key.request.len() + body.len() > self.largest {
             return;
         }
         let kept = Kept {
@@ -173,8 +174,13 @@ mod tests {
             assert!(results.weight() <= 64 << 10, "{} bytes", results.weight());
         }
         let too_large = Bytes::from(vec![b'x'; 2 << 10]);
-        results.keep(key(20_000), mark, too_large, None);
+        results.keep(key(20_000), mark.clone(), too_large, None);
         assert!(results.kept.get(&key(20_000)).is_none());
+        // A small answer to a request of megabytes (variables no query uses) is not kept.
+        let mut heavy = key(30_000);
+        heavy.request = Bytes::from(vec![b' '; 2 << 10]);
+        results.keep(heavy.clone(), mark, Bytes::from_static(b"{}"), None);
+        assert!(results.kept.get(&heavy).is_none());
     }
 
     #[test]

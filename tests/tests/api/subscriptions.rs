@@ -408,7 +408,7 @@ async fn a_refused_write_publishes_nothing() {
 /// the PostgreSQL server holds events back), so each window starts once it is quiet and a few
 /// reads may fall in it.
 #[tokio::test]
-async fn queries_do_not_send_the_pump_to_read_and_a_write_does() {
+async fn queries_do_not_send_the_pump_to_read_and_a_write_does_when_someone_listens() {
     let app = TestApp::new().await;
     let ci = app.create_ci("DATABASE", "payments-db").await;
     let address = app.serve().await;
@@ -446,6 +446,25 @@ async fn queries_do_not_send_the_pump_to_read_and_a_write_does() {
         "40 queries on a socket made the pump read {reads} times"
     );
 
+    // With nobody subscribed here, writes wait for the pump's half-second poll: twenty of
+    // them make it read at most once per poll, not once per write.
+    pump_quiet(&app).await;
+    let before = app.feed_reads();
+    let started = std::time::Instant::now();
+    for n in 0..20 {
+        app.create_ci("SERVER", &format!("unwatched-{n}")).await;
+    }
+    let polls = started.elapsed().as_millis() as u64 / 500 + 2;
+    let reads = app.feed_reads() - before;
+    assert!(
+        reads <= polls,
+        "20 writes nobody here subscribed to made the pump read {reads} times"
+    );
+
+    // A subscriber here: each write is read at once.
+    let mut watcher = socket_as(&app, address, ENGINEER).await;
+    watcher.subscribe("live", CHANGE_EVENTS, json!({})).await;
+    settle().await;
     pump_quiet(&app).await;
     let before = app.feed_reads();
     client
@@ -463,6 +482,10 @@ async fn queries_do_not_send_the_pump_to_read_and_a_write_does() {
     let before = app.feed_reads();
     app.new_change("NORMAL", &[&ci]).await;
     assert!(pump_reads_soon(&app, before).await, "a write over HTTP");
+    assert_eq!(
+        watcher.next_data("live", "changeEvents").await["action"],
+        "created"
+    );
 }
 
 /// Waits until the pump has not read for 150 ms.
