@@ -11,7 +11,8 @@
 //! when a transaction that took an id (that is, wrote) commits or rolls back: an id leaves the
 //! running set, or the horizon moves past it. Transactions that only read take no id and do
 //! not move it; anything that writes does, the server's own statistics and tally upkeep
-//! included, so the mark errs only on the side of moving.
+//! included, so the mark errs only on the side of moving. Transaction ids are the PostgreSQL
+//! server's, not the database's: writes to other databases on the same server move it too.
 //!
 //! SQLite has no such value shared by every connection to the file (`PRAGMA data_version` is
 //! per connection and blind to that connection's own commits), and another process may write
