@@ -23,6 +23,9 @@ use quorum_core::Actor;
 use quorum_core::mark::{Mark, commit_mark};
 use sea_orm::{DatabaseBackend, DatabaseConnection};
 
+/// The largest number of entries the table is sized for at start (it grows past it).
+const MOST_ENTRIES_ESTIMATED: u64 = 1 << 16;
+
 /// Bytes each entry is counted for beyond its request and answer (key, mark, bookkeeping).
 const ENTRY_OVERHEAD: u64 = 256;
 
@@ -80,9 +83,10 @@ impl Results {
     pub(crate) fn new(capacity: u64, backend: DatabaseBackend) -> Option<Self> {
         let marked = backend == DatabaseBackend::Postgres;
         (capacity > 0 && marked).then(|| Self {
-            // quick_cache sizes its table from an estimate of the number of entries.
+            // quick_cache sizes its table from an estimate of the number of entries, up front:
+            // bounded, so that a huge setting does not allocate a huge table at start.
             kept: quick_cache::sync::Cache::with_weighter(
-                (capacity / 16_384).max(64) as usize,
+                (capacity / 16_384).clamp(64, MOST_ENTRIES_ESTIMATED) as usize,
                 capacity,
                 Weight,
             ),
@@ -181,6 +185,13 @@ mod tests {
         heavy.request = Bytes::from(vec![b' '; 2 << 10]);
         results.keep(heavy.clone(), mark, Bytes::from_static(b"{}"), None);
         assert!(results.kept.get(&heavy).is_none());
+    }
+
+    #[test]
+    fn a_huge_capacity_starts_with_a_bounded_table() {
+        let results = Results::new(u64::MAX / 2, DatabaseBackend::Postgres).expect("a capacity");
+        results.keep(key(1), Arc::from("1:1:"), Bytes::from_static(b"{}"), None);
+        assert!(results.kept.get(&key(1)).is_some());
     }
 
     #[test]
