@@ -35,6 +35,7 @@ use serde_json::Value as Json;
 use tokio::sync::{Notify, broadcast};
 
 use crate::event;
+use crate::store::on_a_live_connection;
 
 /// Where an event stands in commit order: the writing transaction (0 on SQLite), then its id.
 pub type Position = (i64, i64);
@@ -303,12 +304,13 @@ async fn read_events(
             values,
         ),
     };
-    Ok(Row::find_by_statement(statement)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(Row::into_feed_event)
-        .collect())
+    Ok(
+        on_a_live_connection(|| Row::find_by_statement(statement.clone()).all(db))
+            .await?
+            .into_iter()
+            .map(Row::into_feed_event)
+            .collect(),
+    )
 }
 
 /// The condition on `e` for the events in `scope` after `after`, up to `until`, with its values.
@@ -358,15 +360,12 @@ async fn count_events(
 ) -> Result<usize, DbErr> {
     let backend = db.get_database_backend();
     let (range, values) = range_sql(backend, after, Until::Position(upto), scope);
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!(
-                "SELECT count(*) AS n FROM (SELECT 1 FROM event e WHERE {range} LIMIT {limit}) t"
-            ),
-            values,
-        ))
-        .await?;
+    let statement = Statement::from_sql_and_values(
+        backend,
+        format!("SELECT count(*) AS n FROM (SELECT 1 FROM event e WHERE {range} LIMIT {limit}) t"),
+        values,
+    );
+    let row = on_a_live_connection(|| db.query_one_raw(statement.clone())).await?;
     let count: i64 = match row {
         Some(row) => row.try_get("", "n")?,
         None => 0,
@@ -386,15 +385,14 @@ async fn held_after(db: &DatabaseConnection, after: Position) -> Result<bool, Db
     if backend != DatabaseBackend::Postgres {
         return Ok(false);
     }
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            "SELECT e.tx_id >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS held \
-             FROM event e WHERE (e.tx_id, e.id) > ($1, $2) \
-             ORDER BY e.tx_id DESC, e.id DESC LIMIT 1",
-            [after.0.into(), after.1.into()],
-        ))
-        .await?;
+    let statement = Statement::from_sql_and_values(
+        backend,
+        "SELECT e.tx_id >= pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS held \
+         FROM event e WHERE (e.tx_id, e.id) > ($1, $2) \
+         ORDER BY e.tx_id DESC, e.id DESC LIMIT 1",
+        [after.0.into(), after.1.into()],
+    );
+    let row = on_a_live_connection(|| db.query_one_raw(statement.clone())).await?;
     Ok(match row {
         Some(row) => row.try_get("", "held")?,
         None => false,
@@ -424,7 +422,7 @@ async fn newest_position(
     };
     let mut newest = None;
     let mut held = Vec::new();
-    for row in db.query_all_raw(statement).await? {
+    for row in on_a_live_connection(|| db.query_all_raw(statement.clone())).await? {
         let position: Position = (row.try_get("", "tx_id")?, row.try_get("", "id")?);
         if row.try_get::<bool>("", "held")? {
             held.push(position);
@@ -593,10 +591,8 @@ impl EventFeed {
                 [id.into()],
             ),
         };
-        let row = self
-            .inner
-            .db
-            .query_one_raw(statement)
+        let db = &self.inner.db;
+        let row = on_a_live_connection(|| db.query_one_raw(statement.clone()))
             .await?
             .ok_or(FeedError::UnknownEvent(id))?;
         Ok((row.try_get("", "tx_id")?, id))

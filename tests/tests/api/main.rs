@@ -21,6 +21,7 @@ mod cmdb_graph;
 mod cmdb_history;
 mod cmdb_import;
 mod cmdb_items;
+mod connections;
 mod event_log;
 mod event_shapes;
 mod frontend;
