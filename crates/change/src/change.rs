@@ -9,9 +9,10 @@ use quorum_core::event::EventAction;
 use quorum_core::numbering::next_number;
 use quorum_core::write::{self, Loaded, Record, Step};
 use quorum_core::{Actor, Context, DomainError, DomainResult, Permission, WriteTransaction};
+use sea_orm::sea_query::InsertStatement;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, QueryTrait,
 };
 
 use crate::entity::change_request::{self, Model};
@@ -194,16 +195,24 @@ async fn insert_items(
     change_id: &str,
     items: &[ConfigurationItem],
 ) -> DomainResult<()> {
-    if items.is_empty() {
-        return Ok(());
+    if let Some(links) = item_links(change_id, items) {
+        txn.execute(&links).await?;
     }
-    affected_item::Entity::insert_many(items.iter().map(|item| affected_item::ActiveModel {
-        change_id: sea_orm::Set(change_id.to_owned()),
-        ci_id: sea_orm::Set(item.id.clone()),
-    }))
-    .exec_without_returning(txn)
-    .await?;
     Ok(())
+}
+
+/// The statement that links `items` to change `change_id`; none for no CIs.
+fn item_links(change_id: &str, items: &[ConfigurationItem]) -> Option<InsertStatement> {
+    if items.is_empty() {
+        return None;
+    }
+    Some(
+        affected_item::Entity::insert_many(items.iter().map(|item| affected_item::ActiveModel {
+            change_id: sea_orm::Set(change_id.to_owned()),
+            ci_id: sea_orm::Set(item.id.clone()),
+        }))
+        .into_query(),
+    )
 }
 
 impl Record for Model {
@@ -271,8 +280,8 @@ async fn insert_change(
         record: model,
         extra: ids,
     };
-    write::create(txn, actor, now, None, &created).await?;
-    insert_items(txn, &created.record.id, items).await?;
+    let links = item_links(&created.record.id, items);
+    write::create_linked(txn, actor, now, None, &created, links).await?;
     Ok(created.record)
 }
 

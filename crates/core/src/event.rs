@@ -204,6 +204,16 @@ pub async fn append(
     row(actor, occurred_at, event).insert(txn).await
 }
 
+/// The statement that appends `event`, for a caller that runs it with others
+/// ([`crate::write::create_linked`]).
+pub fn insert_statement(
+    actor: &Actor,
+    occurred_at: DateTime<Utc>,
+    event: NewEvent,
+) -> sea_orm::sea_query::InsertStatement {
+    sea_orm::QueryTrait::into_query(Entity::insert(row(actor, occurred_at, event)))
+}
+
 fn row(actor: &Actor, occurred_at: DateTime<Utc>, event: NewEvent) -> ActiveModel {
     ActiveModel {
         id: NotSet,

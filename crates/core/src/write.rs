@@ -12,9 +12,10 @@
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{CommonTableExpression, InsertStatement, WithClause};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    IntoActiveModel, QueryFilter, QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, QueryTrait,
 };
 use serde_json::Value as Json;
 
@@ -299,8 +300,62 @@ pub async fn create<R: Record>(
     reason: Option<String>,
     created: &Loaded<R>,
 ) -> DomainResult<()> {
-    insert(txn, created).await?;
-    record_creation(txn, actor, now, reason, created).await
+    create_linked(txn, actor, now, reason, created, None).await
+}
+
+/// [`create`] with `links`: the rows that link the new record to others (a change's or an
+/// incident's CIs, its [`Record::Extra`]), inserted with it.
+///
+/// On PostgreSQL the row, its links and its event are one statement (data-modifying `WITH`
+/// clauses, whose foreign keys are checked when the whole statement ends): one round trip
+/// instead of three, which is a tenth of what a createIncident costs the two processes. SQLite
+/// has no data-modifying `WITH`, and a round trip there is a function call: three statements.
+pub async fn create_linked<R: Record>(
+    txn: &WriteTransaction,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    reason: Option<String>,
+    created: &Loaded<R>,
+    links: Option<InsertStatement>,
+) -> DomainResult<()> {
+    let row =
+        R::Entity::insert(created.record.clone().into_active_model().reset_all()).into_query();
+    let event = event::insert_statement(
+        actor,
+        now,
+        event_of(
+            EventAction::Created,
+            reason,
+            None,
+            (&created.record, &created.extra),
+        )?,
+    );
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let mut with = WithClause::new();
+        with.cte(
+            CommonTableExpression::new()
+                .query(row)
+                .table_name("created_row")
+                .to_owned(),
+        );
+        if let Some(links) = links {
+            with.cte(
+                CommonTableExpression::new()
+                    .query(links)
+                    .table_name("created_links")
+                    .to_owned(),
+            );
+        }
+        txn.execute(&with.query(event)).await?;
+    } else {
+        txn.execute(&row).await?;
+        if let Some(links) = links {
+            txn.execute(&links).await?;
+        }
+        txn.execute(&event).await?;
+    }
+    note_written(txn, &created.record, EventAction::Created);
+    Ok(())
 }
 
 /// Inserts a new record's row, for a creation that links other records to it before its event

@@ -10,9 +10,10 @@ use quorum_core::numbering::{self, next_number};
 use quorum_core::text::{optional_text, required_text};
 use quorum_core::write::{self, Loaded, Record, Step, encode_json};
 use quorum_core::{Actor, Context, DomainError, DomainResult, Permission, WriteTransaction};
+use sea_orm::sea_query::InsertStatement;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 
 use crate::INCIDENT_NUMBER_PREFIX;
@@ -182,16 +183,24 @@ async fn insert_items(
     incident_id: &str,
     ids: &[String],
 ) -> DomainResult<()> {
-    if ids.is_empty() {
-        return Ok(());
+    if let Some(links) = item_links(incident_id, ids) {
+        txn.execute(&links).await?;
     }
-    affected_item::Entity::insert_many(ids.iter().map(|ci_id| affected_item::ActiveModel {
-        incident_id: sea_orm::Set(incident_id.to_owned()),
-        ci_id: sea_orm::Set(ci_id.clone()),
-    }))
-    .exec_without_returning(txn)
-    .await?;
     Ok(())
+}
+
+/// The statement that links `ids` to incident `incident_id`; none for no CIs.
+fn item_links(incident_id: &str, ids: &[String]) -> Option<InsertStatement> {
+    if ids.is_empty() {
+        return None;
+    }
+    Some(
+        affected_item::Entity::insert_many(ids.iter().map(|ci_id| affected_item::ActiveModel {
+            incident_id: sea_orm::Set(incident_id.to_owned()),
+            ci_id: sea_orm::Set(ci_id.clone()),
+        }))
+        .into_query(),
+    )
 }
 
 impl Record for Model {
@@ -287,8 +296,8 @@ pub async fn create_incident_with_items(
         record: model,
         extra: cis.iter().map(|item| item.id.clone()).collect(),
     };
-    write::create(&txn, actor, now, None, &created).await?;
-    insert_items(&txn, &created.record.id, &created.extra).await?;
+    let links = item_links(&created.record.id, &created.extra);
+    write::create_linked(&txn, actor, now, None, &created, links).await?;
     txn.commit().await?;
     cis.sort_by(|a, b| a.number.cmp(&b.number));
     Ok((created.record, cis))
