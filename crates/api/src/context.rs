@@ -43,14 +43,28 @@ pub struct RequestContext {
     /// field asks ([`ContextExt::clock`]): every field of one request sees the same instant, and
     /// an answer that never asked does not depend on the time. Shared by clones.
     now: Arc<OnceLock<DateTime<Utc>>>,
+    /// Whether every answer holds to that first instant: one request, one answer. An operation
+    /// on a socket answers once per event for as long as it lives; each answer reads the time.
+    pinned: bool,
 }
 
 impl RequestContext {
+    /// The context of one request, answered once: its fields share one instant.
     pub fn new(actor: Option<Actor>, trace_id: String) -> Self {
         Self {
             actor,
             trace_id,
             now: Arc::default(),
+            pinned: true,
+        }
+    }
+
+    /// The context of an operation on a socket, which may answer many times (a subscription):
+    /// each read of the clock reads it.
+    pub fn ongoing(actor: Option<Actor>, trace_id: String) -> Self {
+        Self {
+            pinned: false,
+            ..Self::new(actor, trace_id)
         }
     }
 
@@ -73,13 +87,19 @@ pub(crate) trait ContextExt {
 /// The clock as one request sees it ([`RequestContext`]'s instant).
 pub(crate) struct RequestClock<'a> {
     clock: &'a SharedClock,
-    now: Option<&'a OnceLock<DateTime<Utc>>>,
+    request: Option<&'a RequestContext>,
 }
 
 impl RequestClock<'_> {
     pub(crate) fn now(&self) -> DateTime<Utc> {
-        match self.now {
-            Some(now) => *now.get_or_init(|| self.clock.now()),
+        match self.request {
+            Some(request) if request.pinned => *request.now.get_or_init(|| self.clock.now()),
+            Some(request) => {
+                let now = self.clock.now();
+                // Noted all the same: the answer depends on the time.
+                let _ = request.now.set(now);
+                now
+            }
             None => self.clock.now(),
         }
     }
@@ -103,7 +123,7 @@ impl ContextExt for Context<'_> {
     fn clock(&self) -> async_graphql::Result<RequestClock<'_>> {
         Ok(RequestClock {
             clock: &self.app()?.clock,
-            now: self.request().map(|request| &*request.now),
+            request: self.request(),
         })
     }
 }

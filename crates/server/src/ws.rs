@@ -135,7 +135,8 @@ impl SessionExecutor {
         let actor = self.session.actor()?;
         let slot = OperationSlot::take(&self.session.running, self.max_operations)
             .ok_or_else(|| quorum_api::error::too_many_operations(self.max_operations))?;
-        let context = RequestContext::new(Some(actor), uuid::Uuid::new_v4().simple().to_string());
+        let context =
+            RequestContext::ongoing(Some(actor), uuid::Uuid::new_v4().simple().to_string());
         Ok((context, slot))
     }
 }

@@ -636,3 +636,51 @@ async fn a_broken_submission_event_is_an_internal_error(
         "{payload}"
     );
 }
+
+/// A subscription lives for hours and answers once per event: each answer reads the time when
+/// it is made. (One HTTP request reads the clock once, so all its fields agree; a socket's
+/// operation held that first instant for every later event, so an incident's SLA clock stood
+/// still for its subscribers.)
+#[tokio::test]
+async fn each_event_a_subscription_sends_reads_the_time_anew() {
+    let app = TestApp::new().await;
+    let address = app.serve().await;
+    let db = app.create_ci("DATABASE", "payments-db").await;
+    let mut client = socket_as(&app, address, MANAGER).await;
+    client
+        .subscribe(
+            "sla",
+            "subscription { incidentEvents { action incident { number sla { remainingSeconds } } } }",
+            json!({}),
+        )
+        .await;
+    settle().await;
+    let incident = app.new_incident("HIGH", "MEDIUM", &[&db]).await;
+    let created = client.next_data("sla", "incidentEvents").await;
+    let first = created["incident"]["sla"]["remainingSeconds"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{created}"));
+    assert_eq!(
+        first,
+        incident["sla"]["remainingSeconds"].as_i64().unwrap_or(-1),
+        "{created}"
+    );
+
+    app.clock.advance(chrono::Duration::minutes(10));
+    app.incident_action(
+        ENGINEER,
+        "assignIncident",
+        &incident,
+        ", $who: String!",
+        ", assignee: $who",
+        json!({ "who": "ivan" }),
+    )
+    .await
+    .unwrap_or_else(|response| panic!("{}", response.text()));
+    let assigned = client.next_data("sla", "incidentEvents").await;
+    assert_eq!(
+        assigned["incident"]["sla"]["remainingSeconds"].as_i64(),
+        Some(first - 600),
+        "{assigned}"
+    );
+}
