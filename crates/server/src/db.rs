@@ -8,9 +8,10 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
 /// A pooled connection idle this long is pinged before it is handed out; one used more recently
 /// is handed out as it is. HikariCP's default (`aliveBypassWindowMs`); PgBouncer waits 30 s.
-/// Pinging every time cost a round trip per acquire, on both sides: about 4 % of a
-/// createIncident's CPU. A write that draws a connection the database dropped meanwhile is
-/// begun again on another (`quorum_core::begin_write`).
+/// Pinging every time cost a round trip per acquire, on both sides: without it, createIncident
+/// went from 1 009 to 1 145 a second on 2 cores (`bench/README.md`, run Z). A write that draws
+/// a connection the database dropped meanwhile is begun again on another
+/// (`quorum_core::begin_write`); sqlx still pings every connection it takes back.
 const PING_AFTER_IDLE: Duration = Duration::from_millis(500);
 
 /// Opens a pool on `url`. Statements are logged at debug level (target `sqlx::query`), slow
