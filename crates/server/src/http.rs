@@ -377,7 +377,7 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
             }
             None => Lookup::Off,
         };
-        let (key, mark) = match lookup {
+        let (key, keeping) = match lookup {
             Lookup::Hit(kept) => {
                 let name = kept.operation.as_deref();
                 state
@@ -385,8 +385,12 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                     .observe(Operation::Executed(name), Outcome::Ok, started.elapsed());
                 return with_headers(StatusCode::OK, media, &trace_id, kept.body);
             }
-            Lookup::Miss { key, mark } => (Some(key), mark),
-            Lookup::Off => (None, None),
+            Lookup::Miss {
+                key,
+                mark: Some(mark),
+            } => (Some(key), Keeping::WithMark(mark)),
+            Lookup::Miss { key, mark: None } => (Some(key), Keeping::ReadingTheMark),
+            Lookup::Off => (None, Keeping::No),
         };
         let operations = match raw.operations() {
             Ok(operations) => operations,
@@ -395,9 +399,7 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
         let context = RequestContext::new(actor, trace_id.clone());
         match operations {
             Operations::Single(request) => {
-                let keeping = key.is_some();
-                let (response, ran) =
-                    run(&state, *request, context.clone(), is_get, keeping, mark).await;
+                let (response, ran) = run(&state, *request, context.clone(), is_get, keeping).await;
                 let response = match response {
                     Ok(response) => response,
                     Err(refusal) => return refused(refusal),
@@ -438,7 +440,7 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
                 let responses = join_all(
                     requests
                         .into_iter()
-                        .map(|request| run(&state, request, context.clone(), is_get, false, None)),
+                        .map(|request| run(&state, request, context.clone(), is_get, Keeping::No)),
                 )
                 .await;
                 let mut done = Vec::with_capacity(responses.len());
@@ -459,6 +461,16 @@ async fn serve_graphql(state: Arc<AppState>, request: Request) -> Response {
     }
     .instrument(span)
     .await
+}
+
+/// Whether a query's answer may be kept, and with which commit mark.
+enum Keeping {
+    /// Never: no cache, no caller, or a batch.
+    No,
+    /// Yes, with the mark read now, before the query executes.
+    ReadingTheMark,
+    /// Yes, with the mark the lookup read (a kept answer was stale).
+    WithMark(Mark),
 }
 
 /// How far one operation got.
@@ -484,15 +496,14 @@ impl Ran {
 
 /// Checks and runs one operation and counts it; also says how far it got. A mutation over
 /// GET is refused (GraphQL over HTTP: GET must not change anything, so that links and
-/// prefetches cannot). When `keeping`, a query's answer may be kept: the commit mark is read
-/// (unless `mark` was) before it executes.
+/// prefetches cannot). A query's answer may be kept as `keeping` says: the commit mark it
+/// would be kept with is read before the query executes.
 async fn run(
     state: &AppState,
     request: GqlRequest,
     context: RequestContext,
     is_get: bool,
-    keeping: bool,
-    mark: Option<Mark>,
+    keeping: Keeping,
 ) -> (Result<GqlResponse, Refusal>, Ran) {
     let started = Instant::now();
     let authenticated = context.actor.is_some();
@@ -518,10 +529,10 @@ async fn run(
         .and_then(|operation| operation.name.clone());
     let mutation = checked.is_mutation();
     let query = checked.is_query();
-    let mark = match mark {
-        Some(mark) => Some(mark),
-        None if keeping && query => Results::mark(&state.app.db).await,
-        None => None,
+    let mark = match keeping {
+        Keeping::WithMark(mark) => Some(mark),
+        Keeping::ReadingTheMark if query => Results::mark(&state.app.db).await,
+        Keeping::ReadingTheMark | Keeping::No => None,
     };
     let response = state.engine.execute(checked, context).await;
     let executed = quorum_api::executed(&response);
